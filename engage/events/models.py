@@ -1,0 +1,64 @@
+from django.db import models
+
+from engage.profiles.models import Profile
+from engage.workspaces.models import Workspace
+
+
+class Event(models.Model):
+    """One Segment-spec call (identify, track, page, screen, group, alias).
+
+    Ingestion stores it unprocessed (``processed_at`` null, no profile);
+    processing resolves the profile. ``origin_profile_id`` is the profile the
+    event was first attributed to and never changes, so that splitting a merge
+    can hand the event back.
+    """
+
+    TYPES = ("identify", "track", "page", "screen", "group", "alias")
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
+    message_id = models.CharField(max_length=100)
+    type = models.CharField(max_length=16)
+    name = models.CharField(
+        max_length=200, blank=True, help_text="track event, page or screen name"
+    )
+    user_id = models.CharField(max_length=255, blank=True)
+    anonymous_id = models.CharField(max_length=255, blank=True)
+    group_id = models.CharField(max_length=255, blank=True)
+    previous_id = models.CharField(max_length=255, blank=True)
+    timestamp = models.DateTimeField(help_text="When it happened, corrected for client clock skew.")
+    original_timestamp = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField()
+    warnings = models.JSONField(default=list, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    traits = models.JSONField(default=dict, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    channel = models.CharField(max_length=32, blank=True)
+    profile = models.ForeignKey(
+        Profile,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
+    )
+    origin_profile_id = models.BigIntegerField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "message_id"], name="event_message_id_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["profile", "-timestamp", "-id"], name="event_timeline"),
+            models.Index(
+                fields=["id"],
+                name="event_unprocessed",
+                condition=models.Q(processed_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.name or ''} {self.message_id}".strip()
