@@ -58,6 +58,14 @@ class Event(models.Model):
                 name="event_unprocessed",
                 condition=models.Q(processed_at__isnull=True),
             ),
+            # Segment conditions: windowed scans per event name, and per-profile
+            # probes (real-time re-checks, "did not do" anti-joins).
+            models.Index(
+                fields=["workspace", "name", "timestamp"],
+                include=["profile"],
+                name="event_ws_name_ts",
+            ),
+            models.Index(fields=["profile", "name", "timestamp"], name="event_profile_name_ts"),
         ]
 
     def __str__(self) -> str:
