@@ -60,10 +60,10 @@ class Event(models.Model):
             ),
             # Segment conditions: windowed scans per event name, and per-profile
             # probes (real-time re-checks, "did not do" anti-joins).
+            # profile last, so windowed scans are index-only (also on SQLite,
+            # which has no INCLUDE).
             models.Index(
-                fields=["workspace", "name", "timestamp"],
-                include=["profile"],
-                name="event_ws_name_ts",
+                fields=["workspace", "name", "timestamp", "profile"], name="event_ws_name_ts"
             ),
             models.Index(fields=["profile", "name", "timestamp"], name="event_profile_name_ts"),
         ]

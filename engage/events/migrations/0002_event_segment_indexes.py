@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='event',
-            index=models.Index(fields=['workspace', 'name', 'timestamp'], include=('profile',), name='event_ws_name_ts'),
+            index=models.Index(fields=['workspace', 'name', 'timestamp', 'profile'], name='event_ws_name_ts'),
         ),
         migrations.AddIndex(
             model_name='event',
