@@ -1,0 +1,386 @@
+"""The single customer view over HTTP (secret key).
+
+Views translate HTTP to selector and service calls; every read is scoped to
+the key's workspace, so another workspace's profile is a plain 404.
+"""
+
+from django.http import QueryDict
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from engage.events.models import Event
+from engage.privacy.services import erase_profile, export_profile
+from engage.profiles import selectors
+from engage.profiles.identifiers import InvalidIdentifier, check_kind
+from engage.profiles.models import Identity, Profile, ProfileMerge
+
+from . import schema  # noqa: F401 (registers the Bearer security scheme)
+from .serializers import (
+    ErasureSerializer,
+    ErrorSerializer,
+    MergeSerializer,
+    ProfileSerializer,
+    SplitSerializer,
+    TimelineEventSerializer,
+    TimelinePageSerializer,
+)
+
+DEFAULT_TIMELINE_LIMIT = 50
+MAX_TIMELINE_LIMIT = 500
+LOOKUP_PARAMETERS = Identity.BUILTIN_KINDS
+
+
+class BadParameter(APIException):
+    """400 whose ``detail`` names the query parameter, then the reason."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+
+    def __init__(self, parameter: str, reason: str):
+        super().__init__(f"{parameter}: {reason}")
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+AUTH_ERRORS = {
+    401: _error("No key, or an unknown or revoked key."),
+    403: _error("A write key: it can only ingest events."),
+}
+NOT_FOUND = {404: _error("No such profile in the key's workspace.")}
+PROFILE_ID = OpenApiParameter(
+    "id",
+    int,
+    OpenApiParameter.PATH,
+    description="A profile id. The id of a profile merged into another resolves to the "
+    "profile it was merged into, whose id the response carries.",
+)
+PROFILE_EXAMPLE = OpenApiExample(
+    "A customer seen on two devices",
+    value={
+        "id": 42,
+        "identities": [
+            {"kind": "anonymous_id", "value": "3f1c2e"},
+            {"kind": "email", "value": "ada@example.com"},
+            {"kind": "user_id", "value": "u-1815"},
+        ],
+        "traits": {"name": "Ada Lovelace", "plan": "pro"},
+        "first_seen_at": "2025-01-05T10:00:00Z",
+        "last_seen_at": "2025-03-01T18:30:00Z",
+        "timezone": "Europe/London",
+        "locale": "en-GB",
+        "created_at": "2025-01-05T10:00:01Z",
+        "merged_profile_ids": [57],
+        "merges": [
+            {
+                "id": 7,
+                "merged_profile_id": 57,
+                "survivor_profile_id": 42,
+                "reason": "identify",
+                "detail": "identify linked user_id and anonymous_id",
+                "message_id": "msg-8812",
+                "merged_at": "2025-02-10T09:12:00Z",
+                "split_at": None,
+            }
+        ],
+    },
+    response_only=True,
+)
+
+
+def _workspace(request: Request):
+    return request.user.workspace
+
+
+def _requested_by(request: Request) -> str:
+    """Who asked, for the privacy record: the key's prefix, never the key."""
+    return request.auth.prefix
+
+
+def _profile_or_404(request: Request, profile_id: int) -> Profile:
+    profile = selectors.canonical_profile(workspace=_workspace(request), profile_id=profile_id)
+    if profile is None:
+        raise NotFound("id: no profile with this id in this workspace.")
+    return profile
+
+
+def _identifier(params: QueryDict) -> tuple[str, str, str]:
+    """(kind, value, parameter to blame) from the lookup query string."""
+    given = [name for name in LOOKUP_PARAMETERS if name in params]
+    generic = "kind" in params or "value" in params
+    if len(given) + generic != 1:
+        raise BadParameter(
+            "query",
+            "give exactly one identifier: " + ", ".join(LOOKUP_PARAMETERS) + ", or kind and value",
+        )
+    if not generic:
+        return given[0], params[given[0]], given[0]
+    for name in ("kind", "value"):
+        if not params.get(name, "").strip():
+            raise BadParameter(name, "required with kind and value, and must not be empty")
+    try:
+        kind = check_kind(params["kind"].strip())
+    except InvalidIdentifier as exc:
+        raise BadParameter("kind", exc.reason) from None
+    return kind, params["value"], "value"
+
+
+class ProfileLookupView(APIView):
+    @extend_schema(
+        operation_id="profiles_lookup",
+        summary="Find a customer by an identifier",
+        description="Exactly one identifier: one of the kind parameters, or `kind` and `value` "
+        "(for external ids such as `crm`). The value is normalized as identity resolution does "
+        "(`Ada@Example.COM` finds `ada@example.com`; phones are read as E.164, or with the "
+        "workspace's default region).",
+        parameters=[
+            *(
+                OpenApiParameter(name, str, description=f"Look up by {name}.")
+                for name in LOOKUP_PARAMETERS
+            ),
+            OpenApiParameter("kind", str, description="Identifier kind, e.g. `crm`; with `value`."),
+            OpenApiParameter("value", str, description="Identifier value; with `kind`."),
+        ],
+        responses={
+            200: ProfileSerializer,
+            400: _error("No identifier, more than one, or a malformed email or phone."),
+            **AUTH_ERRORS,
+            404: _error("No profile holds this identifier in the key's workspace."),
+        },
+        examples=[
+            PROFILE_EXAMPLE,
+            OpenApiExample(
+                "Malformed email",
+                value={"detail": "email: not a valid email address (...)"},
+                status_codes=["400"],
+                response_only=True,
+            ),
+        ],
+    )
+    def get(self, request: Request) -> Response:
+        kind, value, parameter = _identifier(request.query_params)
+        try:
+            profile = selectors.profile_by_identifier(
+                workspace=_workspace(request), kind=kind, value=value
+            )
+        except InvalidIdentifier as exc:
+            raise BadParameter(parameter, exc.reason) from None
+        if profile is None:
+            raise NotFound(f"{parameter}: no profile with this identifier in this workspace.")
+        return Response(ProfileSerializer(selectors.customer_view(profile)).data)
+
+
+class ProfileDetailView(APIView):
+    @extend_schema(
+        operation_id="profiles_retrieve",
+        summary="Read a customer",
+        parameters=[PROFILE_ID],
+        responses={200: ProfileSerializer, **AUTH_ERRORS, **NOT_FOUND},
+        examples=[PROFILE_EXAMPLE],
+    )
+    def get(self, request: Request, profile_id: int) -> Response:
+        profile = _profile_or_404(request, profile_id)
+        return Response(ProfileSerializer(selectors.customer_view(profile)).data)
+
+    @extend_schema(
+        operation_id="profiles_erase",
+        summary="Erase a customer (right to erasure)",
+        description="Deletes the profile, every profile merged into it, and every row of any "
+        "table that refers to them (identities, events, merges, ...). Each identifier is "
+        "suppressed (stored hashed), so events that carry it later are dropped. Recorded as "
+        "a privacy request. Cannot be undone.",
+        parameters=[PROFILE_ID],
+        responses={200: ErasureSerializer, **AUTH_ERRORS, **NOT_FOUND},
+        examples=[
+            OpenApiExample(
+                "Erased",
+                value={
+                    "profile_id": 42,
+                    "privacy_request_id": 3,
+                    "suppressed_identifiers": 3,
+                    "erased": {
+                        "profiles": 2,
+                        "identities": 3,
+                        "events": 120,
+                        "merges": 1,
+                        "tables": {
+                            "events.Event": 120,
+                            "profiles.Identity": 3,
+                            "profiles.Profile": 2,
+                            "profiles.ProfileMerge": 1,
+                        },
+                    },
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def delete(self, request: Request, profile_id: int) -> Response:
+        profile = _profile_or_404(request, profile_id)
+        erasure = erase_profile(profile=profile, requested_by=_requested_by(request))
+        return Response(ErasureSerializer(erasure).data)
+
+
+class ProfileEventsView(APIView):
+    @extend_schema(
+        operation_id="profiles_events",
+        summary="The customer's event timeline",
+        description="Events across every channel, newest first (by corrected timestamp, so "
+        "late events sit where they happened). Cursor-paginated: follow `next` for older "
+        "events, `previous` for newer ones; pages cost the same however deep.",
+        parameters=[
+            PROFILE_ID,
+            OpenApiParameter("cursor", str, description="From a `next` or `previous` link."),
+            OpenApiParameter(
+                "limit",
+                int,
+                description=f"Events per page, 1 to {MAX_TIMELINE_LIMIT} "
+                f"(default {DEFAULT_TIMELINE_LIMIT}).",
+            ),
+            OpenApiParameter("type", str, enum=list(Event.TYPES), description="Only this type."),
+            OpenApiParameter("event", str, description="Only events with this name."),
+        ],
+        responses={
+            200: TimelinePageSerializer,
+            400: _error("A bad cursor, limit or type."),
+            **AUTH_ERRORS,
+            **NOT_FOUND,
+        },
+    )
+    def get(self, request: Request, profile_id: int) -> Response:
+        profile = _profile_or_404(request, profile_id)
+        params = request.query_params
+        cursor = None
+        if params.get("cursor"):
+            try:
+                cursor = selectors.TimelineCursor.decode(params["cursor"])
+            except ValueError:
+                raise BadParameter("cursor", "not a cursor returned by this endpoint") from None
+        limit = _limit(params.get("limit"))
+        event_type = params.get("type", "")
+        if event_type and event_type not in Event.TYPES:
+            raise BadParameter("type", "must be one of " + ", ".join(Event.TYPES))
+        events, more = selectors.timeline(
+            profile=profile,
+            cursor=cursor,
+            limit=limit,
+            event_type=event_type,
+            event_name=params.get("event", ""),
+        )
+        # Forward pages (the default) link to older events when more follow, and
+        # back once we have moved; pages read backwards the other way round.
+        backwards = cursor is not None and cursor.reverse
+        newer = older = None
+        if events:
+            if more or backwards:
+                older = selectors.TimelineCursor(events[-1].timestamp, events[-1].pk)
+            if (more and backwards) or (cursor is not None and not backwards):
+                newer = selectors.TimelineCursor(events[0].timestamp, events[0].pk, reverse=True)
+        return Response(
+            {
+                "next": _page_link(request, older),
+                "previous": _page_link(request, newer),
+                "results": TimelineEventSerializer(events, many=True).data,
+            }
+        )
+
+
+def _limit(raw: str | None) -> int:
+    if raw in (None, ""):
+        return DEFAULT_TIMELINE_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_TIMELINE_LIMIT:
+        raise BadParameter("limit", f"must be a whole number from 1 to {MAX_TIMELINE_LIMIT}")
+    return limit
+
+
+def _page_link(request: Request, cursor: "selectors.TimelineCursor | None") -> str | None:
+    if cursor is None:
+        return None
+    params = request.query_params.copy()
+    params["cursor"] = cursor.encode()
+    return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+
+class ProfileExportView(APIView):
+    @extend_schema(
+        operation_id="profiles_export",
+        summary="Export everything held on a customer (right of access)",
+        description="The profile, profiles merged into it, identities, events, merges, and "
+        "rows of every other table that refers to them (under `related`, keyed by "
+        "`app.model`). Recorded as a privacy request.",
+        parameters=[PROFILE_ID],
+        responses={200: OpenApiTypes.OBJECT, **AUTH_ERRORS, **NOT_FOUND},
+        examples=[
+            OpenApiExample(
+                "Export",
+                value={
+                    "exported_at": "2025-03-02T12:00:00Z",
+                    "workspace": "acme",
+                    "profile": {"id": 42, "traits": {"plan": "pro"}, "merged_into_id": None},
+                    "merged_profiles": [{"id": 57, "merged_into_id": 42}],
+                    "identities": [{"id": 9, "kind": "email", "value": "ada@example.com"}],
+                    "events": [{"id": 1001, "type": "track", "name": "Order Completed"}],
+                    "merges": [{"id": 7, "survivor_id": 42, "merged_id": 57}],
+                    "related": {},
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request: Request, profile_id: int) -> Response:
+        profile = _profile_or_404(request, profile_id)
+        return Response(export_profile(profile=profile, requested_by=_requested_by(request)))
+
+
+class MergeSplitView(APIView):
+    @extend_schema(
+        operation_id="merges_split",
+        summary="Split a merge",
+        description="Restores the merged profile with the identities and events it brought; "
+        "the merge stays in the history with `split_at` set.",
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="Merge id.")],
+        request=None,
+        responses={
+            200: SplitSerializer,
+            **AUTH_ERRORS,
+            404: _error("No such merge in the key's workspace."),
+            409: _error("The merge was already split."),
+        },
+    )
+    def post(self, request: Request, merge_id: int) -> Response:
+        merge = ProfileMerge.objects.filter(workspace=_workspace(request), pk=merge_id).first()
+        if merge is None:
+            raise NotFound("id: no merge with this id in this workspace.")
+        from engage.profiles.services import split_merge
+
+        try:
+            restored = split_merge(merge=merge, by=_requested_by(request))
+        except ValueError as exc:
+            raise Conflict(f"id: {exc}") from None
+        merge.refresh_from_db()
+        return Response(
+            {
+                "merge": MergeSerializer(merge).data,
+                "profile": ProfileSerializer(selectors.customer_view(restored)).data,
+            }
+        )
