@@ -1,6 +1,234 @@
-"""Event processing: claim unprocessed events in batches and resolve their profiles."""
+"""Event processing: claim unprocessed events in batches and resolve their profiles.
+
+Ingestion only stores events; this is where each one is tied to a customer.
+Workers claim the oldest pending events with ``SELECT … FOR UPDATE SKIP
+LOCKED`` (on SQLite, a single writer, the lock is a no-op), one transaction per
+batch, so any number of workers can run side by side and an event is processed
+exactly once: a worker that dies mid-batch rolls its batch back and another
+worker claims it again.
+
+Per event, inside a savepoint: the identifiers are extracted and normalized;
+an event carrying an erased customer's identifier is deleted (the erasure
+must stick); otherwise the profile is resolved (created, found or merged),
+the event's traits, times, timezone and locale are applied to it, and the
+event is marked processed. A savepoint that fails on a deadlock, a
+serialization failure or a unique-key race is retried; an event that fails
+for any other reason is marked processed with a warning and logged, so that
+one bad event cannot block the queue.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+
+from engage.privacy.models import Suppression
+from engage.privacy.selectors import suppressed
+from engage.profiles.merge import ProfilesMoved
+from engage.profiles.resolution import (
+    Extracted,
+    extract_identifiers,
+    lock_identifiers,
+    resolve_identifiers,
+)
+from engage.profiles.traits import apply_traits
+from engage.workspaces.models import Workspace
+
+from .models import Event
+
+logger = logging.getLogger(__name__)
+
+# Attempts per event when the database reports a conflict with another worker.
+MAX_EVENT_ATTEMPTS = 4
+# SQLSTATEs worth retrying: deadlock_detected, serialization_failure,
+# lock_not_available.
+RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
 
 
-def process_pending() -> int:
-    """Process every pending event; returns how many were processed."""
-    raise NotImplementedError("identity resolution lands with the processing work")
+class Contention(Exception):
+    """An event kept conflicting with other workers; its batch is retried later."""
+
+
+@dataclass
+class Outcome:
+    processed: int = 0
+    dropped: int = 0  # events of erased customers, deleted
+    remaining: bool = False  # stopped by the time budget with events still pending
+
+
+def process_pending(*, time_budget: float | None = None) -> int:
+    """Process every pending event; returns how many were processed.
+
+    With ``time_budget`` (seconds), stops after the batch that exceeds it.
+    """
+    return run(time_budget=time_budget).processed
+
+
+def run(*, time_budget: float | None = None, batch_size: int | None = None) -> Outcome:
+    """Claim and process batches until none remain or the time budget is spent."""
+    batch_size = batch_size or settings.ENGAGE_PROCESSING_BATCH
+    deadline = None if time_budget is None else time.monotonic() + time_budget
+    outcome = Outcome()
+    contention = 0
+    while True:
+        try:
+            claimed = process_batch(batch_size=batch_size, outcome=outcome)
+        except Contention:
+            # Our batch rolled back, letting the worker we conflicted with
+            # finish; wait a little and claim again.
+            contention += 1
+            logger.warning("processing batch rolled back after repeated conflicts; retrying")
+            time.sleep(min(0.05 * contention, 1.0))
+            claimed = batch_size
+        if claimed < batch_size:
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            outcome.remaining = Event.objects.filter(processed_at__isnull=True).exists()
+            break
+    if outcome.dropped:
+        logger.info("dropped %d events of erased customers", outcome.dropped)
+    return outcome
+
+
+def process_batch(*, batch_size: int, outcome: Outcome) -> int:
+    """Claim up to ``batch_size`` events and process them in one transaction.
+
+    Returns how many were claimed.
+    """
+    with transaction.atomic():
+        events = list(
+            Event.objects.select_for_update(skip_locked=True)
+            .filter(processed_at__isnull=True)
+            .order_by("id")[:batch_size]
+        )
+        if not events:
+            return 0
+        workspace_ids = {e.workspace_id for e in events}
+        workspaces = Workspace.objects.in_bulk(workspace_ids)
+        with_suppressions = set(
+            Suppression.objects.filter(workspace_id__in=workspace_ids)
+            .values_list("workspace_id", flat=True)
+            .distinct()
+        )
+        extracted = {
+            e.pk: extract_identifiers(event=e, workspace=workspaces[e.workspace_id]) for e in events
+        }
+        # Every identifier of the batch, locked up front in one sorted pass, so
+        # that two workers whose batches overlap cannot deadlock on them.
+        by_workspace: dict[int, list] = {}
+        for event in events:
+            by_workspace.setdefault(event.workspace_id, []).extend(extracted[event.pk].lock_pairs())
+        for workspace_id in sorted(by_workspace):
+            lock_identifiers(workspace_id, by_workspace[workspace_id])
+
+        now = timezone.now()
+        for event in events:
+            kept = _process_with_retries(
+                event,
+                workspaces[event.workspace_id],
+                extracted[event.pk],
+                check_suppression=event.workspace_id in with_suppressions,
+                now=now,
+            )
+            if kept:
+                outcome.processed += 1
+            else:
+                outcome.dropped += 1
+        return len(events)
+
+
+def _process_with_retries(event, workspace, extracted, *, check_suppression, now) -> bool:
+    warnings = list(event.warnings or [])
+    for attempt in range(1, MAX_EVENT_ATTEMPTS + 1):
+        event.warnings = list(warnings)
+        try:
+            with transaction.atomic():
+                return process_event(
+                    event=event,
+                    workspace=workspace,
+                    extracted=extracted,
+                    check_suppression=check_suppression,
+                    now=now,
+                )
+        except (IntegrityError, ProfilesMoved) as exc:
+            failure = exc
+        except DatabaseError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+                raise
+            failure = exc
+        except Exception as exc:
+            logger.exception(
+                "event %s (message %s) could not be processed", event.pk, event.message_id
+            )
+            event.warnings = [*warnings, f"processing failed: {type(exc).__name__}: {exc}"]
+            event.processed_at = now
+            event.save(update_fields=["warnings", "processed_at"])
+            return True
+        logger.info(
+            "event %s conflicted with another worker (attempt %d): %s", event.pk, attempt, failure
+        )
+    raise Contention
+
+
+def process_event(
+    *, event: Event, workspace: Workspace, extracted: Extracted, check_suppression: bool, now
+) -> bool:
+    """Resolve and apply one claimed event; False when it was dropped (erased customer)."""
+    if check_suppression:
+        pairs = [(i.kind, i.value) for i in extracted.identifiers]
+        if extracted.previous_id:
+            pairs += [("user_id", extracted.previous_id), ("anonymous_id", extracted.previous_id)]
+        if suppressed(workspace.pk, pairs):
+            event.delete()
+            return False
+
+    resolution = resolve_identifiers(
+        workspace=workspace,
+        extracted=extracted,
+        event_type=event.type,
+        message_id=event.message_id,
+    )
+    warnings = [*extracted.warnings]
+    if resolution is None:
+        warnings.append("no usable identifier: the event is not attributed to a profile")
+    else:
+        warnings += resolution.warnings
+        _apply_to_profile(event, resolution.profile)
+        event.profile = resolution.profile
+        event.origin_profile_id = resolution.profile.pk
+    event.warnings = [*event.warnings, *warnings]
+    event.processed_at = now
+    event.save(update_fields=["profile", "origin_profile_id", "processed_at", "warnings"])
+    return True
+
+
+def _apply_to_profile(event: Event, profile) -> None:
+    """Traits (latest update per trait wins), first/last seen, timezone and locale."""
+    context = event.context if isinstance(event.context, dict) else {}
+    at = event.timestamp
+    newest = profile.last_seen_at is None or at >= profile.last_seen_at
+    if event.type == "identify" and isinstance(event.traits, dict):
+        apply_traits(profile=profile, traits=event.traits, at=at)
+    if isinstance(context.get("traits"), dict):
+        apply_traits(profile=profile, traits=context["traits"], at=at)
+    for name, limit in (("timezone", 64), ("locale", 35)):
+        value = context.get(name)
+        if isinstance(value, str) and value.strip() and (newest or not getattr(profile, name)):
+            setattr(profile, name, value.strip()[:limit])
+    if profile.first_seen_at is None or at < profile.first_seen_at:
+        profile.first_seen_at = at
+    if newest:
+        profile.last_seen_at = at
+    profile.save(
+        update_fields=[
+            "traits",
+            "trait_updated_at",
+            "first_seen_at",
+            "last_seen_at",
+            "timezone",
+            "locale",
+        ]
+    )

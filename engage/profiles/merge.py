@@ -1,0 +1,250 @@
+"""Merging two customers into one, and splitting a merge again.
+
+Rules (docs/identity.md explains them for operators):
+
+- A merged profile keeps its row, with ``merged_into`` pointing at its
+  survivor, so that a split can bring it back.
+- ``merged_into`` is always one hop: it points at a canonical profile (one
+  whose ``merged_into`` is empty). Merging M into S re-points the profiles that
+  were already merged into M to S. Identities and events always sit on
+  canonical profiles.
+- Every merge is recorded (ProfileMerge) with what a split needs: the ids of
+  the identities the merged profile brought and the traits the survivor took
+  from it. Events keep ``origin_profile_id``, the profile they were first
+  attributed to, so a split knows which events to hand back.
+- Profiles are locked (``SELECT … FOR UPDATE``, in id order) before anything
+  moves, and re-read after locking: if another worker merged one of them in
+  the meantime, the canonical profile is locked instead.
+"""
+
+from django.db import transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from .models import Identity, Profile, ProfileMerge
+from .signals import profile_merged, profile_split
+from .traits import give_back_traits, take_traits
+
+# How often the canonical profiles are looked up again when a concurrent merge
+# moves them while we wait for their locks. Each retry follows at least one
+# merge that committed, so a handful is plenty.
+MAX_LOCK_ATTEMPTS = 10
+
+
+class ProfilesMoved(Exception):
+    """A profile we locked was merged by someone else meanwhile; look again."""
+
+
+def canonical_id(profile_id: int) -> int:
+    merged_into = (
+        Profile.objects.filter(pk=profile_id).values_list("merged_into_id", flat=True).first()
+    )
+    return merged_into or profile_id
+
+
+def lock_profiles(profile_ids) -> dict[int, Profile]:
+    """Lock profiles in id order (so two workers cannot deadlock on them).
+
+    Raises ProfilesMoved when one of them is no longer canonical or no longer
+    exists once locked: the caller looks the canonical profiles up again.
+    """
+    ids = sorted(set(profile_ids))
+    locked = {
+        p.pk: p for p in Profile.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    }
+    if len(locked) != len(ids) or any(p.merged_into_id for p in locked.values()):
+        raise ProfilesMoved
+    return locked
+
+
+def lock_canonical(*profile_ids: int) -> list[Profile]:
+    """The canonical profiles of ``profile_ids``, locked, in the same order."""
+    for _ in range(MAX_LOCK_ATTEMPTS):
+        canonical = [canonical_id(pk) for pk in profile_ids]
+        try:
+            locked = lock_profiles(canonical)
+        except ProfilesMoved:
+            continue
+        return [locked[pk] for pk in canonical]
+    raise ProfilesMoved
+
+
+def merge_profiles(
+    *,
+    survivor: Profile,
+    merged: Profile,
+    reason: str,
+    detail: str = "",
+    message_id: str = "",
+) -> ProfileMerge | None:
+    """Merge ``merged`` into ``survivor``; returns the merge, or None when they are one already.
+
+    Either profile may have been merged since the caller read it: the merge
+    applies to their canonical profiles. Safe to call concurrently for the
+    same pair: the second caller finds them merged and returns None.
+    """
+    if survivor.workspace_id != merged.workspace_id:
+        raise ValueError("merged: profiles of different workspaces cannot be merged")
+    if reason not in dict(ProfileMerge.REASONS):
+        raise ValueError(f"reason: must be one of {', '.join(dict(ProfileMerge.REASONS))}")
+    with transaction.atomic():
+        survivor, merged = lock_canonical(survivor.pk, merged.pk)
+        if survivor.pk == merged.pk:
+            return None
+        return merge_locked(
+            survivor=survivor, merged=merged, reason=reason, detail=detail, message_id=message_id
+        )
+
+
+def merge_locked(
+    *, survivor: Profile, merged: Profile, reason: str, detail: str, message_id: str
+) -> ProfileMerge:
+    """The merge itself, for callers that already hold both canonical profiles' locks.
+
+    One UPDATE per table, whatever the number of rows: a profile may bring
+    100k events.
+    """
+    from engage.events.models import Event  # events depend on profiles, not the reverse
+
+    identity_ids = list(
+        Identity.objects.filter(profile=merged).order_by("pk").values_list("pk", flat=True)
+    )
+    Identity.objects.filter(profile=merged).update(profile=survivor)
+    Event.objects.filter(profile=merged).update(profile=survivor)
+    # Keep merged_into one hop deep.
+    Profile.objects.filter(merged_into=merged).update(merged_into=survivor)
+
+    taken = take_traits(survivor=survivor, merged=merged)
+    survivor.first_seen_at = _earliest(survivor.first_seen_at, merged.first_seen_at)
+    survivor.last_seen_at = _latest(survivor.last_seen_at, merged.last_seen_at)
+    survivor.timezone = survivor.timezone or merged.timezone
+    survivor.locale = survivor.locale or merged.locale
+    survivor.save(
+        update_fields=[
+            "traits",
+            "trait_updated_at",
+            "first_seen_at",
+            "last_seen_at",
+            "timezone",
+            "locale",
+        ]
+    )
+    merged.merged_into = survivor
+    merged.save(update_fields=["merged_into"])
+
+    merge = ProfileMerge.objects.create(
+        workspace_id=survivor.workspace_id,
+        survivor=survivor,
+        merged=merged,
+        reason=reason,
+        detail=detail[:500],
+        message_id=message_id[:100],
+        identity_ids=identity_ids,
+        traits_taken=taken,
+        merged_at=timezone.now(),
+    )
+    profile_merged.send(sender=ProfileMerge, survivor=survivor, merged=merged, merge=merge)
+    return merge
+
+
+def split_merge(*, merge: ProfileMerge, by: str) -> Profile:
+    """Undo ``merge``: the merged profile comes back with what it brought.
+
+    Handed back from the profile that holds them now (the survivor, or the
+    profile the survivor was merged into since): the identities the merged
+    profile brought, and the events first attributed to it or to a profile
+    merged into it (and not split off). Events that arrived after the merge
+    stay where they are: they were resolved to the survivor, and nothing says
+    which of the two customers sent them. Traits the survivor took are restored
+    unless a later event changed them. Returns the restored profile.
+    """
+    from engage.events.models import Event
+
+    with transaction.atomic():
+        merge = ProfileMerge.objects.select_for_update().get(pk=merge.pk)
+        if merge.split_at is not None:
+            raise ValueError(
+                f"merge: merge {merge.pk} was already split on "
+                f"{merge.split_at.isoformat()} by {merge.split_by or 'unknown'}"
+            )
+        lock_identities(merge.workspace_id, merge.identity_ids)
+        for _ in range(MAX_LOCK_ATTEMPTS):
+            # The restored profile is merged into the holder (one hop), so it
+            # is locked as it is, not through lock_canonical.
+            holder_id = canonical_id(merge.survivor_id)
+            ids = sorted({holder_id, merge.merged_id})
+            locked = {
+                p.pk: p
+                for p in Profile.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+            }
+            holder, restored = locked.get(holder_id), locked.get(merge.merged_id)
+            if (
+                holder is not None
+                and restored is not None
+                and holder.merged_into_id is None
+                and restored.merged_into_id == holder_id
+            ):
+                break
+        else:
+            raise ProfilesMoved
+
+        family = _merged_family(restored.pk)
+        Identity.objects.filter(pk__in=merge.identity_ids, profile=holder).update(profile=restored)
+        Event.objects.filter(profile=holder, origin_profile_id__in=family).update(profile=restored)
+        Profile.objects.filter(pk__in=family - {restored.pk}).update(merged_into=restored)
+
+        give_back_traits(survivor=holder, taken=merge.traits_taken)
+        restored.merged_into = None
+        _recompute_seen(holder)
+        _recompute_seen(restored)
+        holder.save(update_fields=["traits", "trait_updated_at", "first_seen_at", "last_seen_at"])
+        restored.save(update_fields=["merged_into", "first_seen_at", "last_seen_at"])
+
+        merge.split_at = timezone.now()
+        merge.split_by = by[:200]
+        merge.save(update_fields=["split_at", "split_by"])
+        profile_split.send(sender=ProfileMerge, survivor=holder, merged=restored, merge=merge)
+        return restored
+
+
+def lock_identities(workspace_id: int, identity_ids) -> None:
+    """Take the resolution locks of identities that are about to move."""
+    from .resolution import lock_identifiers
+
+    pairs = Identity.objects.filter(pk__in=identity_ids).values_list("kind", "value")
+    lock_identifiers(workspace_id, list(pairs))
+
+
+def _merged_family(profile_id: int) -> set[int]:
+    """``profile_id`` and every profile merged into it, directly or through
+    others, by merges that were not split."""
+    family = {profile_id}
+    frontier = {profile_id}
+    while frontier:
+        frontier = (
+            set(
+                ProfileMerge.objects.filter(
+                    survivor_id__in=frontier, split_at__isnull=True
+                ).values_list("merged_id", flat=True)
+            )
+            - family
+        )
+        family |= frontier
+    return family
+
+
+def _recompute_seen(profile: Profile) -> None:
+    from engage.events.models import Event
+
+    seen = Event.objects.filter(profile=profile).aggregate(
+        first=Min("timestamp"), last=Max("timestamp")
+    )
+    profile.first_seen_at, profile.last_seen_at = seen["first"], seen["last"]
+
+
+def _earliest(a, b):
+    return min(x for x in (a, b) if x is not None) if (a or b) else None
+
+
+def _latest(a, b):
+    return max(x for x in (a, b) if x is not None) if (a or b) else None
