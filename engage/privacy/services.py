@@ -155,7 +155,7 @@ def erase_profile(*, profile: Profile, requested_by: str) -> Erasure:
     counts.update(_delete_unprocessed_events(workspace_id, identities))
     _, deleted = Profile.objects.filter(pk__in=ids).delete()
     counts.update(deleted)
-    _forget_admin_history(ids, [pk for pk, _, _ in identities])
+    counts.update(_forget_admin_history(ids, [pk for pk, _, _ in identities]))
 
     tables = {label: n for label, n in sorted(counts.items()) if n}
     request = PrivacyRequest.objects.create(
@@ -199,15 +199,18 @@ def _delete_unprocessed_events(workspace_id: int, identities: list[tuple]) -> di
     return deleted
 
 
-def _forget_admin_history(profile_ids: list[int], identity_ids: list[int]) -> None:
+def _forget_admin_history(profile_ids: list[int], identity_ids: list[int]) -> Counter[str]:
     """Drop admin log entries naming the erased rows (an identity's name is its value)."""
+    counts: Counter[str] = Counter()
     if not apps.is_installed("django.contrib.admin"):
-        return
+        return counts
     from django.contrib.admin.models import LogEntry
 
     for model, pks in ((Profile, profile_ids), (Identity, identity_ids)):
         if pks:
-            LogEntry.objects.filter(
+            _, deleted = LogEntry.objects.filter(
                 content_type=ContentType.objects.get_for_model(model),
                 object_id__in=[str(pk) for pk in pks],
             ).delete()
+            counts.update(deleted)
+    return counts
