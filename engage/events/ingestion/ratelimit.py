@@ -1,0 +1,66 @@
+"""Requests per second per workspace, counted in the shared cache.
+
+A fixed one-second window: one atomic counter per workspace per second, so all
+gunicorn workers and hosts share it (Redis in production and tests). On Redis
+the increment and its expiry go in one pipelined round trip; other cache
+backends use ``cache.add``/``cache.incr``. The limiter fails open: if the cache
+is unreachable, ingestion carries on (losing events would be worse than
+over-admitting them for a moment).
+"""
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+
+from engage.workspaces.models import Workspace
+
+from .errors import IngestError
+
+logger = logging.getLogger(__name__)
+
+KEY_TEMPLATE = "engage:ingest-rate:{workspace}:{second}"
+WINDOW_TTL_SECONDS = 2  # keep a window's counter a little past its second
+
+
+def check_rate(workspace: Workspace) -> None:
+    """Count one request for ``workspace``; 429 with Retry-After when over its limit."""
+    limit = workspace.rate_limit_per_second
+    if limit is None:
+        limit = settings.ENGAGE_DEFAULT_RATE_LIMIT
+    now = time.time()
+    second = int(now)
+    try:
+        count = _increment(KEY_TEMPLATE.format(workspace=workspace.pk, second=second))
+    except Exception:
+        logger.warning("rate limiter unavailable; admitting the request", exc_info=True)
+        return
+    if count > limit:
+        raise IngestError.field(
+            429,
+            "rate_limited",
+            "workspace",
+            f"more than {limit} requests per second; retry after the time in Retry-After",
+            headers={"Retry-After": "1"},
+        )
+
+
+def _increment(key: str) -> int:
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        # One round trip instead of the EXISTS + INCR (+ SET) that cache.incr costs.
+        full_key = cache.make_and_validate_key(key)
+        pipe = cache._cache.get_client(full_key, write=True).pipeline(transaction=False)
+        pipe.incr(full_key)
+        pipe.expire(full_key, WINDOW_TTL_SECONDS)
+        count, _ = pipe.execute()
+        return count
+    if cache.add(key, 1, timeout=WINDOW_TTL_SECONDS):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=WINDOW_TTL_SECONDS)
+        return 1
