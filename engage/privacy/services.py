@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from engage.events.models import Event
 from engage.profiles.models import Identity, Profile, ProfileMerge
+from engage.profiles.resolution import lock_identifiers
 from engage.profiles.selectors import merged_profile_ids
 
 from .hashing import identity_hash
@@ -122,15 +123,27 @@ class Erasure:
 def erase_profile(*, profile: Profile, requested_by: str) -> Erasure:
     """Delete the customer from every table and suppress its identifiers.
 
-    Order matters: the profiles are locked first, so processing cannot attach
-    a new event or identity while they are being deleted; the suppressions are
-    written in the same transaction, so from the commit on, processing drops
-    any event carrying one of the identifiers (``selectors.suppressed``).
+    The customer's identifiers and profiles are locked first, so processing
+    cannot attach a new event or identity while they are being deleted; the
+    suppressions are written in the same transaction, so from the commit on,
+    processing drops any event carrying one of the identifiers
+    (``selectors.suppressed``).
     Only hashes are kept; the record says what was removed, never who.
     """
     workspace_id = profile.workspace_id
+    # Lock as identity resolution does, identifiers first and then profiles, so
+    # an event for this customer being resolved right now waits for us (same
+    # order: no deadlock) and then finds the identifiers gone and suppressed.
     ids = merged_profile_ids(profile)
-    list(Profile.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
+    lock_identifiers(
+        workspace_id, Identity.objects.filter(profile_id__in=ids).values_list("kind", "value")
+    )
+    list(
+        Profile.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     ids = merged_profile_ids(profile)  # a merge may have landed while we waited
 
     identities = list(

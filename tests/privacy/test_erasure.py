@@ -5,11 +5,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 from engage.events.models import Event
+from engage.events.processing import process_pending
 from engage.privacy.models import PrivacyRequest, Suppression
 from engage.privacy.selectors import suppressed
 from engage.privacy.services import erase_profile
 from engage.profiles.models import Identity, Profile, ProfileMerge
 from tests.customer_factories import EventFactory
+from tests.identity_helpers import pending_event, send
 
 ADA_IDENTIFIERS = [
     ("email", "ada@example.com"),
@@ -123,3 +125,18 @@ def test_erasing_twice_the_same_identifiers_keeps_one_suppression_each(customer,
         "alice",
         "alice",
     ]
+
+
+def test_processing_drops_later_events_of_an_erased_customer(api, workspace):
+    ws = workspace.workspace
+    send(ws, "identify", user_id="u-ada", traits={"email": "Ada@Example.com"})
+    ada = api.get("/api/profiles/lookup", {"email": "ada@example.com"}).json()
+    assert api.delete(f"/api/profiles/{ada['id']}").status_code == 200
+
+    pending_event(ws, "track", user_id="u-ada", name="Came Back")
+    pending_event(ws, "identify", anonymous_id="new-device", traits={"email": "ADA@example.com"})
+    process_pending()
+
+    assert not Event.objects.filter(workspace=ws).exists()
+    assert not Profile.objects.filter(workspace=ws).exists()
+    assert "ada@example.com" not in database_text().lower()
