@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "engage.profiles",
     "engage.events",
     "engage.privacy",
+    "engage.plugins",
+    "engage.messaging",
+    "engage.segments",
 ]
 
 MIDDLEWARE = [

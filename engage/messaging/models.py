@@ -1,0 +1,188 @@
+from django.db import models
+
+from engage.profiles.models import Profile
+from engage.workspaces.models import Workspace
+
+
+class Message(models.Model):
+    """One message to one customer on one channel, and everything that happened to it.
+
+    The row is the unit of idempotency: a send with an ``idempotency_key``
+    already used in the workspace returns this row instead of sending again.
+    Status moves queued (or deferred) → sending → sent | failed | skipped |
+    unknown, then forward through the delivery signals in ``SIGNAL_RANK``
+    order. ``sending`` is committed before the provider is called, so a
+    worker that dies mid-send leaves a ``sending`` row that is never resent
+    blindly (it becomes ``unknown``).
+    """
+
+    QUEUED = "queued"
+    DEFERRED = "deferred"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNKNOWN = "unknown"
+    DELIVERED = "delivered"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    REPLIED = "replied"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    UNSUBSCRIBED = "unsubscribed"
+    STATUSES = [
+        (QUEUED, "queued"),
+        (DEFERRED, "deferred by policy"),
+        (SENDING, "sending"),
+        (SENT, "sent"),
+        (FAILED, "failed"),
+        (SKIPPED, "skipped"),
+        (UNKNOWN, "unknown: the worker or provider call died mid-send; needs review"),
+        (DELIVERED, "delivered"),
+        (OPENED, "opened"),
+        (CLICKED, "clicked"),
+        (REPLIED, "replied"),
+        (BOUNCED, "bounced"),
+        (COMPLAINED, "complained"),
+        (UNSUBSCRIBED, "unsubscribed"),
+    ]
+    # Statuses a worker may pick up and send.
+    READY = (QUEUED, DEFERRED)
+    # After a send, a signal moves the status only forward in this order, so a
+    # late or duplicated ``delivered`` never undoes ``opened`` or ``clicked``.
+    # ``unknown`` ranks lowest: any signal proves the provider did send it.
+    SIGNAL_RANK = {
+        UNKNOWN: 0,
+        SENT: 1,
+        DELIVERED: 2,
+        OPENED: 3,
+        CLICKED: 4,
+        REPLIED: 5,
+        BOUNCED: 6,
+        COMPLAINED: 7,
+        UNSUBSCRIBED: 8,
+    }
+
+    TRANSACTIONAL = "transactional"
+    MARKETING = "marketing"
+    CATEGORIES = [(TRANSACTIONAL, "transactional"), (MARKETING, "marketing")]
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="messages")
+    channel = models.CharField(max_length=64)
+    category = models.CharField(max_length=16, choices=CATEGORIES)
+    subject = models.CharField(max_length=998, blank=True)
+    body = models.TextField(blank=True, help_text="Plain-text content.")
+    html = models.TextField(blank=True, help_text="HTML content, for channels that support it.")
+    idempotency_key = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=STATUSES, default=QUEUED)
+    address = models.CharField(max_length=320, blank=True, help_text="Where it was sent.")
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sending_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    complained_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "idempotency_key"], name="message_idempotency_key_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="message_ready",
+                condition=models.Q(status__in=["queued", "deferred"]),
+            ),
+            models.Index(
+                fields=["sending_at"],
+                name="message_sending",
+                condition=models.Q(status="sending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} message {self.pk} ({self.status})"
+
+
+class MessageDecision(models.Model):
+    """Why a customer did not get a message, or not yet: every skip, deferral,
+    retry and held send, with its reason. Read per profile."""
+
+    SKIP = "skip"
+    DEFER = "defer"
+    RETRY = "retry"
+    HOLD = "hold"
+    ACTIONS = [
+        (SKIP, "skipped"),
+        (DEFER, "deferred"),
+        (RETRY, "retry scheduled"),
+        (HOLD, "held for review, not resent"),
+    ]
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions"
+    )
+    channel = models.CharField(max_length=64)
+    action = models.CharField(max_length=8, choices=ACTIONS)
+    reason = models.CharField(max_length=64, help_text="A stable code, e.g. no_address.")
+    detail = models.TextField(blank=True)
+    until = models.DateTimeField(null=True, blank=True, help_text="For deferrals and retries.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["profile", "-created_at"], name="decision_per_profile")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.channel}: {self.reason}"
+
+
+class Consent(models.Model):
+    """One change of a customer's consent for a topic on a channel.
+
+    Rows are never updated: the latest row for (profile, channel, topic) is
+    the current state and the older ones are its history. An empty channel
+    means every channel.
+    """
+
+    OPTED_IN = "opted_in"
+    OPTED_OUT = "opted_out"
+    STATUSES = [(OPTED_IN, "opted in"), (OPTED_OUT, "opted out")]
+    MARKETING = "marketing"
+    UNSUBSCRIBE_LINK = "unsubscribe_link"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(max_length=64, blank=True)
+    topic = models.CharField(max_length=64, default=MARKETING)
+    status = models.CharField(max_length=9, choices=STATUSES)
+    source = models.CharField(max_length=32, help_text="e.g. unsubscribe_link, api, admin.")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["profile", "topic", "channel", "-created_at"], name="consent_latest"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.topic} on {self.channel or 'all channels'}"
