@@ -6,6 +6,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/", include("engage.events.urls")),
     path("api/", include("engage.profiles.urls")),
+    path("api/", include("engage.segments.urls")),
+    path("api/", include("engage.messaging.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
