@@ -1,0 +1,109 @@
+"""A sample customer journey for the demo workspace.
+
+Ada clicks an ad on her laptop, browses, comes back on her phone, signs up,
+logs in on the phone, writes on WhatsApp and buys. Seven events from four
+devices and channels, each knowing only part of who she is; after processing
+they form one profile. The events go through the same validation, storage and
+processing as ``/v1`` traffic, so the demo shows what engage really does, not
+a hand-built result.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+
+from engage.events import processing
+from engage.events.ingestion.storage import store_events
+from engage.events.ingestion.validation import Batch, validate_message
+from engage.profiles.models import Identity
+from engage.workspaces.models import Workspace
+
+LAPTOP = "ada-laptop-cookie"
+PHONE = "ada-phone-install"
+
+
+def _journey(start: datetime) -> list[dict]:
+    def at(minutes: int) -> str:
+        return (start + timedelta(minutes=minutes)).isoformat()
+
+    ad = {"campaign": {"source": "facebook", "medium": "paid_social", "name": "winter-sale"}}
+    return [
+        {
+            "type": "page",
+            "anonymousId": LAPTOP,
+            "name": "Winter sale",
+            "properties": {"url": "https://shop.example/sale?utm_source=facebook"},
+            "context": {**ad, "channel": "web"},
+            "timestamp": at(0),
+        },
+        {
+            "type": "track",
+            "anonymousId": LAPTOP,
+            "event": "Product Viewed",
+            "properties": {"sku": "JKT-42", "name": "Down jacket", "price": 149.0},
+            "context": {"channel": "web"},
+            "timestamp": at(3),
+        },
+        {
+            "type": "screen",
+            "anonymousId": PHONE,
+            "name": "Down jacket",
+            "context": {"channel": "mobile", "device": {"id": "iphone-ada-01"}},
+            "timestamp": at(60 * 5),
+        },
+        {
+            "type": "identify",
+            "anonymousId": LAPTOP,
+            "userId": "cust-1001",
+            "traits": {"email": "Ada@Example.com", "first_name": "Ada", "plan": "free"},
+            "context": {"channel": "web"},
+            "timestamp": at(60 * 24),
+        },
+        {
+            "type": "identify",
+            "anonymousId": PHONE,
+            "userId": "cust-1001",
+            "traits": {"phone": "+44 20 7946 0958"},
+            "context": {"channel": "mobile", "timezone": "Europe/London"},
+            "timestamp": at(60 * 24 + 30),
+        },
+        {
+            "type": "track",
+            "userId": "cust-1001",
+            "event": "Message Received",
+            "properties": {"text": "Do you have the jacket in size M?"},
+            "context": {"channel": "whatsapp", "traits": {"phone": "+442079460958"}},
+            "timestamp": at(60 * 26),
+        },
+        {
+            "type": "track",
+            "userId": "cust-1001",
+            "event": "Order Completed",
+            "properties": {"order_id": "A-77", "revenue": 149.0, "currency": "EUR"},
+            "context": {"channel": "web"},
+            "timestamp": at(60 * 27),
+        },
+    ]
+
+
+def seed(workspace: Workspace, *, now: datetime | None = None) -> Identity | None:
+    """Ingest and process Ada's journey in ``workspace``; returns her user_id identity.
+
+    Message ids are fixed, so seeding twice stores nothing new.
+    """
+    now = now or datetime.now(UTC)
+    batch = Batch(received_at=now)
+    rows, errors = [], []
+    for index, message in enumerate(_journey(now - timedelta(days=3))):
+        message["messageId"] = f"demo-journey-{index}"
+        rows.append(validate_message(message, None, batch, errors, index))
+    if errors:
+        raise ValueError(f"the demo journey is invalid: {errors}")
+    with transaction.atomic():
+        store_events(workspace_id=workspace.pk, rows=rows)
+    processing.process_pending()
+    return (
+        Identity.objects.select_related("profile")
+        .filter(workspace=workspace, kind=Identity.USER_ID, value="cust-1001")
+        .first()
+    )
