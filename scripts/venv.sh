@@ -5,8 +5,11 @@ ensure_venv() {
   local py=${PYTHON:-python3.11}
   command -v "$py" >/dev/null || py=python3
   [ -x .venv/bin/python ] || "$py" -m venv .venv
-  local stamp
-  stamp=".venv/.installed-$({ cat requirements/*.txt pyproject.toml examples/*/pyproject.toml 2>/dev/null || true; } | sha256sum | cut -c1-16)-$1"
+  local hash stamp
+  hash=$({ cat requirements/*.txt pyproject.toml examples/*/pyproject.toml 2>/dev/null || true; } | sha256sum | cut -c1-16)
+  stamp=".venv/.installed-$hash-$1"
+  # dev.txt includes base.txt: a venv installed for the tests also serves the demo.
+  [ "$1" = base.txt ] && [ -f ".venv/.installed-$hash-dev.txt" ] && return 0
   if [ ! -f "$stamp" ]; then
     echo "Installing Python packages ($reqs)..."
     .venv/bin/python -m pip install -q --upgrade pip
