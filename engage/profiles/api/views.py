@@ -23,6 +23,7 @@ from engage.privacy.services import erase_profile, export_profile
 from engage.profiles import selectors
 from engage.profiles.identifiers import InvalidIdentifier, check_kind
 from engage.profiles.models import Identity, Profile, ProfileMerge
+from engage.profiles.services import split_merge
 
 from . import schema  # noqa: F401 (registers the Bearer security scheme)
 from .serializers import (
@@ -371,8 +372,6 @@ class MergeSplitView(APIView):
         merge = ProfileMerge.objects.filter(workspace=_workspace(request), pk=merge_id).first()
         if merge is None:
             raise NotFound("id: no merge with this id in this workspace.")
-        from engage.profiles.services import split_merge
-
         try:
             restored = split_merge(merge=merge, by=_requested_by(request))
         except ValueError as exc:
