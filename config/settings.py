@@ -147,6 +147,9 @@ ENGAGE_DEFAULT_RATE_LIMIT = env.int("ENGAGE_DEFAULT_RATE_LIMIT", default=1000)
 ENGAGE_BLOCKED_IDENTIFIERS = env.list("ENGAGE_BLOCKED_IDENTIFIERS", default=[])
 ENGAGE_DEFAULT_IDENTITY_LIMIT = env.int("ENGAGE_DEFAULT_IDENTITY_LIMIT", default=25)
 ENGAGE_PROCESSING_BATCH = env.int("ENGAGE_PROCESSING_BATCH", default=200)
+# Outbound HTTP (webhooks, providers, web push) refuses loopback, private and
+# link-local addresses (SSRF) unless this is set, e.g. for an internal relay.
+ENGAGE_ALLOW_PRIVATE_URLS = env.bool("ENGAGE_ALLOW_PRIVATE_URLS", default=False)
 
 # --- i18n / static ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
