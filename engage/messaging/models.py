@@ -64,13 +64,31 @@ class Message(models.Model):
     }
 
     TRANSACTIONAL = "transactional"
+    SERVICE = "service"
     MARKETING = "marketing"
-    CATEGORIES = [(TRANSACTIONAL, "transactional"), (MARKETING, "marketing")]
+    CATEGORIES = [
+        (TRANSACTIONAL, "transactional"),
+        (SERVICE, "service"),
+        (MARKETING, "marketing"),
+    ]
+    # When messages compete for the customer's last slot, the higher rank wins;
+    # ``priority`` (per campaign or journey) breaks ties within a category.
+    CATEGORY_RANK = {TRANSACTIONAL: 2, SERVICE: 1, MARKETING: 0}
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="messages")
     channel = models.CharField(max_length=64)
     category = models.CharField(max_length=16, choices=CATEGORIES)
+    topic = models.CharField(
+        max_length=64, blank=True, help_text="Consent topic; empty means the category."
+    )
+    priority = models.SmallIntegerField(
+        default=0, help_text="Campaign or journey priority within the category; higher wins."
+    )
+    template = models.ForeignKey(
+        "MessageTemplate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    locale = models.CharField(max_length=35, blank=True)
     subject = models.CharField(max_length=998, blank=True)
     body = models.TextField(blank=True, help_text="Plain-text content.")
     html = models.TextField(blank=True, help_text="HTML content, for channels that support it.")
@@ -101,6 +119,12 @@ class Message(models.Model):
             )
         ]
         indexes = [
+            models.Index(fields=["profile", "-created_at"], name="message_per_profile"),
+            models.Index(
+                fields=["workspace", "channel", "provider_message_id"],
+                name="message_provider_id",
+                condition=~models.Q(provider_message_id=""),
+            ),
             models.Index(
                 fields=["next_attempt_at"],
                 name="message_ready",
@@ -115,6 +139,94 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} message {self.pk} ({self.status})"
+
+    @property
+    def consent_topic(self) -> str:
+        return self.topic or self.category
+
+
+class MessageTemplate(models.Model):
+    """Content for one channel in Liquid, with optional locale variants.
+
+    ``variants`` maps a locale ("fr", "pt-BR") to {"subject", "body", "html"};
+    a customer gets the variant of their locale, else of its language, else
+    the default fields.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
+    name = models.SlugField(max_length=100)
+    channel = models.CharField(max_length=64)
+    subject = models.CharField(max_length=998, blank=True)
+    body = models.TextField(blank=True)
+    html = models.TextField(blank=True)
+    variants = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="template_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.channel})"
+
+
+class MessagingPolicy(models.Model):
+    """A workspace's send rules; a workspace without a row uses the defaults.
+
+    Caps count messages sent (or being sent) to one customer in the last day
+    and week. ``channel_caps`` holds per-channel caps, e.g.
+    ``{"email": {"day": 2, "week": 5}}``; ``total_per_day`` and
+    ``total_per_week`` are the contact-pressure budget across all channels.
+    Transactional messages are exempt unless ``cap_transactional``.
+    """
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="messaging_policy"
+    )
+    channel_caps = models.JSONField(default=dict, blank=True)
+    total_per_day = models.PositiveSmallIntegerField(null=True, blank=True)
+    total_per_week = models.PositiveSmallIntegerField(null=True, blank=True)
+    cap_transactional = models.BooleanField(default=False)
+    quiet_start = models.TimeField(
+        null=True, blank=True, help_text="Start of quiet hours, customer's local time."
+    )
+    quiet_end = models.TimeField(null=True, blank=True)
+    default_timezone = models.CharField(
+        max_length=64, default="UTC", help_text="For customers without a known timezone."
+    )
+
+    class Meta:
+        verbose_name_plural = "messaging policies"
+
+    def __str__(self) -> str:
+        return f"messaging policy of {self.workspace}"
+
+
+class WebhookReceipt(models.Model):
+    """A provider webhook event already applied: providers deliver at least
+    once, so a redelivered event id is acknowledged and ignored."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
+    channel = models.CharField(max_length=64)
+    provider_event_id = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16)
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "channel", "provider_event_id"],
+                name="webhook_receipt_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.kind} {self.provider_event_id}"
 
 
 class MessageDecision(models.Model):

@@ -1,0 +1,165 @@
+"""Applying provider delivery signals to messages, consent and the timeline.
+
+Webhooks arrive at least once and out of order. A signal moves a message's
+status only forward (``Message.SIGNAL_RANK``), so a late ``delivered`` never
+undoes ``opened``; its time is still recorded. Every signal becomes an event
+on the customer's profile, and opt-out kinds become consent opt-outs.
+"""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from engage.plugins.base import Channel, WebhookSignal
+from engage.profiles.identifiers import InvalidIdentifier
+from engage.profiles.selectors import canonical_profile, profile_by_identifier
+from engage.workspaces.models import Workspace
+
+from . import consent, timeline
+from .models import Consent, Message, WebhookReceipt
+
+# Signal kinds that are also a message status, with the timestamp they set.
+STATUS_SIGNALS = {
+    "delivered": "delivered_at",
+    "opened": "opened_at",
+    "clicked": "clicked_at",
+    "replied": "replied_at",
+    "bounced": "bounced_at",
+    "complained": "complained_at",
+    "unsubscribed": "unsubscribed_at",
+}
+# A provider's late failure report ranks with ``delivered``: it can turn a
+# ``sent`` message into ``failed``, never an opened one.
+FAILED_RANK = Message.SIGNAL_RANK[Message.DELIVERED]
+
+
+def advance_status(message: Message, kind: str, at) -> list[str]:
+    """Move ``message`` forward for signal ``kind``; the fields changed."""
+    changed = []
+    if kind == "failed":
+        if Message.SIGNAL_RANK.get(message.status, -1) < FAILED_RANK and message.status in (
+            Message.SENT,
+            Message.UNKNOWN,
+            Message.SENDING,
+        ):
+            message.status = Message.FAILED
+            message.failed_at = at
+            changed += ["status", "failed_at"]
+        return changed
+    field = STATUS_SIGNALS.get(kind)
+    if field is None:
+        return changed
+    if getattr(message, field) is None:
+        setattr(message, field, at)
+        changed.append(field)
+    current = Message.SIGNAL_RANK.get(message.status)
+    if current is not None and Message.SIGNAL_RANK[kind] > current:
+        message.status = kind
+        changed.append("status")
+    return changed
+
+
+def find_profile(*, workspace: Workspace, channel: type[Channel], address: str):
+    if not (address and channel.address_kind):
+        return None
+    try:
+        return profile_by_identifier(workspace=workspace, kind=channel.address_kind, value=address)
+    except InvalidIdentifier:
+        return None
+
+
+def apply_signal(
+    *, workspace: Workspace, channel: type[Channel], signal: WebhookSignal
+) -> Message | None:
+    """Apply one signal once; returns its message. A redelivered event id does nothing."""
+    with transaction.atomic():
+        message = None
+        if signal.provider_message_id:
+            message = (
+                Message.objects.select_for_update()
+                .filter(
+                    workspace=workspace,
+                    channel=channel.id,
+                    provider_message_id=signal.provider_message_id,
+                )
+                .first()
+            )
+        try:
+            with transaction.atomic():
+                WebhookReceipt.objects.create(
+                    workspace=workspace,
+                    channel=channel.id,
+                    provider_event_id=signal.provider_event_id[:255],
+                    kind=signal.kind,
+                    message=message,
+                )
+        except IntegrityError:
+            return message
+        apply_to_message(
+            workspace=workspace,
+            channel=channel,
+            message=message,
+            kind=signal.kind,
+            key=f"engage:{channel.id}:{signal.provider_event_id}",
+            at=signal.occurred_at,
+            address=signal.address,
+            properties={**signal.detail, **({"text": signal.text} if signal.text else {})},
+        )
+    return message
+
+
+def apply_to_message(
+    *,
+    workspace: Workspace,
+    channel: type[Channel],
+    message: Message | None,
+    kind: str,
+    key: str,
+    at=None,
+    address: str = "",
+    properties: dict | None = None,
+) -> bool:
+    """Record signal ``kind`` on the message, the timeline and consent.
+
+    ``key`` identifies the signal for deduplication of the timeline event.
+    Returns False when no customer could be found for it.
+    """
+    at = at or timezone.now()
+    if message is not None:
+        changed = advance_status(message, kind, at)
+        if changed:
+            message.save(update_fields=[*changed, "updated_at"])
+        profile = canonical_profile(workspace=workspace, profile_id=message.profile_id)
+    else:
+        profile = find_profile(workspace=workspace, channel=channel, address=address)
+    if profile is None:
+        return False
+    props = {"channel": channel.id, **(properties or {})}
+    if message is not None:
+        props["message_id"] = message.pk
+    timeline.record_event(
+        profile=profile,
+        name=timeline.event_name(channel.event_label(), kind),
+        key=key,
+        properties=props,
+        at=at,
+        channel=channel.id,
+    )
+    if kind in consent.OPT_OUT_SOURCES:
+        consent.record_consent(
+            profile=profile,
+            status=Consent.OPTED_OUT,
+            source=consent.OPT_OUT_SOURCES[kind],
+            channel=channel.id,
+            message=message,
+            at=at,
+        )
+    elif kind == "opted_in":
+        consent.record_consent(
+            profile=profile,
+            status=Consent.OPTED_IN,
+            source="opt_in_keyword",
+            channel=channel.id,
+            message=message,
+            at=at,
+        )
+    return True

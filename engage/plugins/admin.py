@@ -1,0 +1,115 @@
+"""Admin for per-workspace plugin configuration.
+
+The form shows one field per setting of the chosen plugin (pick the plugin
+first when adding one, or open ``add/?plugin_id=<id>``). Secret settings are
+write-only: rendered empty, and left blank they keep the stored value.
+"""
+
+from django import forms
+from django.contrib import admin
+
+from .base import Plugin, SettingField, SettingsError
+from .manager import configurable_plugins
+from .models import PluginConfig
+from .services import configure_plugin, merge_secrets
+
+SETTING_PREFIX = "setting_"
+
+
+def _form_field(spec: SettingField, *, has_stored_secret: bool) -> forms.Field:
+    help_text = spec.help
+    if spec.type == "boolean":
+        return forms.BooleanField(required=False, help_text=help_text, label=spec.name)
+    if spec.type == "integer":
+        return forms.IntegerField(required=False, help_text=help_text, label=spec.name)
+    widget = None
+    if spec.secret:
+        widget = forms.PasswordInput(render_value=False)
+        if has_stored_secret:
+            help_text = f"{help_text} A value is stored; leave blank to keep it.".strip()
+    return forms.CharField(required=False, help_text=help_text, label=spec.name, widget=widget)
+
+
+class PluginConfigForm(forms.ModelForm):
+    class Meta:
+        model = PluginConfig
+        fields = ["workspace", "plugin_id", "enabled"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        plugins = configurable_plugins()
+        choices = [(pid, f"{cls.name} ({pid})") for pid, cls in sorted(plugins.items())]
+        self.fields["plugin_id"] = forms.ChoiceField(choices=choices, label="plugin")
+        editing = self.instance.pk is not None
+        plugin_id = (
+            self.instance.plugin_id
+            if editing
+            else self.data.get(self.add_prefix("plugin_id")) or self.initial.get("plugin_id")
+        )
+        if editing:
+            self.fields["plugin_id"].disabled = True
+            self.fields["workspace"].disabled = True
+        self.plugin: type[Plugin] | None = plugins.get(plugin_id or "")
+        stored = self.instance.settings if editing else {}
+        for spec in self.plugin.settings_schema if self.plugin else ():
+            field = _form_field(spec, has_stored_secret=bool(stored.get(spec.name)))
+            if not spec.secret:
+                field.initial = stored.get(spec.name, spec.default)
+            self.fields[SETTING_PREFIX + spec.name] = field
+
+    def submitted_settings(self) -> dict:
+        """The settings as typed, blanks dropped so that defaults and kept secrets apply."""
+        values = {}
+        for spec in self.plugin.settings_schema if self.plugin else ():
+            value = self.cleaned_data.get(SETTING_PREFIX + spec.name)
+            if value not in (None, ""):
+                values[spec.name] = value
+        return values
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.plugin is None:
+            if not self.errors:
+                self.add_error(None, "Choose a plugin and save to see its settings.")
+            return cleaned
+        stored = self.instance.settings if self.instance.pk else {}
+        try:
+            self.plugin.validate_settings(
+                merge_secrets(
+                    plugin_id=self.plugin.id, submitted=self.submitted_settings(), stored=stored
+                )
+            )
+        except SettingsError as exc:
+            for name, reason in exc.errors.items():
+                field = SETTING_PREFIX + name
+                self.add_error(field if field in self.fields else None, f"{name}: {reason}")
+        return cleaned
+
+
+@admin.register(PluginConfig)
+class PluginConfigAdmin(admin.ModelAdmin):
+    form = PluginConfigForm
+    list_display = ["plugin_id", "workspace", "enabled", "updated_at"]
+    list_filter = ["enabled", "plugin_id"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("workspace")
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(workspace__members=request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "workspace" and not request.user.is_superuser:
+            kwargs["queryset"] = request.user.engage_workspaces.all()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        """Save through the service, so the admin and code follow the same rules."""
+        config = configure_plugin(
+            workspace=obj.workspace,
+            plugin_id=obj.plugin_id,
+            settings=form.submitted_settings(),
+            enabled=obj.enabled,
+        )
+        obj.pk = config.pk
+        obj.settings = config.settings

@@ -1,0 +1,281 @@
+"""Base classes for plugin authors: a plugin declares an id, a name and a
+settings schema; a channel adds how to find an address and how to send.
+
+engage stores a plugin's settings per workspace (``PluginConfig``) and always
+passes them through ``validate_settings`` first, so a plugin sees only values
+that match its schema. Errors name the field, e.g. ``bot_token: required``.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+
+SETTING_TYPES = ("string", "integer", "boolean", "url", "email")
+
+
+@dataclass(frozen=True)
+class SettingField:
+    """One setting of a plugin.
+
+    ``secret`` settings (tokens, passwords) are stored but never shown again:
+    the admin leaves them blank ("keep the current value") and no API returns them.
+    """
+
+    name: str
+    type: str = "string"
+    required: bool = False
+    help: str = ""
+    secret: bool = False
+    default: Any = None
+
+    def __post_init__(self):
+        if self.type not in SETTING_TYPES:
+            raise ValueError(f"{self.name}: type must be one of {SETTING_TYPES}, not {self.type!r}")
+
+
+class SettingsError(ValueError):
+    """Invalid plugin settings; ``errors`` maps each field name to its reason."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors.items()))
+
+
+def _clean_value(spec: SettingField, value: Any) -> Any:
+    """The value converted to the field's type, or ValueError with the reason."""
+    if spec.type == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        raise ValueError("must be true or false")
+    if spec.type == "integer":
+        if isinstance(value, bool):
+            raise ValueError("must be an integer")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ValueError("must be an integer") from None
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    value = value.strip()
+    try:
+        if spec.type == "url":
+            URLValidator(schemes=["http", "https"])(value)
+        elif spec.type == "email":
+            EmailValidator()(value)
+    except ValidationError:
+        raise ValueError(f"not a valid {spec.type}") from None
+    return value
+
+
+class Plugin:
+    """What every configurable plugin declares."""
+
+    id: ClassVar[str]
+    name: ClassVar[str]
+    settings_schema: ClassVar[tuple[SettingField, ...]] = ()
+
+    @classmethod
+    def secret_fields(cls) -> frozenset[str]:
+        return frozenset(f.name for f in cls.settings_schema if f.secret)
+
+    @classmethod
+    def validate_settings(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Settings checked against the schema, with defaults filled in.
+
+        Raises SettingsError naming every bad field. Plugins with rules that
+        span fields override ``check_settings``.
+        """
+        if not isinstance(data, dict):
+            raise SettingsError({"settings": "must be an object"})
+        known = {f.name: f for f in cls.settings_schema}
+        errors = {name: "unknown setting" for name in data if name not in known}
+        cleaned: dict[str, Any] = {}
+        for spec in cls.settings_schema:
+            value = data.get(spec.name)
+            if value is None or value == "":
+                if spec.required:
+                    errors[spec.name] = "required"
+                elif spec.default is not None:
+                    cleaned[spec.name] = spec.default
+                continue
+            try:
+                cleaned[spec.name] = _clean_value(spec, value)
+            except ValueError as exc:
+                errors[spec.name] = str(exc)
+        if not errors:
+            errors = cls.check_settings(cleaned)
+        if errors:
+            raise SettingsError(errors)
+        return cleaned
+
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> dict[str, str]:
+        """Cross-field or deeper checks on type-checked settings: {field: reason}."""
+        return {}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel can do; journeys and policy read these."""
+
+    two_way: bool = False
+    rich_content: bool = False
+    max_length: int | None = None
+    needs_opt_in: bool = False
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str
+    detail: dict = field(default_factory=dict)
+
+
+class SendError(Exception):
+    """Base of the errors a channel raises from ``send``; ``str()`` is stored on the message."""
+
+
+class TransientSendError(SendError):
+    """Not sent, and worth trying again later (network error, 429, 5xx)."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None):
+        self.retry_after = retry_after
+        super().__init__(reason)
+
+
+class PermanentSendError(SendError):
+    """Not sent, and trying again will not help (bad address, 4xx, refused URL)."""
+
+
+class SendOutcomeUnknown(SendError):
+    """The provider may or may not have sent it (e.g. a timeout after the request
+    went out). engage never resends such a message blindly."""
+
+
+# What a provider webhook can tell engage about a message or a customer.
+SIGNAL_KINDS = (
+    "delivered",
+    "opened",
+    "clicked",
+    "replied",
+    "bounced",
+    "complained",
+    "unsubscribed",
+    "failed",
+    "inbound",
+    "opted_out",
+    "opted_in",
+)
+
+
+@dataclass(frozen=True)
+class WebhookSignal:
+    """One fact parsed from a provider webhook.
+
+    ``provider_event_id`` is what engage deduplicates on (providers deliver
+    webhooks at least once), so it must be stable across redeliveries of the
+    same event. ``provider_message_id`` links it to a sent ``Message``;
+    ``address`` (an email, a phone number...) finds the customer when there is
+    no message, e.g. an inbound text. ``text`` is an inbound message's content.
+    """
+
+    kind: str
+    provider_event_id: str
+    provider_message_id: str = ""
+    address: str = ""
+    text: str = ""
+    occurred_at: datetime | None = None
+    detail: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.kind not in SIGNAL_KINDS:
+            raise ValueError(f"kind: must be one of {', '.join(SIGNAL_KINDS)}, not {self.kind!r}")
+        if not self.provider_event_id:
+            raise ValueError("provider_event_id: required, engage deduplicates on it")
+
+
+class Channel(Plugin):
+    """A way to reach a customer. engage instantiates it with validated settings.
+
+    ``address_for`` finds the customer's address (an identity of
+    ``address_kind``, else the trait ``address_trait``); ``send`` delivers one
+    message and returns the provider's id, or raises a ``SendError``.
+    ``idempotent`` says the provider deduplicates a resend of the same message,
+    which lets engage resend a message whose worker died mid-send.
+    """
+
+    label: ClassVar[str] = ""
+    address_kind: ClassVar[str] = ""
+    address_trait: ClassVar[str] = ""
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    idempotent: ClassVar[bool] = False
+
+    def __init__(self, settings: dict[str, Any], *, workspace=None):
+        self.settings = settings
+        self.workspace = workspace
+
+    @classmethod
+    def event_label(cls) -> str:
+        """The prefix of delivery event names: "Email" → "Email Delivered"."""
+        return cls.label or cls.name
+
+    def address_for(self, profile) -> str | None:
+        if self.address_kind:
+            value = (
+                profile.identities.filter(kind=self.address_kind)
+                .order_by("-created_at", "-id")
+                .values_list("value", flat=True)
+                .first()
+            )
+            if value:
+                return value
+        if self.address_trait:
+            value = (profile.traits or {}).get(self.address_trait)
+            if value not in (None, ""):
+                return str(value)
+        return None
+
+    def send(self, *, message, address: str) -> SendResult:
+        raise NotImplementedError
+
+    def verify_webhook(self, request) -> bool:
+        """Whether ``request`` really comes from the provider (its signature).
+
+        engage answers 403 and reads nothing when this is False, which is the
+        default: a channel that cannot verify its webhooks accepts none.
+        """
+        return False
+
+    def parse_webhook(self, request) -> list[WebhookSignal]:
+        """The signals in a verified webhook request; ValueError for a body
+        that cannot be read (engage answers 400 with the reason)."""
+        return []
+
+    def webhook_challenge(self, request):
+        """The answer to a provider's GET subscription check (e.g. Meta's
+        ``hub.challenge``) as an HttpResponse, or None to refuse it."""
+        return None
+
+    def webhook_response(self, signals: list[WebhookSignal]):
+        """The HttpResponse a provider expects after a webhook was stored, or
+        None for engage's plain JSON acknowledgement."""
+        return None
+
+
+class ScoringModel(Plugin):
+    """Scores a profile (e.g. churn risk, RFM); the scoring app stores the result."""
+
+    def score(self, *, profile) -> float:
+        raise NotImplementedError
+
+
+class Importer(Plugin):
+    """Reads customers and events from a source system (CRM, POS, support desk)."""
+
+    def read(self, *, workspace):
+        """Yield Segment-spec calls (dicts) to ingest, as ``/v1/batch`` items."""
+        raise NotImplementedError

@@ -1,0 +1,129 @@
+"""The one plugin manager, and the registries built from it.
+
+Plugins come only from the ``engage.plugins`` entry-point group; engage's own
+built-in plugins (``plugins/`` in the repository) are registered there too, so
+there is a single way in. The manager is created on first use and kept for the
+life of the process: installing a plugin means restarting the server.
+"""
+
+from functools import cache
+
+import pluggy
+from django.core.exceptions import ImproperlyConfigured
+
+from . import ENTRY_POINT_GROUP, PROJECT_NAME, hookspecs
+from .base import Channel, Importer, Plugin, ScoringModel
+
+# hook name → the base class its results must derive from
+REGISTRY_HOOKS: dict[str, type[Plugin]] = {
+    "engage_channels": Channel,
+    "engage_scoring_models": ScoringModel,
+    "engage_importers": Importer,
+}
+
+
+class UnknownPlugin(LookupError):
+    def __init__(self, kind: str, plugin_id: str, known: list[str]):
+        self.plugin_id = plugin_id
+        super().__init__(
+            f"unknown {kind} {plugin_id!r}; installed: {', '.join(sorted(known)) or 'none'}"
+        )
+
+
+@cache
+def get_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    pm.check_pending()
+    return pm
+
+
+def _plugin_name(pm: pluggy.PluginManager, impl) -> str:
+    return pm.get_name(impl.plugin) or repr(impl.plugin)
+
+
+@cache
+def _registry(hook_name: str) -> dict[str, type[Plugin]]:
+    """{id: class} of everything the plugins return from ``hook_name``.
+
+    Checked once: a result of the wrong type, or two plugins claiming one id,
+    stops the server with a message naming the plugins involved.
+    """
+    pm = get_plugin_manager()
+    base = REGISTRY_HOOKS[hook_name]
+    found: dict[str, type[Plugin]] = {}
+    owners: dict[str, str] = {}
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        owner = _plugin_name(pm, impl)
+        for cls in impl.function() or ():
+            if not (isinstance(cls, type) and issubclass(cls, base)):
+                raise ImproperlyConfigured(
+                    f"plugin {owner!r}: {hook_name} returned {cls!r}, not a {base.__name__} class"
+                )
+            if cls.id in found:
+                raise ImproperlyConfigured(
+                    f"{base.__name__.lower()} id {cls.id!r} is provided by both "
+                    f"{owners[cls.id]!r} and {owner!r}"
+                )
+            found[cls.id] = cls
+            owners[cls.id] = owner
+    return found
+
+
+def channels() -> dict[str, type[Channel]]:
+    return _registry("engage_channels")  # type: ignore[return-value]
+
+
+def get_channel_class(channel_id: str) -> type[Channel]:
+    registry = channels()
+    try:
+        return registry[channel_id]
+    except KeyError:
+        raise UnknownPlugin("channel", channel_id, list(registry)) from None
+
+
+def configurable_plugins() -> dict[str, type[Plugin]]:
+    """Every plugin with a settings schema an operator can configure, by id."""
+    merged: dict[str, type[Plugin]] = {}
+    for hook_name in REGISTRY_HOOKS:
+        merged.update(_registry(hook_name))
+    return merged
+
+
+def get_plugin_class(plugin_id: str) -> type[Plugin]:
+    registry = configurable_plugins()
+    try:
+        return registry[plugin_id]
+    except KeyError:
+        raise UnknownPlugin("plugin", plugin_id, list(registry)) from None
+
+
+def installed_plugins() -> list[dict]:
+    """Each installed plugin: name, distribution, hooks implemented and what it
+    provides per registry hook. For ``manage.py engage_plugins``."""
+    pm = get_plugin_manager()
+    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+    rows = []
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
+        if plugin is None:
+            continue
+        dist = dists.get(id(plugin))
+        callers = pm.get_hookcallers(plugin) or []
+        provides = {}
+        for caller in callers:
+            if caller.name not in REGISTRY_HOOKS:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin:
+                    provides[caller.name] = sorted(cls.id for cls in impl.function() or ())
+        hooks = sorted(caller.name for caller in callers)
+        rows.append(
+            {
+                "name": name,
+                "distribution": f"{dist.project_name} {dist.version}" if dist else "",
+                "hooks": hooks,
+                "provides": provides,
+            }
+        )
+    return rows
