@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "engage.plugins",
     "engage.messaging",
     "engage.segments",
+    "engage.scoring",
 ]
 
 MIDDLEWARE = [
