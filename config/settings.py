@@ -149,8 +149,9 @@ ENGAGE_BLOCKED_IDENTIFIERS = env.list("ENGAGE_BLOCKED_IDENTIFIERS", default=[])
 ENGAGE_DEFAULT_IDENTITY_LIMIT = env.int("ENGAGE_DEFAULT_IDENTITY_LIMIT", default=25)
 ENGAGE_PROCESSING_BATCH = env.int("ENGAGE_PROCESSING_BATCH", default=200)
 # Outbound HTTP (webhooks, providers, web push) refuses loopback, private and
-# link-local addresses (SSRF) unless this is set, e.g. for an internal relay.
-ENGAGE_ALLOW_PRIVATE_URLS = env.bool("ENGAGE_ALLOW_PRIVATE_URLS", default=False)
+# link-local addresses (SSRF) except in these networks (CIDR list), e.g. an
+# internal relay.
+ENGAGE_OUTBOUND_ALLOWED_NETWORKS = env.list("ENGAGE_OUTBOUND_ALLOWED_NETWORKS", default=[])
 
 # --- i18n / static ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
