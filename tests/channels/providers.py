@@ -1,0 +1,167 @@
+"""Loopback stand-ins for the providers' HTTP APIs.
+
+Each server runs in a thread on 127.0.0.1 and CHECKS every request against
+the provider's published format (path, auth, content type, required fields),
+answering like the provider does when something is wrong (Twilio's
+``{"code", "message"}``, Google's ``{"error": {...}}``). A test can also
+script the next answers (``fail_next``) to play outages and rejections.
+"""
+
+import base64
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict
+    headers: dict
+    body: bytes
+    form: dict = field(default_factory=dict)
+    json: object = None
+
+
+class Reply(Exception):
+    """Raised by a check to answer with ``status`` and a JSON ``body``."""
+
+    def __init__(self, status: int, body: dict | None = None, headers: dict | None = None):
+        self.status = status
+        self.body = body or {}
+        self.headers = headers or {}
+
+
+class ProviderServer:
+    """Base: subclasses implement ``handle(req) -> (status, body_dict)``."""
+
+    def __init__(self):
+        self.requests: list[Recorded] = []
+        self.accepted: list[Recorded] = []
+        self.rejections: list[tuple[int, dict]] = []
+        self.scripted: deque = deque()
+        self.lock = threading.Lock()
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _serve(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                req = Recorded(
+                    method=self.command,
+                    path=parts.path,
+                    query={k: v[0] for k, v in parse_qs(parts.query).items()},
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                )
+                ctype = req.headers.get("content-type", "")
+                if ctype.startswith("application/x-www-form-urlencoded"):
+                    req.form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+                elif ctype.startswith("application/json"):
+                    req.json = json.loads(body or b"null")
+                with provider.lock:
+                    provider.requests.append(req)
+                    scripted = provider.scripted.popleft() if provider.scripted else None
+                try:
+                    if scripted is not None:
+                        raise scripted
+                    status, payload = provider.handle(req)
+                    headers = {}
+                    provider.accepted.append(req)
+                except Reply as reply:
+                    status, payload, headers = reply.status, reply.body, reply.headers
+                    provider.rejections.append((status, payload))
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _serve
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def fail_next(self, status: int, body: dict | None = None, headers: dict | None = None):
+        self.scripted.append(Reply(status, body, headers))
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def handle(self, req: Recorded):
+        raise NotImplementedError
+
+
+def basic_auth(req: Recorded) -> tuple[str, str] | None:
+    header = req.headers.get("authorization", "")
+    if not header.startswith("Basic "):
+        return None
+    user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    return user, password
+
+
+class Receiver(ProviderServer):
+    """An operator's webhook endpoint: accepts any POST (tests check it)."""
+
+    def handle(self, req):
+        if req.method != "POST":
+            raise Reply(405, {"error": "POST only"})
+        return 200, {"ok": True}
+
+
+class FakeTwilio(ProviderServer):
+    """Twilio REST API 2010-04-01: Messages.json and Calls.json.
+
+    Form-encoded POST, HTTP Basic auth ``AccountSid:AuthToken``, To/From and
+    Body (messages) or Twiml/Url (calls); answers 201 with the resource JSON.
+    """
+
+    def __init__(self, account_sid: str, auth_token: str):
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.counter = 0
+        super().__init__()
+
+    def handle(self, req):
+        if basic_auth(req) != (self.account_sid, self.auth_token):
+            raise Reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        prefix = f"/2010-04-01/Accounts/{self.account_sid}/"
+        if req.method != "POST" or not req.path.startswith(prefix):
+            raise Reply(404, {"code": 20404, "message": "The requested resource was not found"})
+        if not req.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            raise Reply(400, {"code": 20001, "message": "form-encoded parameters expected"})
+        resource = req.path[len(prefix) :]
+        if not req.form.get("To"):
+            raise Reply(400, {"code": 21604, "message": "A 'To' phone number is required."})
+        if not req.form.get("From") and not req.form.get("MessagingServiceSid"):
+            raise Reply(400, {"code": 21603, "message": "A 'From' phone number is required."})
+        self.counter += 1
+        if resource == "Messages.json":
+            if not req.form.get("Body") and not req.form.get("ContentSid"):
+                raise Reply(400, {"code": 21602, "message": "Message body is required."})
+            sid = f"SM{self.counter:032x}"
+            return 201, {"sid": sid, "status": "queued", "to": req.form["To"]}
+        if resource == "Calls.json":
+            if not req.form.get("Twiml") and not req.form.get("Url"):
+                raise Reply(400, {"code": 21205, "message": "Url or Twiml is required."})
+            sid = f"CA{self.counter:032x}"
+            return 201, {"sid": sid, "status": "queued", "to": req.form["To"]}
+        raise Reply(404, {"code": 20404, "message": "The requested resource was not found"})
