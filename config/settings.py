@@ -114,6 +114,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engage.events.tasks.sweep_unprocessed_events",
         "schedule": env.float("ENGAGE_SWEEP_SECONDS", default=10.0),
     },
+    "sweep-messages": {
+        "task": "engage.messaging.tasks.sweep_messages",
+        "schedule": env.float("ENGAGE_SWEEP_SECONDS", default=10.0),
+    },
 }
 
 # --- API ------------------------------------------------------------------
@@ -152,6 +156,9 @@ ENGAGE_PROCESSING_BATCH = env.int("ENGAGE_PROCESSING_BATCH", default=200)
 # link-local addresses (SSRF) except in these networks (CIDR list), e.g. an
 # internal relay.
 ENGAGE_OUTBOUND_ALLOWED_NETWORKS = env.list("ENGAGE_OUTBOUND_ALLOWED_NETWORKS", default=[])
+# The address customers and providers reach this server at: unsubscribe and
+# tracking links, webhook URLs.
+ENGAGE_PUBLIC_URL = env("ENGAGE_PUBLIC_URL", default="http://localhost:8000")
 
 # --- i18n / static ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
