@@ -38,6 +38,7 @@ from engage.profiles.traits import apply_traits
 from engage.workspaces.models import Workspace
 
 from .models import Event
+from .signals import send_events_processed
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ def process_batch(*, batch_size: int, outcome: Outcome) -> int:
                 outcome.processed += 1
             else:
                 outcome.dropped += 1
+        send_events_processed(events, workspaces)
         return len(events)
 
 
