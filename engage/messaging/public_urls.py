@@ -3,10 +3,13 @@ provider webhooks and signed tracking links."""
 
 from django.urls import path
 
-from . import webhooks
+from . import tracking_views, webhooks
 
 app_name = "messaging"
 
 urlpatterns = [
     path("hooks/<int:workspace_id>/<slug:channel_id>/", webhooks.provider_webhook, name="webhook"),
+    path("t/u/<str:token>/", tracking_views.unsubscribe, name="unsubscribe"),
+    path("t/c/<str:token>/", tracking_views.click, name="click"),
+    path("t/o/<str:token>/", tracking_views.open_pixel, name="open"),
 ]

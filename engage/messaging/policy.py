@@ -1,0 +1,227 @@
+"""The policy check every send passes, at send time.
+
+It runs when a worker is about to send, not when the message is queued, so an
+unsubscribe that arrives in between still counts. In order:
+
+1. consent: an opt-out of the message's topic (or of marketing, for a
+   marketing message) on its channel or on every channel skips it; a channel
+   that needs opt-in skips marketing without an explicit opt-in;
+2. quiet hours in the customer's timezone defer marketing to the end of the
+   window (never drop it);
+3. frequency caps per channel and the contact-pressure budget across channels
+   (per day and per week). A message that would take a slot a higher-ranked
+   message is waiting for is deferred briefly, so the higher rank (category,
+   then campaign priority, then age) wins the last slot instead of whichever
+   worker came first; a message with no slot left is skipped;
+4. ``engage_check_send`` plugins: any skip wins, else the latest deferral.
+
+The caller writes every skip and deferral to the decision log.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db.models import Q
+
+from engage.plugins.base import Channel
+from engage.plugins.manager import get_plugin_manager
+
+from . import consent
+from .models import Consent, Message, MessagingPolicy
+
+ALLOW = "allow"
+SKIP = "skip"
+DEFER = "defer"
+
+# How long an outranked message waits before it checks again.
+OUTRANKED_RECHECK = timedelta(minutes=1)
+WINDOWS = {"day": timedelta(days=1), "week": timedelta(days=7)}
+# Messages that used a slot: anything handed to (or possibly to) the provider.
+SLOT_STATUSES = [
+    Message.SENDING,
+    Message.SENT,
+    Message.UNKNOWN,
+    *(s for s in Message.SIGNAL_RANK if s not in (Message.SENT, Message.UNKNOWN)),
+]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``action`` is allow, skip or defer; ``reason`` a stable code such as
+    ``unsubscribed``; ``until`` when a deferred message may go."""
+
+    action: str
+    reason: str = ""
+    detail: str = ""
+    until: datetime | None = None
+
+    def __post_init__(self):
+        if self.action not in (ALLOW, SKIP, DEFER):
+            raise ValueError(f"action: must be allow, skip or defer, not {self.action!r}")
+        if self.action == DEFER and self.until is None:
+            raise ValueError("until: a deferral needs the time the message may go")
+
+
+ALLOWED = Decision(ALLOW)
+
+
+def workspace_policy(workspace_id: int) -> MessagingPolicy:
+    """The workspace's rules, or the defaults (no caps, no quiet hours)."""
+    policy = MessagingPolicy.objects.filter(workspace_id=workspace_id).first()
+    return policy or MessagingPolicy(workspace_id=workspace_id)
+
+
+def check(
+    *,
+    message: Message,
+    profile,
+    now: datetime,
+    channel: type[Channel] | None = None,
+    policy: MessagingPolicy | None = None,
+) -> Decision:
+    policy = policy or workspace_policy(message.workspace_id)
+    for rule in (_consent, _quiet_hours, _caps):
+        verdict = rule(message=message, profile=profile, now=now, channel=channel, policy=policy)
+        if verdict is not None:
+            return verdict
+    return _plugins(message=message, profile=profile, now=now)
+
+
+def _consent(*, message, profile, channel, **_):
+    topics = [message.consent_topic]
+    if message.category == Message.MARKETING and Consent.MARKETING not in topics:
+        topics.append(Consent.MARKETING)
+    for topic in topics:
+        status = consent.current_status(profile=profile, channel=message.channel, topic=topic)
+        if status == Consent.OPTED_OUT:
+            return Decision(
+                SKIP, "opted_out", f"the customer opted out of {topic} on {message.channel}"
+            )
+    if (
+        message.category == Message.MARKETING
+        and channel is not None
+        and channel.capabilities.needs_opt_in
+        and consent.current_status(
+            profile=profile, channel=message.channel, topic=message.consent_topic
+        )
+        != Consent.OPTED_IN
+    ):
+        return Decision(SKIP, "no_opt_in", f"{message.channel} needs the customer's opt-in")
+    return None
+
+
+def customer_timezone(profile, policy: MessagingPolicy) -> ZoneInfo:
+    for name in ((profile.traits or {}).get("timezone"), profile.timezone, policy.default_timezone):
+        if isinstance(name, str) and name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def quiet_until(now: datetime, start: time, end: time, tz: ZoneInfo) -> datetime | None:
+    """The end of the quiet window ``now`` falls in (in UTC), or None outside it.
+
+    The window may cross midnight (21:00 to 08:00).
+    """
+    local = now.astimezone(tz)
+    t = local.time()
+    if start <= end:
+        inside = start <= t < end
+        end_day = local.date()
+    else:
+        inside = t >= start or t < end
+        end_day = local.date() + timedelta(days=1) if t >= start else local.date()
+    if not inside:
+        return None
+    until = datetime.combine(end_day, end, tzinfo=tz)
+    return until.astimezone(now.tzinfo)
+
+
+def _quiet_hours(*, message, profile, now, policy, **_):
+    if message.category != Message.MARKETING or not (policy.quiet_start and policy.quiet_end):
+        return None
+    tz = customer_timezone(profile, policy)
+    until = quiet_until(now, policy.quiet_start, policy.quiet_end, tz)
+    if until is None:
+        return None
+    return Decision(
+        DEFER,
+        "quiet_hours",
+        f"quiet hours {policy.quiet_start:%H:%M}-{policy.quiet_end:%H:%M} in {tz.key}",
+        until,
+    )
+
+
+def _exempt(message: Message, policy: MessagingPolicy) -> bool:
+    return message.category == Message.TRANSACTIONAL and not policy.cap_transactional
+
+
+def _limits(message: Message, policy: MessagingPolicy):
+    """(reason, scope filter, window name, cap) for every cap that applies."""
+    caps = (policy.channel_caps or {}).get(message.channel) or {}
+    for window in WINDOWS:
+        if isinstance(caps.get(window), int):
+            yield "frequency_cap", Q(channel=message.channel), window, caps[window]
+    for window, cap in (("day", policy.total_per_day), ("week", policy.total_per_week)):
+        if cap is not None:
+            yield "contact_budget", Q(), window, cap
+
+
+def _caps(*, message, profile, now, policy, **_):
+    if _exempt(message, policy):
+        return None
+    counted = ~Q(category=Message.TRANSACTIONAL) if not policy.cap_transactional else Q()
+    mine = Message.objects.filter(profile_id=message.profile_id).filter(counted)
+    rank = (Message.CATEGORY_RANK[message.category], message.priority)
+    outranking = (
+        Q(category__in=[c for c, r in Message.CATEGORY_RANK.items() if r > rank[0]])
+        | Q(category=message.category, priority__gt=message.priority)
+        | Q(category=message.category, priority=message.priority, pk__lt=message.pk)
+    )
+    for reason, scope, window, cap in _limits(message, policy):
+        since = now - WINDOWS[window]
+        used = (
+            mine.filter(scope, status__in=SLOT_STATUSES, sending_at__gte=since)
+            .exclude(pk=message.pk)
+            .count()
+        )
+        left = cap - used
+        label = "per channel" if reason == "frequency_cap" else "across channels"
+        if left <= 0:
+            return Decision(
+                SKIP, reason, f"{used} of {cap} messages per {window} {label} already sent"
+            )
+        waiting = (
+            mine.filter(scope, outranking, status__in=Message.READY)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .exclude(pk=message.pk)
+            .count()
+        )
+        if waiting >= left:
+            return Decision(
+                DEFER,
+                "outranked",
+                f"{left} slot(s) per {window} {label} left and {waiting} higher-ranked "
+                "message(s) waiting",
+                now + OUTRANKED_RECHECK,
+            )
+    return None
+
+
+def _plugins(*, message, profile, now):
+    verdicts = [
+        verdict
+        for verdict in get_plugin_manager().hook.engage_check_send(
+            message=message, profile=profile, now=now
+        )
+        if verdict is not None and verdict.action != ALLOW
+    ]
+    for verdict in verdicts:
+        if verdict.action == SKIP:
+            return verdict
+    if verdicts:
+        return max(verdicts, key=lambda verdict: verdict.until)
+    return ALLOWED

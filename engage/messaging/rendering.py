@@ -1,0 +1,96 @@
+"""Message content in Liquid, rendered from what engage knows about the customer.
+
+Liquid is sandboxed by design: a template reads only the plain dicts and
+lists it is given (no attribute access to Python objects, no imports), and
+the limits below stop a template that loops or grows without end. A missing
+variable renders empty; ``{{ traits.first_name | default: "there" }}`` gives
+it a default, and ``defaults`` passed by the caller fill missing traits.
+
+The context is::
+
+    profile    {id, traits, identities: {kind: latest value}, locale, timezone}
+    traits     the profile's traits (defaults underneath)
+    event      the triggering event {name, properties} or {}
+    scores     {model id: value}, when scores are passed in
+"""
+
+from dataclasses import dataclass
+
+import liquid
+from liquid.exceptions import LiquidError
+
+from engage.profiles.models import Profile
+
+
+class _Sandbox(liquid.Environment):
+    context_depth_limit = 10
+    loop_iteration_limit = 10_000
+    output_stream_limit = 500_000
+    local_namespace_limit = 100_000
+
+
+TEXT = _Sandbox()
+HTML = _Sandbox(autoescape=True)
+
+
+class TemplateError(ValueError):
+    """A template that does not parse or render; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Content:
+    subject: str = ""
+    body: str = ""
+    html: str = ""
+
+
+def profile_context(
+    profile: Profile, *, event=None, defaults: dict | None = None, scores=None
+) -> dict:
+    identities: dict[str, str] = {}
+    for kind, value in profile.identities.order_by("created_at", "id").values_list("kind", "value"):
+        identities[kind] = value
+    traits = {**(defaults or {}), **(profile.traits or {})}
+    return {
+        "profile": {
+            "id": profile.pk,
+            "traits": traits,
+            "identities": identities,
+            "locale": profile.locale,
+            "timezone": profile.timezone,
+        },
+        "traits": traits,
+        "event": {"name": event.name, "properties": event.properties or {}} if event else {},
+        "scores": dict(scores or {}),
+    }
+
+
+def render(content: Content, context: dict) -> Content:
+    """``content`` rendered; TemplateError naming the field that failed."""
+    out = {}
+    for name in ("subject", "body", "html"):
+        source = getattr(content, name)
+        if not source:
+            out[name] = ""
+            continue
+        env = HTML if name == "html" else TEXT
+        try:
+            out[name] = env.from_string(source).render(**context)
+        except LiquidError as exc:
+            raise TemplateError(f"{name}: {exc}") from None
+    out["subject"] = " ".join(out["subject"].split())
+    return Content(**out)
+
+
+def variant(template, locale: str) -> Content:
+    """The template's content for ``locale``: exact, then its language, then the default."""
+    variants = template.variants or {}
+    for key in (locale, locale.split("-")[0].split("_")[0]) if locale else ():
+        chosen = variants.get(key)
+        if isinstance(chosen, dict):
+            return Content(
+                subject=chosen.get("subject", template.subject),
+                body=chosen.get("body", template.body),
+                html=chosen.get("html", template.html),
+            )
+    return Content(subject=template.subject, body=template.body, html=template.html)

@@ -1,0 +1,167 @@
+"""The email channel: Django's email backends (SMTP, or an ESP through django-anymail).
+
+Marketing and service mail carries ``List-Unsubscribe`` with a signed
+one-click URL and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``
+(RFC 8058), so mailbox providers can show their own unsubscribe button. HTML
+links are rewritten to signed click-tracking redirects and an open pixel is
+added; both write "Email Clicked" / "Email Opened" to the customer's timeline.
+"""
+
+import re
+import smtplib
+import socket
+from email.utils import formataddr, make_msgid
+
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.utils.html import escape
+
+from engage.messaging import tracking
+from engage.plugins import hookimpl
+from engage.plugins.base import (
+    Capabilities,
+    Channel,
+    PermanentSendError,
+    SendOutcomeUnknown,
+    SendResult,
+    SettingField,
+    TransientSendError,
+)
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"']+)\2""", re.IGNORECASE)
+
+
+class Email(Channel):
+    id = "email"
+    name = "Email"
+    label = "Email"
+    address_kind = "email"
+    address_trait = "email"
+    capabilities = Capabilities(two_way=False, rich_content=True)
+    settings_schema = (
+        SettingField("from_email", "email", required=True, help="Sender address."),
+        SettingField("from_name", help="Sender display name."),
+        SettingField("reply_to", "email"),
+        SettingField(
+            "backend",
+            default="smtp",
+            help='"smtp", or an anymail backend such as anymail.backends.postmark.EmailBackend.',
+        ),
+        SettingField("smtp_host", default="localhost"),
+        SettingField("smtp_port", "integer", default=25),
+        SettingField("smtp_username"),
+        SettingField("smtp_password", secret=True),
+        SettingField("smtp_use_tls", "boolean", default=False, help="STARTTLS."),
+        SettingField("esp_api_key", secret=True, help="API key of the anymail ESP."),
+        SettingField("timeout", "integer", default=20, help="Seconds."),
+        SettingField("track_opens", "boolean", default=True),
+        SettingField("track_clicks", "boolean", default=True),
+    )
+
+    @classmethod
+    def check_settings(cls, settings):
+        backend = settings.get("backend", "smtp")
+        if backend != "smtp" and not backend.startswith("anymail.backends."):
+            return {"backend": 'must be "smtp" or an anymail.backends.* backend'}
+        if backend != "smtp" and not settings.get("esp_api_key"):
+            return {"esp_api_key": "required for an anymail backend"}
+        if not 0 < settings.get("smtp_port", 25) < 65536:
+            return {"smtp_port": "must be between 1 and 65535"}
+        return {}
+
+    def connection(self):
+        s = self.settings
+        if s.get("backend", "smtp") == "smtp":
+            return get_connection(
+                SMTP_BACKEND,
+                host=s.get("smtp_host", "localhost"),
+                port=s.get("smtp_port", 25),
+                username=s.get("smtp_username", ""),
+                password=s.get("smtp_password", ""),
+                use_tls=s.get("smtp_use_tls", False),
+                timeout=s.get("timeout", 20),
+                fail_silently=False,
+            )
+        return get_connection(s["backend"], api_key=s["esp_api_key"], fail_silently=False)
+
+    def tracked_html(self, message) -> str:
+        html = message.html
+        if not html:
+            return html
+        if self.settings.get("track_clicks", True):
+            html = HREF.sub(
+                lambda m: (
+                    f"{m.group(1)}{m.group(2)}"
+                    f"{escape(tracking.click_url(message, _unescape(m.group(3))))}{m.group(2)}"
+                ),
+                html,
+            )
+        if self.settings.get("track_opens", True):
+            pixel = (
+                f'<img src="{escape(tracking.open_pixel_url(message))}" width="1" height="1" '
+                'alt="" style="display:none">'
+            )
+            closing = html.lower().rfind("</body>")
+            html = html[:closing] + pixel + html[closing:] if closing >= 0 else html + pixel
+        return html
+
+    def build(self, *, message, address: str) -> EmailMultiAlternatives:
+        s = self.settings
+        sender = s["from_email"]
+        if s.get("from_name"):
+            sender = formataddr((s["from_name"], sender))
+        headers = {"Message-ID": make_msgid(domain=s["from_email"].rsplit("@", 1)[-1])}
+        if message.category != "transactional":
+            headers["List-Unsubscribe"] = f"<{tracking.unsubscribe_url(message)}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        mail = EmailMultiAlternatives(
+            subject=message.subject,
+            body=message.body or "",
+            from_email=sender,
+            to=[address],
+            reply_to=[s["reply_to"]] if s.get("reply_to") else None,
+            headers=headers,
+            connection=self.connection(),
+        )
+        if message.html:
+            mail.attach_alternative(self.tracked_html(message), "text/html")
+        return mail
+
+    def send(self, *, message, address: str) -> SendResult:
+        mail = self.build(message=message, address=address)
+        try:
+            mail.send()
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            _raise_for_code(min(codes, default=550), str(exc.recipients))
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            _raise_for_code(exc.smtp_code, _text(exc.smtp_error))
+        except (smtplib.SMTPConnectError, ConnectionRefusedError, socket.gaierror) as exc:
+            raise TransientSendError(f"cannot connect to the mail server: {exc}") from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentSendError(f"mail server refused the login: {exc}") from exc
+        except (smtplib.SMTPServerDisconnected, TimeoutError, OSError) as exc:
+            # The connection broke mid-conversation: the server may have the mail.
+            raise SendOutcomeUnknown(f"connection lost while sending: {exc}") from exc
+        status = getattr(mail, "anymail_status", None)
+        provider_id = (status.message_id if status else None) or mail.extra_headers["Message-ID"]
+        return SendResult(provider_message_id=str(provider_id))
+
+
+def _text(value) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _raise_for_code(code: int, detail: str):
+    if 400 <= code < 500:
+        raise TransientSendError(f"mail server answered {code}: {detail}")
+    raise PermanentSendError(f"mail server answered {code}: {detail}")
+
+
+def _unescape(url: str) -> str:
+    return url.replace("&amp;", "&")
+
+
+@hookimpl
+def engage_channels():
+    return [Email]
