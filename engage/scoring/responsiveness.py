@@ -1,0 +1,68 @@
+"""Channel responsiveness: responses per delivered message, per customer and channel.
+
+Over the workspace's window (30 to 90 days), every "<Channel> Delivered"
+event counts as a delivery and every "<Channel> Opened", "Clicked" or
+"Replied" as a response on that channel. The value is the customer's
+responses per delivery over all channels; the cell is the preferred channel:
+the best rate among channels with at least ``min_delivered`` deliveries, else
+the workspace's default channel. Per-channel figures are the components.
+"""
+
+from datetime import timedelta
+
+from .base import Run, SetScoringModel, channel_of, is_delivery, is_response
+
+
+class Responsiveness(SetScoringModel):
+    id = "responsiveness"
+    name = "Channel responsiveness"
+
+    def select(self, run: Run) -> tuple[str, list]:
+        sql = run.sql
+        settings = run.settings
+        window = settings.responsiveness_window_days
+        rate = "CASE WHEN delivered > 0 THEN responses * 1.0 / delivered ELSE 0 END"
+        per_channel = sql.json_object(
+            {"delivered": "delivered", "responses": "responses", "rate": "rate"}
+        )
+        components = sql.json_object(
+            {"window_days": "%s", "channels": sql.object_agg("channel", per_channel)}
+        )
+        text = f"""
+            WITH per_channel AS (
+                SELECT e.profile_id, {channel_of()} AS channel,
+                       SUM(CASE WHEN {is_delivery()} THEN 1 ELSE 0 END) AS delivered,
+                       SUM(CASE WHEN {is_delivery()} THEN 0 ELSE 1 END) AS responses
+                FROM events_event e
+                WHERE e.workspace_id = %s AND e.profile_id IS NOT NULL
+                  AND e.timestamp > %s AND e.timestamp <= %s
+                  AND ({is_delivery()} OR {is_response()})
+                GROUP BY e.profile_id, {channel_of()}
+            ), rated AS (
+                SELECT c.*, {rate} AS rate,
+                       ROW_NUMBER() OVER (
+                           PARTITION BY profile_id
+                           ORDER BY CASE WHEN delivered >= %s THEN 1 ELSE 0 END DESC,
+                                    {rate} DESC, delivered DESC, channel
+                       ) AS rn
+                FROM per_channel c
+            )
+            SELECT profile_id,
+                   CASE WHEN SUM(delivered) > 0
+                        THEN SUM(responses) * 1.0 / SUM(delivered) ELSE 0 END AS value,
+                   COALESCE(MAX(CASE WHEN rn = 1 AND delivered >= %s THEN channel END), %s)
+                       AS cell,
+                   {components} AS components
+            FROM rated
+            GROUP BY profile_id
+        """  # noqa: S608 (SQL from fixed pieces; every value is a parameter)
+        params = [
+            run.workspace_id,
+            sql.ts(run.as_of - timedelta(days=window)),
+            sql.ts(run.as_of),
+            settings.min_delivered,
+            settings.min_delivered,
+            settings.default_channel,
+            window,
+        ]
+        return text, params
