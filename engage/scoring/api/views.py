@@ -1,0 +1,32 @@
+"""A customer's scores over HTTP (secret key), scoped to the key's workspace."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from engage.profiles import selectors as profile_selectors
+from engage.scoring.selectors import profile_scores
+
+from .serializers import ProfileScoresSerializer
+
+
+class ProfileScoresView(APIView):
+    @extend_schema(
+        operation_id="profiles_scores",
+        summary="Read a customer's scores",
+        description="Every scoring model's current value, cell and components, with weekly "
+        "history and the trend against the previous week. A merged profile's id resolves to "
+        "the profile it was merged into.",
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+        responses={200: ProfileScoresSerializer},
+    )
+    def get(self, request: Request, profile_id: int) -> Response:
+        profile = profile_selectors.canonical_profile(
+            workspace=request.user.workspace, profile_id=profile_id
+        )
+        if profile is None:
+            raise NotFound("id: no profile with this id in this workspace.")
+        data = {"profile_id": profile.pk, "scores": profile_scores(profile)}
+        return Response(ProfileScoresSerializer(data).data)

@@ -1,0 +1,45 @@
+"""Reads of a customer's scores, for the API and the admin."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from engage.profiles.models import Profile
+
+from .models import Score, ScoreHistory
+from .services import week_of
+
+HISTORY_WEEKS = 12
+
+
+@dataclass(frozen=True)
+class ScoreView:
+    score: Score
+    previous_value: float | None
+    trend: str | None  # up, down, flat; None without an earlier week
+    history: list[ScoreHistory]
+
+
+def trend(value: float, previous: float | None) -> str | None:
+    if previous is None:
+        return None
+    if abs(value - previous) < 1e-9:
+        return "flat"
+    return "up" if value > previous else "down"
+
+
+def profile_scores(profile: Profile) -> list[ScoreView]:
+    """Every score of the profile, with the last weeks of history and the trend
+    against the latest week before the one the score was computed in."""
+    scores = list(Score.objects.filter(profile=profile).order_by("model"))
+    rows = ScoreHistory.objects.filter(profile=profile).order_by("model", "-week")
+    by_model: dict[str, list[ScoreHistory]] = {}
+    for row in rows:
+        by_model.setdefault(row.model, []).append(row)
+    views = []
+    for score in scores:
+        history = by_model.get(score.model, [])[:HISTORY_WEEKS]
+        this_week: date = week_of(score.computed_at)
+        earlier = next((row for row in history if row.week < this_week), None)
+        previous = earlier.value if earlier else None
+        views.append(ScoreView(score, previous, trend(score.value, previous), history))
+    return views
