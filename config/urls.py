@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/", include("engage.profiles.urls")),
     path("api/", include("engage.segments.urls")),
     path("api/", include("engage.messaging.urls")),
+    path("api/", include("engage.scoring.urls")),
     path("", include("engage.messaging.public_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
