@@ -1,19 +1,39 @@
 """Who is in a segment: evaluate the compiled query, and keep the stored
 membership in step with it.
 
-A refresh is set-based: the segment's query runs once inside an
-``INSERT … SELECT`` for the profiles entering and an ``UPDATE`` for those
-leaving, so no profile id travels through Python however big the segment.
-Each entry and exit is also written as an event on the profile
-(``segment_entered`` / ``segment_exited``), already processed, so that it shows
-on the timeline and journeys can trigger on it.
+A refresh is set-based: the segment's query runs inside one ``INSERT …
+SELECT`` for the profiles entering and one ``UPDATE`` for those leaving, so no
+profile id travels through Python however big the segment. Each entry and exit
+is also written as an event on the profile (``segment_entered`` /
+``segment_exited``, already processed) by one more ``INSERT … SELECT``, so it
+shows on the timeline and journeys can trigger on it. The message id of those
+events is derived from the membership row, so running the same refresh twice
+writes nothing twice.
 """
 
 import datetime
+import json
+from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from engage.events.models import Event
 
 from .compiler import member_query
+from .models import Segment, SegmentMembership, SegmentSize
+
+ENTERED = "segment_entered"
+EXITED = "segment_exited"
+MEMBERSHIPS = SegmentMembership._meta.db_table
+EVENTS = Event._meta.db_table
+
+
+@dataclass(frozen=True)
+class Change:
+    entered: int
+    exited: int
 
 
 def evaluate(
@@ -28,3 +48,133 @@ def evaluate(
     with connection.cursor() as cursor:
         cursor.execute(query.sql, query.params)
         return {row[0] for row in cursor.fetchall()}
+
+
+def refresh(
+    segment: Segment,
+    *,
+    now: datetime.datetime | None = None,
+    profile_ids: list[int] | None = None,
+) -> Change:
+    """Bring a dynamic segment's stored membership in line with its rules.
+
+    With ``profile_ids`` only those profiles are re-checked (the real-time
+    path); otherwise the whole workspace is. The segment row is locked for the
+    duration, so two refreshes of one segment take turns.
+    """
+    if segment.kind != Segment.DYNAMIC:
+        raise ValueError("only dynamic segments have rules to refresh")
+    now = now or timezone.now()
+    if profile_ids is not None and not profile_ids:
+        return Change(entered=0, exited=0)
+    query = member_query(
+        segment.rules, workspace_id=segment.workspace_id, now=now, profile_ids=profile_ids
+    )
+    with transaction.atomic():
+        Segment.objects.select_for_update().filter(pk=segment.pk).first()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {MEMBERSHIPS} (segment_id, profile_id, entered_at)"  # noqa: S608 - constant tables; the member query is parameterized
+                f" SELECT %s, q.id, %s FROM ({query.sql}) q WHERE NOT EXISTS"
+                f" (SELECT 1 FROM {MEMBERSHIPS} m WHERE m.segment_id = %s"
+                " AND m.profile_id = q.id AND m.exited_at IS NULL)",
+                [segment.pk, now, *query.params, segment.pk],
+            )
+            entered = cursor.rowcount
+            scope, scope_params = "", []
+            if profile_ids is not None:
+                scope = f" AND profile_id IN ({', '.join(['%s'] * len(profile_ids))})"
+                scope_params = list(profile_ids)
+            cursor.execute(
+                f"UPDATE {MEMBERSHIPS} SET exited_at = %s"  # noqa: S608 - constant tables; the member query is parameterized
+                f" WHERE segment_id = %s AND exited_at IS NULL{scope}"
+                f" AND profile_id NOT IN ({query.sql})",
+                [now, segment.pk, *scope_params, *query.params],
+            )
+            exited = cursor.rowcount
+        if entered or exited or profile_ids is None:
+            _record_events(segment, now)
+            _record_size(segment, now, full=profile_ids is None, change=entered - exited)
+    return Change(entered=entered, exited=exited)
+
+
+def add_members(segment: Segment, profile_ids: list[int], *, replace: bool = False) -> Change:
+    """Make ``profile_ids`` members of a static segment; with ``replace`` the
+    current members not listed leave it."""
+    now = timezone.now()
+    with transaction.atomic():
+        Segment.objects.select_for_update().filter(pk=segment.pk).first()
+        current = set(
+            SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True).values_list(
+                "profile_id", flat=True
+            )
+        )
+        wanted = set(profile_ids)
+        SegmentMembership.objects.bulk_create(
+            SegmentMembership(segment=segment, profile_id=pid, entered_at=now)
+            for pid in sorted(wanted - current)
+        )
+        leaving = current - wanted if replace else set()
+        SegmentMembership.objects.filter(
+            segment=segment, exited_at__isnull=True, profile_id__in=leaving
+        ).update(exited_at=now)
+        _record_events(segment, now)
+        _record_size(segment, now, full=True, change=0)
+    return Change(entered=len(wanted - current), exited=len(leaving))
+
+
+def _record_events(segment: Segment, now: datetime.datetime) -> None:
+    """One event per membership that started or ended at ``now``."""
+    properties = json.dumps({"segment_id": segment.pk, "segment_name": segment.name})
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    for name, column in ((ENTERED, "entered_at"), (EXITED, "exited_at")):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {EVENTS} (workspace_id, message_id, type, name, user_id,"  # noqa: S608 - constant tables and columns; values are params
+                " anonymous_id, group_id, previous_id, timestamp, received_at, warnings,"
+                " properties, traits, context, channel, profile_id, origin_profile_id,"
+                f" processed_at) SELECT %s, %s || m.id, 'track', %s, '', '', '', '',"
+                f" %s, %s, '[]', %s{cast}, '{{}}', '{{}}', '', m.profile_id, m.profile_id, %s"
+                f" FROM {MEMBERSHIPS} m WHERE m.segment_id = %s AND m.{column} = %s"
+                " ON CONFLICT DO NOTHING",
+                [
+                    segment.workspace_id,
+                    f"{name}:",
+                    name,
+                    now,
+                    now,
+                    properties,
+                    now,
+                    segment.pk,
+                    now,
+                ],
+            )
+
+
+def _record_size(segment: Segment, now: datetime.datetime, *, full: bool, change: int) -> None:
+    segments = Segment.objects.filter(pk=segment.pk)
+    if full:
+        size = SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True).count()
+        segments.update(member_count=size, refreshed_at=now)
+    else:
+        segments.update(member_count=F("member_count") + change)
+        size = segments.values_list("member_count", flat=True).get()
+    segment.member_count = size
+    SegmentSize.objects.update_or_create(segment=segment, date=now.date(), defaults={"size": size})
+
+
+def repoint_memberships(*, survivor_id: int, merged_id: int) -> None:
+    """After a merge the survivor inherits the merged profile's memberships.
+
+    Where both were current members of a segment, the merged profile's stay
+    ends (the survivor's continues); every row then points at the survivor, so
+    history is kept.
+    """
+    now = timezone.now()
+    survivor_segments = SegmentMembership.objects.filter(
+        profile_id=survivor_id, exited_at__isnull=True
+    ).values("segment_id")
+    SegmentMembership.objects.filter(
+        profile_id=merged_id, exited_at__isnull=True, segment_id__in=survivor_segments
+    ).update(exited_at=now)
+    SegmentMembership.objects.filter(profile_id=merged_id).update(profile_id=survivor_id)

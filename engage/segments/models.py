@@ -21,6 +21,9 @@ class Segment(models.Model):
     description = models.TextField(blank=True)
     kind = models.CharField(max_length=7, choices=KINDS, default=DYNAMIC)
     rules = models.JSONField(null=True, blank=True)
+    # schema.Dependencies of ``rules``, computed on save: which event names and
+    # trait keys the real-time re-check must react to.
+    dependencies = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Written by each refresh, so lists and the admin need no count query.

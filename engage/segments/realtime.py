@@ -1,0 +1,72 @@
+"""Real-time re-check: after a batch of events, re-evaluate only the segments
+that batch could have changed, and only for the batch's profiles.
+
+Each segment stores its dependency index (``schema.Dependencies``): the event
+names and trait keys its rules read, and whether it reads identities or
+consents. A batch touching none of them leaves the segment alone. What only
+time changes (a window sliding past an event) is left to the periodic refresh.
+"""
+
+from django.db import transaction
+
+from . import membership
+from .models import Segment
+
+
+def affected_segments(
+    *, workspace_id: int, event_names: set[str], trait_keys: set[str]
+) -> list[Segment]:
+    """Dynamic segments of the workspace whose answer the batch could change."""
+    found = []
+    for segment in Segment.objects.filter(workspace_id=workspace_id, kind=Segment.DYNAMIC):
+        deps = segment.dependencies or {}
+        if (
+            deps.get("profile_data")
+            or event_names.intersection(deps.get("event_names", ()))
+            or trait_keys.intersection(deps.get("trait_keys", ()))
+        ):
+            found.append(segment)
+    return found
+
+
+def recheck(
+    *,
+    workspace_id: int,
+    profile_ids: list[int],
+    event_names: list[str],
+    trait_keys: list[str],
+    everything: bool = False,
+) -> int:
+    """Re-check the affected segments (every dynamic one with ``everything``)
+    for ``profile_ids``; returns how many memberships changed."""
+    if everything:
+        segments = Segment.objects.filter(workspace_id=workspace_id, kind=Segment.DYNAMIC)
+    else:
+        segments = affected_segments(
+            workspace_id=workspace_id, event_names=set(event_names), trait_keys=set(trait_keys)
+        )
+    changed = 0
+    for segment in segments:
+        change = membership.refresh(segment, profile_ids=profile_ids)
+        changed += change.entered + change.exited
+    return changed
+
+
+def on_events_processed(sender, *, workspace, profile_ids, event_names, trait_keys, **kwargs):
+    """Queue the re-check once the batch commits (inline when no broker)."""
+    from .tasks import recheck_profiles
+
+    args = (workspace.pk, sorted(profile_ids), sorted(event_names), sorted(trait_keys))
+    transaction.on_commit(lambda: recheck_profiles.delay(*args))
+
+
+def on_profile_merged(sender, *, survivor, merged, **kwargs):
+    membership.repoint_memberships(survivor_id=survivor.pk, merged_id=merged.pk)
+
+
+def on_profile_split(sender, *, survivor, merged, **kwargs):
+    """Both customers may now answer differently: re-check every dynamic segment."""
+    from .tasks import recheck_profiles
+
+    args = (survivor.workspace_id, sorted({survivor.pk, merged.pk}), [], [])
+    transaction.on_commit(lambda: recheck_profiles.delay(*args, everything=True))
