@@ -9,6 +9,7 @@ adds the HTTPS hardening that ``manage.py check --deploy`` asks for.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -117,6 +118,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-messages": {
         "task": "engage.messaging.tasks.sweep_messages",
         "schedule": env.float("ENGAGE_SWEEP_SECONDS", default=10.0),
+    },
+    # Weekly scores and their history row: Mondays 03:00 UTC.
+    "compute-scores-weekly": {
+        "task": "engage.scoring.tasks.compute_all_workspaces",
+        "schedule": crontab(minute=0, hour=3, day_of_week=1),
     },
 }
 
