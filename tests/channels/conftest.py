@@ -35,7 +35,7 @@ def customer(workspace):
     profile = Profile.objects.create(workspace=workspace.workspace, traits={"first_name": "Ada"})
     for kind, value in (
         (Identity.USER_ID, "u-1"),
-        (Identity.PHONE, "+15551230001"),
+        (Identity.PHONE, "+14155552671"),
         (Identity.EMAIL, "ada@example.com"),
     ):
         Identity.objects.create(

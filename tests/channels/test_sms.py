@@ -16,7 +16,7 @@ def sms(twilio_url: str = "https://api.twilio.com", **extra) -> TwilioSMSChannel
     settings = {
         "account_sid": ACCOUNT_SID,
         "auth_token": AUTH_TOKEN,
-        "from_number": "+15550000000",
+        "from_number": "+14155550123",
         "api_base_url": twilio_url,
         **extra,
     }
@@ -32,8 +32,8 @@ def test_send_posts_twilio_messages_format(twilio, make_message, customer):
     [req] = twilio.accepted
     assert req.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
     assert req.form == {
-        "To": "+15551230001",
-        "From": "+15550000000",
+        "To": "+14155552671",
+        "From": "+14155550123",
         "Body": "Code 1234",
         "StatusCallback": "https://engage.example.com/hooks/1/sms/",
     }
@@ -53,10 +53,10 @@ def test_provider_rejections_keep_twilio_error_code(twilio, make_message):
 def test_wrong_credentials_are_permanent_and_throttling_transient(twilio, make_message):
     channel = sms(twilio.url, auth_token="wrong")
     with pytest.raises(ProviderRejected, match="HTTP 401 20003"):
-        channel.send(message=make_message("sms"), address="+15551230001")
+        channel.send(message=make_message("sms"), address="+14155552671")
     twilio.fail_next(429, {"code": 20429, "message": "Too Many Requests"})
     with pytest.raises(TransientSendError):
-        sms(twilio.url).send(message=make_message("sms"), address="+15551230001")
+        sms(twilio.url).send(message=make_message("sms"), address="+14155552671")
 
 
 def test_signature_matches_twilios_published_example():
@@ -73,7 +73,7 @@ def test_signature_matches_twilios_published_example():
 
 
 def test_good_signature_accepted_tampered_or_missing_refused():
-    params = {"MessageSid": "SM1", "From": "+15551230001", "To": "+15550000000", "Body": "hi"}
+    params = {"MessageSid": "SM1", "From": "+14155552671", "To": "+14155550123", "Body": "hi"}
     channel = sms()
     assert channel.verify_webhook(signed_post(HOOK, params))
     assert not channel.verify_webhook(signed_post(HOOK, params, tamper={"Body": "STOP"}))
@@ -85,7 +85,7 @@ def test_good_signature_accepted_tampered_or_missing_refused():
 
 def test_signature_checked_against_public_url_behind_a_proxy(settings):
     settings.ENGAGE_PUBLIC_URL = "https://engage.example.com"
-    params = {"MessageSid": "SM1", "From": "+15551230001", "Body": "hi"}
+    params = {"MessageSid": "SM1", "From": "+14155552671", "Body": "hi"}
     signature = twilio_signature(
         AUTH_TOKEN, "https://engage.example.com" + HOOK, {k: [v] for k, v in params.items()}
     )
@@ -113,15 +113,15 @@ def test_signature_checked_against_public_url_behind_a_proxy(settings):
     ],
 )
 def test_inbound_keywords(body, kind):
-    params = {"MessageSid": "SMin1", "From": "+15551230001", "To": "+15550000000", "Body": body}
+    params = {"MessageSid": "SMin1", "From": "+14155552671", "To": "+14155550123", "Body": body}
     [signal] = sms().parse_webhook(signed_post(HOOK, params))
-    assert (signal.kind, signal.address, signal.text) == (kind, "+15551230001", body)
+    assert (signal.kind, signal.address, signal.text) == (kind, "+14155552671", body)
     assert signal.provider_event_id == "SMin1"
 
 
 def test_help_gets_the_help_text_as_twiml():
     channel = sms(help_text="Acme alerts: reply STOP to stop.")
-    params = {"MessageSid": "SMin2", "From": "+15551230001", "Body": "help"}
+    params = {"MessageSid": "SMin2", "From": "+14155552671", "Body": "help"}
     signals = channel.parse_webhook(signed_post(HOOK, params))
     response = channel.webhook_response(signals)
     assert response["Content-Type"] == "text/xml"
@@ -140,7 +140,7 @@ def test_help_gets_the_help_text_as_twiml():
     ],
 )
 def test_status_callbacks(status, kind):
-    params = {"MessageSid": "SM42", "MessageStatus": status, "To": "+15551230001"}
+    params = {"MessageSid": "SM42", "MessageStatus": status, "To": "+14155552671"}
     if kind == "failed":
         params["ErrorCode"] = "30003"
     [signal] = sms().parse_webhook(signed_post(HOOK, params))

@@ -38,7 +38,7 @@ def test_posts_signed_json_the_receiver_can_verify(receiver, make_message, custo
     payload = json.loads(req.body)
     assert payload["message"]["body"] == "Hello Ada"
     assert payload["profile"]["id"] == customer.pk
-    assert {"kind": "phone", "value": "+15551230001"} in payload["profile"]["identities"]
+    assert {"kind": "phone", "value": "+14155552671"} in payload["profile"]["identities"]
 
 
 def test_a_tampered_body_does_not_match_the_signature(receiver, make_message, customer):
