@@ -1,0 +1,73 @@
+"""Events, read-only: they are what customers did, not something to edit.
+
+Deleting events is the erasure service's job (a customer's events go with the
+customer). The list never counts the whole table (``show_full_result_count``
+off): a workspace may hold hundreds of millions of rows. A customer's events
+are best read on the profile's timeline page.
+"""
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
+
+from .models import Event
+
+
+class ProcessedFilter(admin.SimpleListFilter):
+    title = "processed"
+    parameter_name = "processed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "attributed to a profile"), ("no", "waiting for processing")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(processed_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(Event)
+class EventAdmin(WorkspaceScopedAdmin):
+    list_display = ["timestamp", "type", "name", "profile_id", "channel", "workspace", "message_id"]
+    list_filter = ["type", ProcessedFilter]
+    list_select_related = ["workspace"]
+    search_fields = ["=message_id", "=user_id", "=anonymous_id"]
+    search_help_text = "Exact message id, user id or anonymous id."
+    ordering = ["-timestamp", "-id"]
+    show_full_result_count = False
+    exclude = ["properties", "traits", "context", "warnings"]
+    readonly_fields = ["pretty_properties", "pretty_traits", "pretty_context", "pretty_warnings"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="properties")
+    def pretty_properties(self, obj: Event) -> str:
+        return _pretty(obj.properties)
+
+    @admin.display(description="traits")
+    def pretty_traits(self, obj: Event) -> str:
+        return _pretty(obj.traits)
+
+    @admin.display(description="context")
+    def pretty_context(self, obj: Event) -> str:
+        return _pretty(obj.context)
+
+    @admin.display(description="warnings")
+    def pretty_warnings(self, obj: Event) -> str:
+        return _pretty(obj.warnings)
+
+
+def _pretty(value) -> str:
+    return format_html(
+        "<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    )

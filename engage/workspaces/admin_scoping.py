@@ -1,0 +1,63 @@
+"""Workspace scoping for the Django admin: staff see only their workspaces.
+
+engage is multi-tenant, and the admin is the one place where one login can
+reach every tenant's rows. Superusers see everything; any other staff user
+sees only rows of the workspaces listed in ``Workspace.members`` for them, in
+changelists, change pages, search, foreign-key choices and custom views.
+
+Use it in any app's admin by putting the mixin first and saying how a row
+reaches its workspace, as a Django lookup path::
+
+    from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
+
+    @admin.register(Consent)
+    class ConsentAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
+        workspace_path = "profile__workspace"  # or "workspace" (the default)
+
+``workspace_path = ""`` means the row is itself a workspace. A row outside the
+user's workspaces is simply not in ``get_queryset``: its change page answers
+like a missing row, and custom views should fetch through
+``scoped_object_or_404``. Foreign keys to ``Workspace`` offer only the user's
+workspaces; ``scoped_workspaces(request)`` gives them to custom code.
+"""
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+
+from .models import Workspace
+
+
+def scoped_workspaces(request: HttpRequest) -> QuerySet[Workspace]:
+    """The workspaces ``request.user`` may see in the admin."""
+    if request.user.is_superuser:
+        return Workspace.objects.all()
+    return Workspace.objects.filter(members=request.user)
+
+
+class WorkspaceScopedAdmin(admin.ModelAdmin):
+    """ModelAdmin whose rows are limited to the user's workspaces (see the module doc)."""
+
+    workspace_path = "workspace"
+
+    def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        """``queryset`` limited to rows of the user's workspaces."""
+        if request.user.is_superuser:
+            return queryset
+        members = f"{self.workspace_path}__members" if self.workspace_path else "members"
+        return queryset.filter(**{members: request.user})
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return self.scope(request, super().get_queryset(request))
+
+    def scoped_object_or_404(self, request: HttpRequest, object_id):
+        """The row ``object_id`` if the user may see it, else Http404."""
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} with id {object_id!r}.")
+        return obj
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Workspace:
+            kwargs["queryset"] = scoped_workspaces(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
