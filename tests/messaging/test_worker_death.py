@@ -1,0 +1,99 @@
+"""A worker killed mid-send never causes a blind second send.
+
+A real process runs the send and is killed with SIGKILL while the loopback
+SMTP server holds the DATA answer, like a provider that is slow to reply.
+"""
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from engage.messaging import services
+from engage.messaging.models import Message, MessageDecision
+
+from .helpers import queue_email
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_send_leaves_the_message_unknown_and_never_resends(
+    workspace, email_channel, customer, smtp_server
+):
+    smtp_server.hold = True
+    message = queue_email(workspace.workspace, customer, key="receipt-7")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            f"from engage.messaging.services import deliver; deliver({message.pk})",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url(), "CELERY_BROKER_URL": ""},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert smtp_server.data_started.wait(30), worker.stderr.read1().decode()
+        message.refresh_from_db()
+        assert message.status == Message.SENDING, "sending is committed before the call"
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        worker.kill()
+        worker.wait()
+    # The provider got the DATA before the worker died: it may deliver it.
+    smtp_server.release.set()
+
+    # Too early: the worker could still be alive and about to record the result.
+    assert services.recover_stuck() == 0
+    later = timezone.now() + services.sending_timeout() + dt.timedelta(seconds=1)
+    assert services.recover_stuck(now=later) == 1
+
+    message.refresh_from_db()
+    assert message.status == Message.UNKNOWN
+    hold = MessageDecision.objects.get(message=message)
+    assert (hold.action, hold.reason) == ("hold", "worker_lost")
+    # Neither the sweep, nor a retry of the task, nor the same request again sends it.
+    assert services.due_message_ids(now=later) == []
+    assert services.deliver(message.pk, now=later) is None
+    again = queue_email(workspace.workspace, customer, key="receipt-7")
+    assert again.pk == message.pk
+    assert services.deliver(again.pk, now=later) is None
+    assert len(smtp_server.messages) <= 1
+    assert Message.objects.get(pk=message.pk).attempts == 1
+
+
+@pytest.mark.django_db
+def test_a_stuck_message_of_an_idempotent_channel_is_queued_again(
+    monkeypatch, workspace, email_channel, customer
+):
+    from plugins.email import Email
+
+    monkeypatch.setattr(Email, "idempotent", True)
+    message = queue_email(workspace.workspace, customer)
+    Message.objects.filter(pk=message.pk).update(
+        status=Message.SENDING, sending_at=timezone.now() - dt.timedelta(hours=1)
+    )
+
+    assert services.recover_stuck() == 1
+
+    message.refresh_from_db()
+    assert message.status == Message.QUEUED
+    assert MessageDecision.objects.get(message=message).action == "retry"
