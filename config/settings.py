@@ -124,6 +124,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engage.scoring.tasks.compute_all_workspaces",
         "schedule": crontab(minute=0, hour=3, day_of_week=1),
     },
+    # Segments whose answer changes with time alone (windows, relative dates).
+    "refresh-time-dependent-segments": {
+        "task": "engage.segments.tasks.refresh_time_dependent_segments",
+        "schedule": env.float("ENGAGE_SEGMENT_REFRESH_SECONDS", default=900.0),
+    },
 }
 
 # --- API ------------------------------------------------------------------
