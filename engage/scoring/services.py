@@ -3,7 +3,7 @@
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -24,7 +24,7 @@ class ModelRun:
 
 def week_of(moment: datetime) -> date:
     """The Monday of the (UTC) week of ``moment``."""
-    day = moment.astimezone(timezone.UTC).date() if timezone.is_aware(moment) else moment.date()
+    day = moment.astimezone(UTC).date() if timezone.is_aware(moment) else moment.date()
     return day - timedelta(days=day.weekday())
 
 
