@@ -165,3 +165,57 @@ class FakeTwilio(ProviderServer):
             sid = f"CA{self.counter:032x}"
             return 201, {"sid": sid, "status": "queued", "to": req.form["To"]}
         raise Reply(404, {"code": 20404, "message": "The requested resource was not found"})
+
+
+class FakeMeta(ProviderServer):
+    """Meta's WhatsApp Cloud API: ``POST /{version}/{phone-number-id}/messages``.
+
+    JSON body with ``messaging_product: whatsapp``, ``to`` and a ``type`` of
+    ``text`` (``text.body``) or ``template`` (``template.name`` and
+    ``template.language.code``); Bearer access token.
+    """
+
+    def __init__(self, phone_number_id: str, access_token: str):
+        self.phone_number_id = phone_number_id
+        self.access_token = access_token
+        self.counter = 0
+        super().__init__()
+
+    @staticmethod
+    def error(status: int, code: int, message: str):
+        return Reply(
+            status, {"error": {"message": message, "type": "OAuthException", "code": code}}
+        )
+
+    def handle(self, req):
+        if req.headers.get("authorization") != f"Bearer {self.access_token}":
+            raise self.error(401, 190, "Invalid OAuth access token.")
+        parts = req.path.strip("/").split("/")
+        if (
+            req.method != "POST"
+            or len(parts) != 3
+            or parts[1:] != [self.phone_number_id, "messages"]
+        ):
+            raise self.error(400, 100, "Unsupported post request.")
+        if not parts[0].startswith("v"):
+            raise self.error(400, 2500, "Unknown API version.")
+        body = req.json
+        if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
+            raise self.error(400, 100, "The parameter messaging_product is required.")
+        if not str(body.get("to", "")).lstrip("+").isdigit():
+            raise self.error(400, 100, "The parameter to is required.")
+        if body.get("type") == "text":
+            if not (body.get("text") or {}).get("body"):
+                raise self.error(400, 100, "The parameter text['body'] is required.")
+        elif body.get("type") == "template":
+            template = body.get("template") or {}
+            if not template.get("name") or not (template.get("language") or {}).get("code"):
+                raise self.error(400, 132000, "Template name and language code are required.")
+        else:
+            raise self.error(400, 100, "Param type must be one of {text, template, ...}.")
+        self.counter += 1
+        return 200, {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": body["to"], "wa_id": body["to"].lstrip("+")}],
+            "messages": [{"id": f"wamid.HBgL{self.counter:08d}"}],
+        }
