@@ -1,7 +1,8 @@
 """Production settings: everything from ``config.settings`` plus HTTPS hardening.
 
 Use with ``DJANGO_SETTINGS_MODULE=config.settings_production``; ``SECRET_KEY``
-must come from the environment.
+and ``ALLOWED_HOSTS`` must come from the environment (no development default
+is good enough for a public server). ``manage.py check --deploy`` is clean.
 """
 
 from .settings import *  # noqa: F403
@@ -9,6 +10,10 @@ from .settings import env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# Origins allowed to POST forms (the admin) when they differ from the host,
+# e.g. "https://admin.example.com".
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
