@@ -1,3 +1,15 @@
 """API routes, mounted under /api/."""
 
-urlpatterns = []
+from django.urls import path
+
+from .api import views
+
+urlpatterns = [
+    path("messages/send", views.SendMessageView.as_view(), name="message-send"),
+    path("messages/<int:message_id>", views.MessageDetailView.as_view(), name="message-detail"),
+    path(
+        "profiles/<int:profile_id>/decisions",
+        views.ProfileDecisionsView.as_view(),
+        name="profile-decisions",
+    ),
+]

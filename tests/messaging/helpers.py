@@ -2,7 +2,7 @@ from engage.messaging import services
 from engage.messaging.rendering import Content
 
 
-def queue_email(workspace, profile, *, category="transactional", key="", **content):
+def queue_email(workspace, profile, *, category="transactional", key="", priority=0, **content):
     """Queue an email without handing it to a worker; returns the Message."""
     content.setdefault("subject", "Hello {{ traits.first_name }}")
     content.setdefault("body", "Hi {{ traits.first_name | default: 'there' }}")
@@ -12,6 +12,7 @@ def queue_email(workspace, profile, *, category="transactional", key="", **conte
         channel="email",
         category=category,
         idempotency_key=key,
+        priority=priority,
         content=Content(**content),
         deliver_now=False,
     ).message

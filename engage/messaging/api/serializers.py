@@ -1,0 +1,97 @@
+"""Shapes of the messaging API."""
+
+from rest_framework import serializers
+
+from engage.messaging.models import Message, MessageDecision
+from engage.profiles.models import Identity
+
+IDENTIFIER_KINDS = Identity.BUILTIN_KINDS
+
+
+class SendSerializer(serializers.Serializer):
+    """A send request. The customer is ``profile_id``, or one identifier
+    (``user_id``, ``email``...); the content is ``template`` or raw
+    ``subject``/``body``/``html`` (Liquid, rendered for the customer)."""
+
+    profile_id = serializers.IntegerField(required=False, min_value=1)
+    identifier = serializers.DictField(
+        child=serializers.CharField(max_length=255),
+        required=False,
+        help_text='One identifier, e.g. {"email": "ada@example.com"}.',
+    )
+    channel = serializers.CharField(max_length=64)
+    category = serializers.ChoiceField(choices=[c for c, _ in Message.CATEGORIES])
+    topic = serializers.CharField(max_length=64, required=False, default="")
+    priority = serializers.IntegerField(required=False, default=0, min_value=-100, max_value=100)
+    template = serializers.SlugField(max_length=100, required=False)
+    subject = serializers.CharField(max_length=998, required=False, default="")
+    body = serializers.CharField(required=False, default="", max_length=100_000)
+    html = serializers.CharField(required=False, default="", max_length=500_000)
+    defaults = serializers.DictField(required=False, default=dict)
+    idempotency_key = serializers.CharField(max_length=200, required=False, default="")
+
+    def validate_identifier(self, value):
+        if len(value) != 1:
+            raise serializers.ValidationError("give exactly one identifier kind and value")
+        kind = next(iter(value))
+        if kind not in IDENTIFIER_KINDS:
+            raise serializers.ValidationError(
+                f"{kind!r} is not one of {', '.join(IDENTIFIER_KINDS)}"
+            )
+        return value
+
+    def validate(self, attrs):
+        if ("profile_id" in attrs) == ("identifier" in attrs):
+            raise serializers.ValidationError({"profile_id": "give profile_id or identifier"})
+        raw = attrs["subject"] or attrs["body"] or attrs["html"]
+        if "template" in attrs and raw:
+            raise serializers.ValidationError(
+                {"template": "give a template or raw content, not both"}
+            )
+        if "template" not in attrs and not (attrs["body"] or attrs["html"]):
+            raise serializers.ValidationError({"body": "give a template, a body or html"})
+        return attrs
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    profile_id = serializers.IntegerField()
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "profile_id",
+            "channel",
+            "category",
+            "topic",
+            "priority",
+            "status",
+            "subject",
+            "address",
+            "provider_message_id",
+            "attempts",
+            "error",
+            "next_attempt_at",
+            "created_at",
+            "sent_at",
+            "delivered_at",
+            "opened_at",
+            "clicked_at",
+        ]
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    message_id = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        model = MessageDecision
+        fields = [
+            "id",
+            "message_id",
+            "channel",
+            "action",
+            "reason",
+            "detail",
+            "until",
+            "created_at",
+        ]

@@ -1,0 +1,113 @@
+"""The messaging API (secret key): send a message, read it, and read why a
+customer did or did not get messages. Every read is scoped to the key's workspace."""
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from engage.messaging import selectors, services
+from engage.messaging.models import MessageTemplate
+from engage.messaging.rendering import Content, TemplateError
+from engage.profiles.identifiers import InvalidIdentifier
+from engage.profiles.selectors import canonical_profile, profile_by_identifier
+
+from .serializers import DecisionSerializer, MessageSerializer, SendSerializer
+
+MAX_DECISIONS = 200
+
+
+def _workspace(request):
+    return request.user.workspace
+
+
+def _profile(workspace, data):
+    if "profile_id" in data:
+        profile = canonical_profile(workspace=workspace, profile_id=data["profile_id"])
+        field = "profile_id"
+    else:
+        [(kind, value)] = data["identifier"].items()
+        field = "identifier"
+        try:
+            profile = profile_by_identifier(workspace=workspace, kind=kind, value=value)
+        except InvalidIdentifier as exc:
+            raise ValidationError({field: [str(exc)]}) from None
+    if profile is None:
+        raise NotFound(f"{field}: no such customer in this workspace")
+    return profile
+
+
+class SendMessageView(APIView):
+    @extend_schema(
+        request=SendSerializer,
+        responses={202: MessageSerializer, 200: MessageSerializer},
+        summary="Send a message to a customer",
+        description="Queues a message; policy (consent, caps, quiet hours) is applied when it "
+        "is sent. The same idempotency_key returns the existing message (200) instead of "
+        "sending again.",
+    )
+    def post(self, request):
+        serializer = SendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        workspace = _workspace(request)
+        profile = _profile(workspace, data)
+        template = None
+        if "template" in data:
+            template = MessageTemplate.objects.filter(
+                workspace=workspace, name=data["template"]
+            ).first()
+            if template is None:
+                raise ValidationError({"template": [f"no template named {data['template']!r}"]})
+        try:
+            with transaction.atomic():
+                created = services.create_message(
+                    workspace=workspace,
+                    profile=profile,
+                    channel=data["channel"],
+                    category=data["category"],
+                    topic=data["topic"],
+                    priority=data["priority"],
+                    idempotency_key=data["idempotency_key"],
+                    template=template,
+                    content=None
+                    if template
+                    else Content(subject=data["subject"], body=data["body"], html=data["html"]),
+                    defaults=data["defaults"],
+                )
+        except services.MessageInputError as exc:
+            raise ValidationError({exc.field: [exc.reason]}) from None
+        except TemplateError as exc:
+            field, _, reason = str(exc).partition(": ")
+            raise ValidationError({field: [reason]}) from None
+        created.message.refresh_from_db()
+        return Response(
+            MessageSerializer(created.message).data,
+            status=status.HTTP_202_ACCEPTED if created.created else status.HTTP_200_OK,
+        )
+
+
+class MessageDetailView(APIView):
+    @extend_schema(responses=MessageSerializer, summary="A message and its delivery state")
+    def get(self, request, message_id: int):
+        message = selectors.get_message(workspace=_workspace(request), message_id=message_id)
+        if message is None:
+            raise NotFound("no such message in this workspace")
+        return Response(MessageSerializer(message).data)
+
+
+class ProfileDecisionsView(APIView):
+    @extend_schema(
+        responses=DecisionSerializer(many=True),
+        summary="Why a customer did or did not get messages",
+        description="Every skip, deferral, retry and hold for the customer, newest first.",
+    )
+    def get(self, request, profile_id: int):
+        workspace = _workspace(request)
+        profile = canonical_profile(workspace=workspace, profile_id=profile_id)
+        if profile is None:
+            raise NotFound("no such profile in this workspace")
+        decisions = selectors.decisions_for_profile(workspace=workspace, profile_id=profile.pk)
+        return Response(DecisionSerializer(decisions[:MAX_DECISIONS], many=True).data)
