@@ -139,3 +139,15 @@ def upload_members(*, segment: Segment, identifiers: list, replace: bool = False
     change = membership.add_members(segment, sorted(profile_ids), replace=replace)
     result.matched, result.entered, result.exited = len(profile_ids), change.entered, change.exited
     return result
+
+
+def delete_segment(segment: Segment) -> None:
+    """Delete a segment unless another segment's rules refer to it."""
+    users = [
+        s.name
+        for s in Segment.objects.filter(workspace_id=segment.workspace_id).exclude(pk=segment.pk)
+        if segment.pk in schema.referenced_segment_ids(s.rules)
+    ]
+    if users:
+        raise InvalidSegment([f"id: used by segment(s) {', '.join(sorted(users))}"])
+    segment.delete()

@@ -1,0 +1,179 @@
+"""The segment API: CRUD with path-named validation errors, paginated members,
+is-member, static upload, preview, and tenant isolation."""
+
+import datetime as dt
+
+import pytest
+from rest_framework.test import APIClient
+
+from engage.profiles.models import Identity
+from engage.segments.models import Segment, SegmentMembership
+from tests.customer_factories import EventFactory, IdentityFactory, ProfileFactory
+
+pytestmark = pytest.mark.django_db
+
+PRO = {"trait": {"key": "plan", "op": "equals", "value": "pro"}}
+
+
+def client_for(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
+@pytest.fixture
+def api(workspace, django_capture_on_commit_callbacks):
+    client = client_for(workspace.secret_key)
+
+    # every request runs its on-commit work (the refresh) before returning
+    def run(method, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return getattr(client, method)(*args, format="json", **kwargs)
+
+    return run
+
+
+def test_create_read_update_delete(api, workspace):
+    ws = workspace.workspace
+    pros = [ProfileFactory(workspace=ws, traits={"plan": "pro"}) for _ in range(2)]
+    ProfileFactory(workspace=ws, traits={"plan": "free"})
+
+    created = api("post", "/api/segments", {"name": "Pro", "rules": PRO})
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert body["summary"] == 'plan is "pro"'
+    segment_id = body["id"]
+    # filled by the refresh queued on commit
+    assert api("get", f"/api/segments/{segment_id}").json()["member_count"] == 2
+
+    listed = api("get", "/api/segments").json()
+    assert [s["name"] for s in listed] == ["Pro"]
+
+    IdentityFactory(profile=pros[0], kind=Identity.EMAIL, value="a@example.com")
+    changed = api(
+        "patch",
+        f"/api/segments/{segment_id}",
+        {"rules": {"and": [PRO, {"identity": {"kind": "email"}}]}},
+    )
+    assert changed.status_code == 200, changed.json()
+    assert changed.json()["summary"] == 'plan is "pro" and has an email'
+    after = api("get", f"/api/segments/{segment_id}").json()
+    assert (after["name"], after["member_count"]) == ("Pro", 1)
+
+    assert api("delete", f"/api/segments/{segment_id}").status_code == 204
+    assert api("get", f"/api/segments/{segment_id}").status_code == 404
+
+
+def test_bad_rules_are_a_400_naming_the_path(api):
+    response = api(
+        "post",
+        "/api/segments",
+        {
+            "name": "Bad",
+            "rules": {"and": [PRO, {"event": {"name": "Order Completed", "within_days": "7d"}}]},
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        "rules.and[1].event.within_days: must be a positive integer (at most 36600)"
+    ]
+    assert not Segment.objects.exists()
+    missing = api("post", "/api/segments", {"rules": PRO})
+    assert missing.status_code == 400
+    assert missing.json()["errors"][0].startswith("name: ")
+
+
+def test_members_are_keyset_paginated_and_is_member_answers(api, workspace):
+    ws = workspace.workspace
+    pros = sorted(
+        (ProfileFactory(workspace=ws, traits={"plan": "pro"}) for _ in range(5)),
+        key=lambda p: p.pk,
+    )
+    outsider = ProfileFactory(workspace=ws)
+    segment_id = api("post", "/api/segments", {"name": "Pro", "rules": PRO}).json()["id"]
+
+    seen, after = [], None
+    for _ in range(5):
+        url = f"/api/segments/{segment_id}/members?limit=2"
+        page = api("get", url + (f"&after={after}" if after else "")).json()
+        seen += [m["profile_id"] for m in page["results"]]
+        after = page["next_after"]
+        if after is None:
+            break
+    assert seen == [p.pk for p in pros]
+    assert api("get", f"/api/segments/{segment_id}/members?limit=0").status_code == 400
+
+    yes = api("get", f"/api/segments/{segment_id}/members/{pros[0].pk}").json()
+    assert yes["member"] is True and yes["entered_at"]
+    no = api("get", f"/api/segments/{segment_id}/members/{outsider.pk}").json()
+    assert no == {
+        "segment_id": segment_id,
+        "profile_id": outsider.pk,
+        "member": False,
+        "entered_at": None,
+    }
+
+
+def test_static_upload_and_preview(api, workspace):
+    ws = workspace.workspace
+    ann = ProfileFactory(workspace=ws, traits={"plan": "pro"})
+    IdentityFactory(profile=ann, kind=Identity.EMAIL, value="ann@example.com")
+    EventFactory(profile=ann, timestamp=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    static = api("post", "/api/segments", {"name": "List", "kind": "static"}).json()
+    uploaded = api(
+        "post",
+        f"/api/segments/{static['id']}/members",
+        {
+            "identifiers": [
+                {"kind": "email", "value": "ANN@example.com"},
+                {"kind": "email", "value": "x@example.com"},
+            ]
+        },
+    )
+    assert uploaded.json() == {
+        "matched": 1,
+        "entered": 1,
+        "exited": 0,
+        "unknown": ["email:x@example.com"],
+    }
+    preview = api(
+        "post",
+        "/api/segments/preview",
+        {"rules": {"and": [PRO, {"event": {"name": "Order Completed", "within_days": 7}}]}},
+    ).json()
+    assert preview == {
+        "count": 1,
+        "sample": [ann.pk],
+        "summary": 'plan is "pro" and did Order Completed in the last 7 days',
+    }
+    bad = api("post", "/api/segments/preview", {"rules": {"trait": {"key": "plan"}}})
+    assert bad.status_code == 400
+    assert bad.json()["errors"] == ["rules.trait.op: is required"]
+
+
+def test_one_workspace_never_sees_another(api, workspace, other_workspace):
+    theirs = Segment.objects.create(workspace=other_workspace.workspace, name="Theirs", rules=PRO)
+    their_profile = ProfileFactory(workspace=other_workspace.workspace, traits={"plan": "pro"})
+    SegmentMembership.objects.create(
+        segment=theirs, profile=their_profile, entered_at=dt.datetime.now(dt.UTC)
+    )
+    for method, url in [
+        ("get", f"/api/segments/{theirs.pk}"),
+        ("patch", f"/api/segments/{theirs.pk}"),
+        ("delete", f"/api/segments/{theirs.pk}"),
+        ("get", f"/api/segments/{theirs.pk}/members"),
+        ("get", f"/api/segments/{theirs.pk}/members/{their_profile.pk}"),
+    ]:
+        assert api(method, url).status_code == 404, url
+    assert api("get", "/api/segments").json() == []
+    # their segment cannot be referenced, and their profile is not ours to ask about
+    ref = api("post", "/api/segments", {"name": "Ref", "rules": {"segment": {"id": theirs.pk}}})
+    assert ref.json()["errors"] == [f"rules.segment.id: no segment {theirs.pk} in this workspace"]
+    ours = api("post", "/api/segments", {"name": "Ours", "rules": PRO}).json()
+    assert api("get", f"/api/segments/{ours['id']}/members/{their_profile.pk}").status_code == 404
+    assert Segment.objects.filter(workspace=other_workspace.workspace).count() == 1
+
+
+def test_write_key_and_no_key_are_refused(workspace):
+    assert client_for(workspace.write_key).get("/api/segments").status_code == 403
+    assert APIClient().get("/api/segments").status_code == 401
