@@ -21,8 +21,8 @@ class Intent(SetScoringModel):
         sql = run.sql
         rules = validation.check_intent_rules(run.settings.intent_rules)
         if not rules:
-            nothing = "SELECT NULL AS profile_id, 0 AS value, '' AS cell, NULL AS components"
-            return f"{nothing} WHERE 1 = 0", []
+            # Nothing, with the column types of a score row.
+            return "SELECT profile_id, value, cell, components FROM scoring_score WHERE 1 = 0", []
         counts, count_params = [], []
         names: list[str] = []
         longest = 0.0
@@ -41,8 +41,10 @@ class Intent(SetScoringModel):
         # Best score first; on equal scores, the earlier rule.
         order = sorted(range(len(rules)), key=lambda i: (-rules[i]["score"], i))
         matches = {
-            i: " AND ".join(f"c{i}_{j} >= {int(c['at_least'])}" for j, c in enumerate(r["all"]))
-            for i, r in enumerate(rules)
+            i: " AND ".join(
+                f"c{i}_{j} >= {int(cond.get('at_least', 1))}" for j, cond in enumerate(rule["all"])
+            )
+            for i, rule in enumerate(rules)
         }
         level = value = rule_index = components = "CASE"
         for i in order:
