@@ -1,0 +1,164 @@
+import pytest
+
+from engage.messaging.models import Message, MessageTemplate
+from engage.profiles.models import Profile
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(client):
+    def call(method, path, key, body=None):
+        return getattr(client, method)(
+            path,
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {key}",
+        )
+
+    return call
+
+
+def send(api, key, **body):
+    return api("post", "/api/messages/send", key, body)
+
+
+def test_send_raw_content_to_a_profile_delivers_it(
+    api, workspace, email_channel, customer, smtp_server, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send(
+            api,
+            workspace.secret_key,
+            profile_id=customer.pk,
+            channel="email",
+            category="transactional",
+            subject="Order {{ traits.first_name }}",
+            body="Thanks {{ traits.first_name }}",
+            idempotency_key="order-1",
+        )
+
+    assert response.status_code == 202, response.json()
+    assert response.json()["status"] == "queued"
+    message = Message.objects.get(pk=response.json()["id"])
+    assert message.status == Message.SENT
+    assert smtp_server.messages[0]["mail"]["Subject"] == "Order Ada"
+    detail = api("get", f"/api/messages/{message.pk}", workspace.secret_key).json()
+    assert detail["status"] == "sent" and detail["address"] == "ada@example.com"
+
+    again = send(
+        api,
+        workspace.secret_key,
+        profile_id=customer.pk,
+        channel="email",
+        category="transactional",
+        body="Thanks",
+        idempotency_key="order-1",
+    )
+    assert again.status_code == 200 and again.json()["id"] == message.pk
+    assert len(smtp_server.messages) == 1
+
+
+def test_send_a_template_to_a_customer_found_by_identifier(api, workspace, email_channel, customer):
+    MessageTemplate.objects.create(
+        workspace=workspace.workspace, name="welcome", channel="email", body="Welcome!"
+    )
+    response = send(
+        api,
+        workspace.secret_key,
+        identifier={"email": "ADA@example.com"},
+        channel="email",
+        category="marketing",
+        template="welcome",
+    )
+    assert response.status_code == 202, response.json()
+    assert response.json()["profile_id"] == customer.pk
+    assert Message.objects.get(pk=response.json()["id"]).body == "Welcome!"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"category": "marketing", "body": "x"}, "channel"),
+        ({"channel": "email", "category": "spam", "body": "x"}, "category"),
+        ({"channel": "pigeon", "category": "marketing", "body": "x"}, "channel"),
+        ({"channel": "email", "category": "marketing"}, "body"),
+        ({"channel": "email", "category": "marketing", "template": "nope"}, "template"),
+        ({"channel": "email", "category": "marketing", "template": "a", "body": "x"}, "template"),
+        ({"channel": "email", "category": "marketing", "body": "{% if %}"}, "body"),
+        ({"identifier": {"shoe": "42"}, "channel": "email", "category": "marketing"}, "identifier"),
+    ],
+)
+def test_bad_send_requests_are_refused_naming_the_field(api, workspace, customer, body, field):
+    if "identifier" not in body:
+        body = {"profile_id": customer.pk, **body}
+    response = send(api, workspace.secret_key, **body)
+    assert response.status_code == 400
+    assert field in response.json(), response.json()
+    assert not Message.objects.exists()
+
+
+def test_a_customer_without_an_address_is_skipped_and_the_reason_is_readable(
+    api, workspace, email_channel, django_capture_on_commit_callbacks
+):
+    nobody = Profile.objects.create(workspace=workspace.workspace)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send(
+            api,
+            workspace.secret_key,
+            profile_id=nobody.pk,
+            channel="email",
+            category="marketing",
+            body="Sale",
+        )
+    message_id = response.json()["id"]
+
+    decisions = api("get", f"/api/profiles/{nobody.pk}/decisions", workspace.secret_key).json()
+
+    assert [(d["message_id"], d["action"], d["reason"]) for d in decisions] == [
+        (message_id, "skip", "no_address")
+    ]
+
+
+def test_another_workspace_key_sees_and_sends_nothing_here(
+    api, workspace, other_workspace, email_channel, customer, smtp_server
+):
+    theirs = other_workspace.secret_key
+    response = send(
+        api, theirs, profile_id=customer.pk, channel="email", category="marketing", body="x"
+    )
+    assert response.status_code == 404
+    assert "profile_id" in response.json()["detail"]
+    by_email = send(
+        api,
+        theirs,
+        identifier={"email": "ada@example.com"},
+        channel="email",
+        category="marketing",
+        body="x",
+    )
+    assert by_email.status_code == 404
+
+    mine = send(
+        api,
+        workspace.secret_key,
+        profile_id=customer.pk,
+        channel="email",
+        category="marketing",
+        body="x",
+    ).json()["id"]
+    assert api("get", f"/api/messages/{mine}", theirs).status_code == 404
+    assert api("get", f"/api/profiles/{customer.pk}/decisions", theirs).status_code == 404
+    assert smtp_server.messages == []
+
+
+def test_a_write_key_cannot_send(api, workspace, customer):
+    response = send(
+        api,
+        workspace.write_key,
+        profile_id=customer.pk,
+        channel="email",
+        category="marketing",
+        body="x",
+    )
+    assert response.status_code == 403
