@@ -36,8 +36,6 @@ EVENTS = Event._meta.db_table
 IDENTITIES = Identity._meta.db_table
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-# The scoring app's table (profile_id, model, value, cell), read only when installed.
-SCORES = "scoring_score"
 
 
 @dataclass(frozen=True)
@@ -126,10 +124,13 @@ class _Compiler:
         return self.d.coalesce(f"{latest} = %s"), [topic, body["channel"], body["status"]]
 
     def score(self, body: dict) -> tuple[str, list]:
-        """Scores come from the scoring app; until it is installed nobody has one."""
-        if not apps.is_installed("engage.scoring"):
+        """The current score of a model (one row per profile and model, written
+        by the scoring app); without the scoring app nobody has a score."""
+        try:
+            table = apps.get_model("scoring", "Score")._meta.db_table
+        except LookupError:
             return self.d.false, []
-        sql = f"EXISTS (SELECT 1 FROM {SCORES} s"  # noqa: S608 - table/column names are constants, values are params
+        sql = f"EXISTS (SELECT 1 FROM {table} s"  # noqa: S608 - table/column names are constants, values are params
         sql += " WHERE s.profile_id = p.id AND s.model = %s"
         params = [body["model"]]
         if "cell" in body:

@@ -7,6 +7,7 @@ import pytest
 
 from engage.messaging.models import Consent
 from engage.profiles.models import Identity
+from engage.scoring.models import Score
 from engage.segments.compiler import member_query
 from engage.segments.membership import evaluate
 from engage.segments.models import Segment, SegmentMembership
@@ -71,6 +72,16 @@ def people(workspace, other_workspace):
     consent(bob, "email", "opted_out", 3)
     consent(cid, "", "opted_out", 3)  # every channel
     consent(dee, "sms", "opted_in", 3)
+
+    def score(profile, model, value, cell=""):
+        Score.objects.create(
+            workspace=ws, profile=profile, model=model, value=value, cell=cell, computed_at=NOW
+        )
+
+    score(ann, "rfm", 5.0, "champions")
+    score(bob, "rfm", 2.0, "at_risk")
+    score(ann, "ces", 81.5)
+    score(cid, "ces", 40)
 
     # A merged profile and another workspace's customer look like ann.
     merged = ProfileFactory(workspace=ws, traits=dict(ann.traits), merged_into=ann)
@@ -150,7 +161,12 @@ CASES = [
     ({"consent": {"channel": "email", "status": "opted_out"}}, {"bob", "cid"}),
     ({"consent": {"channel": "sms", "status": "opted_in"}}, {"dee"}),
     ({"consent": {"channel": "sms", "status": "opted_in", "topic": "news"}}, set()),
-    ({"score": {"model": "rfm", "cell": "champions"}}, set()),
+    ({"score": {"model": "rfm", "cell": "champions"}}, {"ann"}),
+    ({"score": {"model": "rfm", "cell": ["champions", "at_risk"]}}, {"ann", "bob"}),
+    ({"score": {"model": "ces", "op": "gte", "value": 70}}, {"ann"}),
+    ({"score": {"model": "ces", "op": "lt", "value": 70}}, {"cid"}),
+    ({"score": {"model": "ces", "op": "between", "value": [40, 81.5]}}, {"ann", "cid"}),
+    ({"not": {"score": {"model": "ces", "op": "gt", "value": 50}}}, {"bob", "cid", "dee"}),
     ({"not": trait("plan", "equals", "pro")}, {"bob", "cid"}),
     (
         {"or": [trait("plan", "equals", "free"), {"not": {"identity": {"kind": "any"}}}]},
