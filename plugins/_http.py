@@ -53,6 +53,8 @@ def _error_of(response: httpx.Response) -> tuple[str, str, object]:
         return "", response.text[:300], response.text
     if isinstance(body, dict):
         error = body.get("error", body)
+        if isinstance(error, str):  # OAuth 2: {"error": "invalid_grant", "error_description"}
+            return error, str(body.get("error_description", ""))[:300], body
         if isinstance(error, dict):
             code = error.get("code", error.get("status", ""))
             details = error.get("details") or []

@@ -219,3 +219,98 @@ class FakeMeta(ProviderServer):
             "contacts": [{"input": body["to"], "wa_id": body["to"].lstrip("+")}],
             "messages": [{"id": f"wamid.HBgL{self.counter:08d}"}],
         }
+
+
+def _b64url_decode(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+class FakeGoogle(ProviderServer):
+    """Google's OAuth token endpoint (``POST /token``, RFC 7523 JWT bearer grant)
+    and FCM HTTP v1 (``POST /v1/projects/{project}/messages:send``).
+
+    The JWT's RS256 signature is checked with the service account's public
+    key, and its iss/aud/scope/exp claims; sends need an issued access token.
+    """
+
+    def __init__(self, project_id: str, client_email: str, public_key):
+        self.project_id = project_id
+        self.client_email = client_email
+        self.public_key = public_key
+        self.issued: set[str] = set()
+        self.registered: set[str] = set()
+        super().__init__()
+
+    @property
+    def token_uri(self) -> str:
+        return self.url + "/token"
+
+    @staticmethod
+    def fcm_error(status: int, google_status: str, message: str, code: str = ""):
+        error = {"code": status, "message": message, "status": google_status}
+        if code:
+            error["details"] = [
+                {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": code}
+            ]
+        return Reply(status, {"error": error})
+
+    def handle(self, req):
+        if req.path == "/token":
+            return self._token(req)
+        if req.path == f"/v1/projects/{self.project_id}/messages:send" and req.method == "POST":
+            return self._send(req)
+        raise self.fcm_error(404, "NOT_FOUND", "Requested entity was not found.")
+
+    def _token(self, req):
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        bad = Reply(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+        if req.form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            raise Reply(400, {"error": "unsupported_grant_type"})
+        try:
+            header_b64, claims_b64, sig_b64 = req.form["assertion"].split(".")
+            header = json.loads(_b64url_decode(header_b64))
+            claims = json.loads(_b64url_decode(claims_b64))
+            self.public_key.verify(
+                _b64url_decode(sig_b64),
+                f"{header_b64}.{claims_b64}".encode(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except (KeyError, ValueError, InvalidSignature):
+            raise bad from None
+        import time
+
+        if header.get("alg") != "RS256" or claims.get("iss") != self.client_email:
+            raise bad
+        if claims.get("aud") != self.token_uri or not claims.get("exp", 0) > time.time():
+            raise Reply(400, {"error": "invalid_grant", "error_description": "Invalid JWT."})
+        if "https://www.googleapis.com/auth/firebase.messaging" not in claims.get("scope", ""):
+            raise Reply(400, {"error": "invalid_scope"})
+        token = f"ya29.fake-{len(self.issued) + 1}"
+        self.issued.add(token)
+        return 200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
+
+    def _send(self, req):
+        auth = req.headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in self.issued:
+            raise self.fcm_error(401, "UNAUTHENTICATED", "Request had invalid authentication.")
+        message = (req.json or {}).get("message")
+        if not isinstance(message, dict):
+            raise self.fcm_error(400, "INVALID_ARGUMENT", "message is required", "INVALID_ARGUMENT")
+        targets = [k for k in ("token", "topic", "condition") if k in message]
+        if len(targets) != 1:
+            raise self.fcm_error(400, "INVALID_ARGUMENT", "exactly one target", "INVALID_ARGUMENT")
+        notification = message.get("notification", {})
+        data = message.get("data", {})
+        if not all(isinstance(v, str) for v in [*notification.values(), *data.values()]):
+            raise self.fcm_error(
+                400, "INVALID_ARGUMENT", "values must be strings", "INVALID_ARGUMENT"
+            )
+        if message.get("token") not in self.registered:
+            raise self.fcm_error(
+                404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED"
+            )
+        return 200, {"name": f"projects/{self.project_id}/messages/0:{len(self.accepted) + 1}"}
