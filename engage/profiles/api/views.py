@@ -66,7 +66,7 @@ AUTH_ERRORS = {
 }
 NOT_FOUND = {404: _error("No such profile in the key's workspace.")}
 PROFILE_ID = OpenApiParameter(
-    "id",
+    "profile_id",
     int,
     OpenApiParameter.PATH,
     description="A profile id. The id of a profile merged into another resolves to the "
@@ -359,7 +359,9 @@ class MergeSplitView(APIView):
         summary="Split a merge",
         description="Restores the merged profile with the identities and events it brought; "
         "the merge stays in the history with `split_at` set.",
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="Merge id.")],
+        parameters=[
+            OpenApiParameter("merge_id", int, OpenApiParameter.PATH, description="Merge id.")
+        ],
         request=None,
         responses={
             200: SplitSerializer,
