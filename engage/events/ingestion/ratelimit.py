@@ -15,8 +15,6 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
-from engage.workspaces.models import Workspace
-
 from .errors import IngestError
 
 logger = logging.getLogger(__name__)
@@ -25,15 +23,17 @@ KEY_TEMPLATE = "engage:ingest-rate:{workspace}:{second}"
 WINDOW_TTL_SECONDS = 2  # keep a window's counter a little past its second
 
 
-def check_rate(workspace: Workspace) -> None:
-    """Count one request for ``workspace``; 429 with Retry-After when over its limit."""
-    limit = workspace.rate_limit_per_second
+def check_rate(workspace_id: int, limit: int | None) -> None:
+    """Count one request for the workspace; 429 with Retry-After over ``limit`` per second.
+
+    ``limit`` None means the server default.
+    """
     if limit is None:
         limit = settings.ENGAGE_DEFAULT_RATE_LIMIT
     now = time.time()
     second = int(now)
     try:
-        count = _increment(KEY_TEMPLATE.format(workspace=workspace.pk, second=second))
+        count = _increment(KEY_TEMPLATE.format(workspace=workspace_id, second=second))
     except Exception:
         logger.warning("rate limiter unavailable; admitting the request", exc_info=True)
         return

@@ -5,19 +5,21 @@ then ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` into the events table:
 about as fast as a plain COPY, yet a resent event or batch stores nothing new
 (measured alternatives are in docs/performance.md). Text COPY is used on
 purpose: in binary COPY a Python ``str`` sent to a jsonb column is stored as a
-JSON *string*, not the object it spells.
+JSON *string*, not the object it spells. A few rows (a single-event call) go in
+one ``INSERT ... VALUES ... ON CONFLICT DO NOTHING`` statement instead, which
+commits on its own: no BEGIN, staging COPY and COMMIT round trips.
 
 Other databases (the embedded SQLite default) use ``bulk_create`` with
 ``ignore_conflicts``: slower, same outcome.
 
-Callers run this inside ``transaction.atomic()``; 200 is answered after the
-commit, so an acknowledged event is durable.
+Either way the rows are stored in one transaction (the caller's, if it has
+one); 200 is answered after the commit, so an acknowledged event is durable.
 """
 
 import json
 import weakref
 
-from django.db import connection
+from django.db import connection, transaction
 
 from engage.events.models import Event
 
@@ -49,6 +51,15 @@ INSERT_FROM_STAGING = (
     "ON CONFLICT (workspace_id, message_id) DO NOTHING"
 )
 NO_WARNINGS = "[]"
+# Up to this many rows, one INSERT ... VALUES statement beats COPY + INSERT.
+VALUES_MAX_ROWS = 10
+_VALUES_ROW = (
+    "(%s, " + ", ".join("%s::jsonb" if name in JSON_COLUMNS else "%s" for name in COLUMNS) + ")"
+)
+_INSERT_VALUES = (
+    f"INSERT INTO {Event._meta.db_table} (workspace_id, {_COLUMN_LIST}) VALUES {{rows}} "  # noqa: S608
+    "ON CONFLICT (workspace_id, message_id) DO NOTHING"
+)
 
 # Raw connections whose staging table exists (a temp table lives as long as
 # its connection; it is recorded after the commit that created it, because a
@@ -65,7 +76,10 @@ def store_events(*, workspace_id: int, rows: list[EventRow]) -> int:
     if not rows:
         return 0
     if connection.vendor == "postgresql":
-        return _copy_and_insert(workspace_id, rows)
+        if len(rows) <= VALUES_MAX_ROWS:
+            return _insert_values(workspace_id, rows)
+        with transaction.atomic(savepoint=False):  # ON COMMIT DELETE ROWS needs one
+            return _copy_and_insert(workspace_id, rows)
     created = Event.objects.bulk_create(
         [Event(workspace_id=workspace_id, **row._asdict()) for row in rows],
         ignore_conflicts=True,
@@ -83,6 +97,39 @@ def _first_of_each_message_id(rows: list[EventRow]) -> list[EventRow]:
     return unique
 
 
+def _values(row: EventRow, dumps=compact_json) -> tuple:
+    """``row`` as stored: JSON columns as JSON text."""
+    return (
+        row.message_id,
+        row.type,
+        row.name,
+        row.user_id,
+        row.anonymous_id,
+        row.group_id,
+        row.previous_id,
+        row.timestamp,
+        row.original_timestamp,
+        row.sent_at,
+        row.received_at,
+        dumps(row.warnings) if row.warnings else NO_WARNINGS,
+        dumps(row.properties),
+        dumps(row.traits),
+        dumps(row.context),
+        row.channel,
+    )
+
+
+def _insert_values(workspace_id: int, rows: list[EventRow]) -> int:
+    query = _INSERT_VALUES.format(rows=", ".join([_VALUES_ROW] * len(rows)))
+    params = []
+    for row in rows:
+        params.append(workspace_id)
+        params.extend(_values(row))
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.rowcount
+
+
 def _copy_and_insert(workspace_id: int, rows: list[EventRow]) -> int:
     connection.ensure_connection()
     raw = connection.connection
@@ -90,29 +137,9 @@ def _copy_and_insert(workspace_id: int, rows: list[EventRow]) -> int:
         if raw not in _staged_connections:
             cursor.execute(CREATE_STAGING)
             connection.on_commit(lambda: _staged_connections.add(raw))
-        dumps = compact_json
         with cursor.copy(COPY_STAGING) as copy:
             write_row = copy.write_row
             for row in rows:
-                write_row(
-                    (
-                        row.message_id,
-                        row.type,
-                        row.name,
-                        row.user_id,
-                        row.anonymous_id,
-                        row.group_id,
-                        row.previous_id,
-                        row.timestamp,
-                        row.original_timestamp,
-                        row.sent_at,
-                        row.received_at,
-                        dumps(row.warnings) if row.warnings else NO_WARNINGS,
-                        dumps(row.properties),
-                        dumps(row.traits),
-                        dumps(row.context),
-                        row.channel,
-                    )
-                )
+                write_row(_values(row))
         cursor.execute(INSERT_FROM_STAGING, (workspace_id,))
         return cursor.rowcount

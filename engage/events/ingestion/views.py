@@ -45,7 +45,7 @@ def ingest(request, kind: str | None) -> HttpResponse:
         raw_key = key_from_header(request.META.get("HTTP_AUTHORIZATION"))
         if raw_key is not None:
             key = authenticate(raw_key, "Authorization")
-            check_rate(key.workspace)
+            check_rate(key.workspace_id, key.rate_limit)
         limit = settings.ENGAGE_MAX_BATCH_BYTES if kind is None else settings.ENGAGE_MAX_EVENT_BYTES
         body = read_body(request, limit)
         payload = parse_json(body)
@@ -53,7 +53,7 @@ def ingest(request, kind: str | None) -> HttpResponse:
             raise IngestError.field(400, "invalid_request", "body", "must be a JSON object")
         if key is None:
             key = authenticate(payload.get("writeKey"), "writeKey")
-            check_rate(key.workspace)
+            check_rate(key.workspace_id, key.rate_limit)
         check_text = may_hold_unstorable_text(body)
         if kind is None:
             rows = _validate_batch(payload, len(body), received_at, check_text)
@@ -63,9 +63,8 @@ def ingest(request, kind: str | None) -> HttpResponse:
             if errors:
                 raise _invalid(errors, "the event is invalid; nothing was stored")
             rows = [row]
-        with transaction.atomic():
-            store_events(workspace_id=key.workspace_id, rows=rows)
-            transaction.on_commit(tasks.request_processing)
+        store_events(workspace_id=key.workspace_id, rows=rows)  # committed on return
+        transaction.on_commit(tasks.request_processing)
     except IngestError as exc:
         return exc.response()
     except (OperationalError, InterfaceError):
