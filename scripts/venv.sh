@@ -15,6 +15,12 @@ ensure_venv() {
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -r "$reqs"
     .venv/bin/python -m pip install -q --no-deps -e .
+    # Example third-party plugins (their own packages): the tests use them.
+    if [ "$1" = dev.txt ]; then
+      for example in examples/*/; do
+        .venv/bin/python -m pip install -q --no-deps -e "$example"
+      done
+    fi
     rm -f .venv/.installed-*
     touch "$stamp"
   fi
