@@ -37,7 +37,7 @@ class Reply(Exception):
 
 
 class ProviderServer:
-    """Base: subclasses implement ``handle(req) -> (status, body_dict)``."""
+    """Base: subclasses implement ``handle(req) -> (status, body[, headers])``."""
 
     def __init__(self):
         self.requests: list[Recorded] = []
@@ -73,8 +73,8 @@ class ProviderServer:
                 try:
                     if scripted is not None:
                         raise scripted
-                    status, payload = provider.handle(req)
-                    headers = {}
+                    status, payload, *extra = provider.handle(req)
+                    headers = extra[0] if extra else {}
                     provider.accepted.append(req)
                 except Reply as reply:
                     status, payload, headers = reply.status, reply.body, reply.headers
@@ -314,3 +314,93 @@ class FakeGoogle(ProviderServer):
                 404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED"
             )
         return 200, {"name": f"projects/{self.project_id}/messages/0:{len(self.accepted) + 1}"}
+
+
+class FakePushService(ProviderServer):
+    """A browser vendor's push service (RFC 8030) for one subscription.
+
+    Checks the VAPID ``Authorization: vapid t=<JWT>,k=<key>`` header (RFC 8292:
+    ES256 signature, ``aud`` = this origin, ``exp`` within 24 h, ``sub`` a
+    mailto: or https: contact, ``k`` the application server key the browser
+    subscribed with), ``Content-Encoding: aes128gcm`` and ``TTL``, then
+    decrypts the payload with the browser's keys (RFC 8291) into ``delivered``.
+    """
+
+    def __init__(self, application_server_key: bytes):
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self.application_server_key = application_server_key
+        self.browser_key = ec.generate_private_key(ec.SECP256R1())
+        self.auth_secret = b"0123456789abcdef"
+        self.delivered: list[dict] = []
+        self.gone = False
+        super().__init__()
+
+    def subscription(self) -> dict:
+        from cryptography.hazmat.primitives import serialization
+
+        public = self.browser_key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        encode = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()  # noqa: E731
+        return {
+            "endpoint": self.url + "/push/v2/sub-123",
+            "keys": {"p256dh": encode(public), "auth": encode(self.auth_secret)},
+        }
+
+    def _check_vapid(self, header: str):
+        import time
+
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, utils
+
+        unauthorized = Reply(401, {"reason": "invalid VAPID authorization"})
+        scheme, _, params = header.partition(" ")
+        fields = dict(p.strip().split("=", 1) for p in params.split(",") if "=" in p)
+        if scheme != "vapid" or "t" not in fields or "k" not in fields:
+            raise unauthorized
+        key_raw = _b64url_decode(fields["k"])
+        if key_raw != self.application_server_key:
+            raise Reply(403, {"reason": "key does not match the subscription"})
+        header_b64, claims_b64, sig_b64 = fields["t"].split(".")
+        signature = _b64url_decode(sig_b64)
+        key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), key_raw)
+        try:
+            key.verify(
+                utils.encode_dss_signature(
+                    int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+                ),
+                f"{header_b64}.{claims_b64}".encode(),
+                ec.ECDSA(hashes.SHA256()),
+            )
+        except InvalidSignature:
+            raise unauthorized from None
+        if json.loads(_b64url_decode(header_b64)).get("alg") != "ES256":
+            raise unauthorized
+        claims = json.loads(_b64url_decode(claims_b64))
+        if claims.get("aud") != self.url:
+            raise Reply(403, {"reason": "aud is not this push service"})
+        if not time.time() < claims.get("exp", 0) <= time.time() + 86400:
+            raise unauthorized
+        if not str(claims.get("sub", "")).startswith(("mailto:", "https:")):
+            raise unauthorized
+
+    def handle(self, req):
+        import http_ece
+
+        if req.method != "POST" or not req.path.startswith("/push/"):
+            raise Reply(404, {"reason": "no such subscription"})
+        if self.gone:
+            raise Reply(410, {"reason": "subscription expired"})
+        self._check_vapid(req.headers.get("authorization", ""))
+        if req.headers.get("content-encoding") != "aes128gcm" or "ttl" not in req.headers:
+            raise Reply(400, {"reason": "Content-Encoding aes128gcm and TTL are required"})
+        plaintext = http_ece.decrypt(
+            req.body,
+            private_key=self.browser_key,
+            auth_secret=self.auth_secret,
+            version="aes128gcm",
+        )
+        self.delivered.append(json.loads(plaintext))
+        return 201, {}, {"Location": f"{self.url}/m/{len(self.delivered)}"}
