@@ -35,7 +35,14 @@ class IngestError(Exception):
         )
 
     def response(self) -> HttpResponse:
-        body = {"error": self.message, "code": self.code, "errors": self.errors}
+        # "message" as well as "error": Segment's libraries report ``code`` and
+        # ``message`` to the application (analytics-python's on_error).
+        body = {
+            "error": self.message,
+            "message": self.message,
+            "code": self.code,
+            "errors": self.errors,
+        }
         response = HttpResponse(
             json.dumps(body), status=self.status, content_type="application/json"
         )

@@ -1,0 +1,181 @@
+"""engage as real processes for tests: a gunicorn server, a Celery worker, a Redis.
+
+They run against the test database of the calling pytest process (tests that
+use them need ``transactional_db``, so what the test writes is committed and
+visible to them) and listen on free loopback ports.
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def process_env(**overrides: str | None) -> dict[str, str]:
+    """The environment of an engage process using this pytest process's test database.
+
+    ``CELERY_BROKER_URL`` is left out unless given: tasks then run inline.
+    A value of None removes the variable.
+    """
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.pop("CELERY_BROKER_URL", None)
+    env["DATABASE_URL"] = (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    )
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env["PYTHONUNBUFFERED"] = "1"
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}:\n{log.read_text()}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {START_TIMEOUT}s:\n{log.read_text()}")
+
+
+def wait_for_line(text: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}:\n{log.read_text()}")
+        if text in log.read_text():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{text!r} not logged after {START_TIMEOUT}s:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop ``process`` and everything it started (it leads its own process group)."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], log_dir: Path, *, workers: int = 1):
+    """Serve engage with gunicorn; yields its base URL."""
+    port = free_port()
+    log = log_dir / f"gunicorn-{port}.log"
+    process = start(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--graceful-timeout",
+            "2",
+        ],
+        env,
+        log,
+    )
+    try:
+        wait_for_port(port, process, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
+@contextlib.contextmanager
+def celery_worker(env: dict[str, str], log_dir: Path, *, beat: bool = False):
+    """A Celery worker (one process) consuming the default queue, ready when yielded."""
+    log = log_dir / "celery-worker.log"
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool=solo",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    if beat:
+        args += ["--beat", f"--schedule={log_dir / 'beat-schedule'}"]
+    process = start(args, env, log)
+    try:
+        wait_for_line("ready.", process, log)
+        yield process
+    finally:
+        stop(process)
+
+
+def redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found is None:
+        raise RuntimeError("redis-server is not installed (scripts/test installs it)")
+    return found
+
+
+@contextlib.contextmanager
+def redis_server(port: int, data_dir: Path):
+    """A throwaway redis-server on ``port`` (loopback), stopped on exit."""
+    log = data_dir / f"redis-{port}.log"
+    process = start(
+        [
+            redis_server_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(data_dir),
+        ],
+        dict(os.environ),
+        log,
+    )
+    try:
+        wait_for_port(port, process, log)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop(process)
