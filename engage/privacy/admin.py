@@ -5,6 +5,7 @@ customer's page in the profile admin; nothing here is edited or deleted.
 
 from django.contrib import admin
 
+from engage.events.admin import CappedCountPaginator
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
 from .models import PrivacyRequest, Suppression
@@ -46,6 +47,7 @@ class SuppressionAdmin(ReadOnlyAdmin):
     list_select_related = ["workspace"]
     ordering = ["-created_at"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
     @admin.display(description="identifier hash")
     def short_hash(self, obj: Suppression) -> str:

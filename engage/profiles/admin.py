@@ -27,6 +27,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from engage.events.admin import CappedCountPaginator
 from engage.privacy.services import erase_profile
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
 
@@ -130,6 +131,7 @@ class ProfileAdmin(WorkspaceScopedAdmin):
     search_fields = ["identities__value"]  # shows the box; get_search_results does the work
     search_help_text = SEARCH_HELP
     show_full_result_count = False
+    paginator = CappedCountPaginator
     inlines = [IdentityInline]
     fields = [
         "workspace",
@@ -366,6 +368,7 @@ class ProfileMergeAdmin(WorkspaceScopedAdmin):
     search_fields = ["=message_id", "=merged__id", "=survivor__id"]
     ordering = ["-merged_at", "-id"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
     exclude = ["identity_ids", "traits_taken"]
 
     def has_add_permission(self, request):

@@ -1,0 +1,45 @@
+"""Admin lists of big tables never count every row."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from engage.events.admin import CappedCountPaginator
+from tests.customer_factories import EventFactory, ProfileFactory
+
+
+def test_event_list_counts_at_most_the_cap_and_shows_newest_received_first(
+    operator, workspace, monkeypatch
+):
+    monkeypatch.setattr(CappedCountPaginator, "CAP", 5)
+    monkeypatch.setattr("engage.events.admin.EventAdmin.list_per_page", 3)
+    profile = ProfileFactory(workspace=workspace.workspace)
+    events = [EventFactory(profile=profile) for _ in range(8)]
+
+    with CaptureQueriesContext(connection) as queries:
+        page = operator.get(reverse("admin:events_event_changelist")).content.decode()
+
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT 6" in sql for sql in counts), counts
+    shown = [e.message_id for e in events if f">{e.message_id}<" in page]
+    assert shown == [e.message_id for e in events[-3:]]
+    # 6 rows counted, 3 per page: two pages of links, whatever the table holds.
+    assert 'href="?p=2"' in page
+    assert "?p=3" not in page
+
+
+def test_duplicate_workspace_name_is_refused_without_keys(admin_client, workspace):
+    response = admin_client.post(
+        reverse("admin:workspaces_workspace_add"),
+        {
+            "name": "acme",
+            "identity_limits": "{}",
+            "blocked_identifiers": "[]",
+            "api_keys-TOTAL_FORMS": "0",
+            "api_keys-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Workspace with this Name already exists." in response.content.decode()
+    assert workspace.workspace.api_keys.count() == 2
