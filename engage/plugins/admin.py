@@ -92,6 +92,23 @@ class PluginConfigAdmin(admin.ModelAdmin):
     list_display = ["plugin_id", "workspace", "enabled", "updated_at"]
     list_filter = ["enabled", "plugin_id"]
 
+    base_fields = ["workspace", "plugin_id", "enabled"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        # The setting fields are added per plugin by the form itself.
+        kwargs["fields"] = self.base_fields
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        plugin_id = obj.plugin_id if obj else request.POST.get("plugin_id", "")
+        plugin_id = plugin_id or request.GET.get("plugin_id", "")
+        plugin = configurable_plugins().get(plugin_id)
+        fieldsets = [(None, {"fields": self.base_fields})]
+        if plugin and plugin.settings_schema:
+            names = [SETTING_PREFIX + spec.name for spec in plugin.settings_schema]
+            fieldsets.append((f"{plugin.name} settings", {"fields": names}))
+        return fieldsets
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("workspace")
         if request.user.is_superuser:
