@@ -3,6 +3,8 @@ merge history with split, erasure, read-only event and privacy admins."""
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from engage.events.models import Event
@@ -196,3 +198,36 @@ def test_event_and_merge_lists_are_scoped(other_operator, operator, merged_ada):
         merges = client.get(reverse("admin:profiles_profilemerge_changelist")).content.decode()
         assert ("from-phone" in events) is visible
         assert (change_url(merged_ada[1]) in merges) is visible
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="query plans of PostgreSQL")
+def test_search_reads_identities_through_the_unique_index(operator, workspace, ada):
+    crowd = ProfileFactory(workspace=workspace.workspace)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO profiles_identity (workspace_id, profile_id, kind, value, created_at)
+            SELECT %s, %s, k.kind, k.kind || '-' || n, now()
+            FROM generate_series(1, 20000) AS n,
+                 (VALUES ('email'), ('anonymous_id'), ('crm'), ('pos')) AS k(kind)
+            """,
+            [workspace.workspace.pk, crowd.pk],
+        )
+        cursor.execute("ANALYZE profiles_identity")
+
+    with CaptureQueriesContext(connection) as queries:
+        page = search(operator, "Ada@Example.COM")
+
+    assert change_url(ada) in page and change_url(crowd) not in page
+    identity_sql = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "profiles_identity" in q["sql"] and "profiles_profile" in q["sql"]
+    ]
+    assert identity_sql
+    for sql in identity_sql:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {sql}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "identity_unique_per_workspace" in plan, plan
+        assert "Seq Scan on profiles_identity" not in plan, plan
