@@ -138,6 +138,8 @@ class FakeTwilio(ProviderServer):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.counter = 0
+        # Numbers whose handsets cannot receive RCS (Twilio error 63106).
+        self.rcs_incapable: set[str] = set()
         super().__init__()
 
     def handle(self, req):
@@ -157,6 +159,13 @@ class FakeTwilio(ProviderServer):
         if resource == "Messages.json":
             if not req.form.get("Body") and not req.form.get("ContentSid"):
                 raise Reply(400, {"code": 21602, "message": "Message body is required."})
+            to, sender = req.form["To"], req.form.get("From", "")
+            if to.startswith("rcs:") != sender.startswith("rcs:"):
+                raise Reply(400, {"code": 21910, "message": "Invalid From and To pair."})
+            if to.startswith("rcs:") and to[4:] in self.rcs_incapable:
+                raise Reply(
+                    400, {"code": 63106, "message": "phone_number is not a RCS capable number"}
+                )
             sid = f"SM{self.counter:032x}"
             return 201, {"sid": sid, "status": "queued", "to": req.form["To"]}
         if resource == "Calls.json":
