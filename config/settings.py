@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "engage.messaging",
     "engage.segments",
     "engage.scoring",
+    "engage.inbox",
 ]
 
 MIDDLEWARE = [
