@@ -93,7 +93,7 @@ def refresh(
             )
             exited = cursor.rowcount
         if entered or exited or profile_ids is None:
-            _record_events(segment, now)
+            _record_events(segment, now, entered=entered, exited=exited, profile_ids=profile_ids)
             _record_size(segment, now, full=profile_ids is None, change=entered - exited)
     return Change(entered=entered, exited=exited)
 
@@ -118,16 +118,34 @@ def add_members(segment: Segment, profile_ids: list[int], *, replace: bool = Fal
         SegmentMembership.objects.filter(
             segment=segment, exited_at__isnull=True, profile_id__in=leaving
         ).update(exited_at=now)
-        _record_events(segment, now)
+        entered = len(wanted - current)
+        _record_events(segment, now, entered=entered, exited=len(leaving))
         _record_size(segment, now, full=True, change=0)
-    return Change(entered=len(wanted - current), exited=len(leaving))
+    return Change(entered=entered, exited=len(leaving))
 
 
-def _record_events(segment: Segment, now: datetime.datetime) -> None:
-    """One event per membership that started or ended at ``now``."""
+def _record_events(
+    segment: Segment,
+    now: datetime.datetime,
+    *,
+    entered: int,
+    exited: int,
+    profile_ids: list[int] | None = None,
+) -> None:
+    """One event per membership that started or ended at ``now``.
+
+    With ``profile_ids`` (a re-check) the memberships are found through the
+    (profile, segment) index instead of scanning the whole segment.
+    """
     properties = json.dumps({"segment_id": segment.pk, "segment_name": segment.name})
     cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    for name, column in ((ENTERED, "entered_at"), (EXITED, "exited_at")):
+    scope, scope_params = "", []
+    if profile_ids is not None:
+        scope = f" AND m.profile_id IN ({', '.join(['%s'] * len(profile_ids))})"
+        scope_params = list(profile_ids)
+    for name, column, count in ((ENTERED, "entered_at", entered), (EXITED, "exited_at", exited)):
+        if not count:
+            continue
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {EVENTS} (workspace_id, message_id, type, name, user_id,"  # noqa: S608 - constant tables and columns; values are params
@@ -135,7 +153,7 @@ def _record_events(segment: Segment, now: datetime.datetime) -> None:
                 " properties, traits, context, channel, profile_id, origin_profile_id,"
                 f" processed_at) SELECT %s, %s || m.id, 'track', %s, '', '', '', '',"
                 f" %s, %s, '[]', %s{cast}, '{{}}', '{{}}', '', m.profile_id, m.profile_id, %s"
-                f" FROM {MEMBERSHIPS} m WHERE m.segment_id = %s AND m.{column} = %s"
+                f" FROM {MEMBERSHIPS} m WHERE m.segment_id = %s AND m.{column} = %s{scope}"
                 " ON CONFLICT DO NOTHING",
                 [
                     segment.workspace_id,
@@ -147,6 +165,7 @@ def _record_events(segment: Segment, now: datetime.datetime) -> None:
                     now,
                     segment.pk,
                     now,
+                    *scope_params,
                 ],
             )
 
