@@ -1,0 +1,130 @@
+"""The inbox over HTTP.
+
+``POST /api/inbox/tokens`` (secret key) issues a token for one customer; the
+customer's app then calls ``/inbox/messages`` with ``Authorization: Bearer
+<inbox token>`` and sees only that customer's inbox, in that workspace.
+"""
+
+from rest_framework import status
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from engage.plugins.manager import get_channel_class
+from engage.profiles.identifiers import InvalidIdentifier
+from engage.profiles.models import Identity
+from engage.profiles.selectors import canonical_profile, profile_by_identifier
+
+from . import selectors, services, tokens
+
+CHANNEL_ID = "inapp"
+PAGE_SIZE = 100
+
+
+class InboxReader:
+    """Who an inbox token belongs to."""
+
+    is_authenticated = True
+
+    def __init__(self, workspace_id: int, profile_id: int):
+        self.workspace_id = workspace_id
+        self.profile_id = profile_id
+
+
+class InboxTokenAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        scheme, _, token = get_authorization_header(request).decode(errors="replace").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationFailed("Authorization: Bearer <inbox token> required")
+        try:
+            workspace_id, profile_id = tokens.read(token.strip())
+        except tokens.InvalidInboxToken as exc:
+            raise AuthenticationFailed(str(exc)) from None
+        return InboxReader(workspace_id, profile_id), None
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="inbox"'
+
+
+def entry_json(entry) -> dict:
+    return {
+        "id": entry.pk,
+        "subject": entry.message.subject,
+        "body": entry.message.body,
+        "created_at": entry.created_at,
+        "read_at": entry.read_at,
+    }
+
+
+class InboxTokenView(APIView):
+    """Issue an inbox token for the customer with ``user_id`` (or ``profile_id``)."""
+
+    def post(self, request):
+        workspace = request.auth.workspace
+        data = request.data if isinstance(request.data, dict) else {}
+        if data.get("user_id"):
+            try:
+                profile = profile_by_identifier(
+                    workspace=workspace, kind=Identity.USER_ID, value=data["user_id"]
+                )
+            except InvalidIdentifier as exc:
+                raise ValidationError({"user_id": str(exc)}) from None
+        elif data.get("profile_id"):
+            try:
+                profile_id = int(data["profile_id"])
+            except (TypeError, ValueError):
+                raise ValidationError({"profile_id": "must be an integer"}) from None
+            profile = canonical_profile(workspace=workspace, profile_id=profile_id)
+        else:
+            raise ValidationError({"user_id": "required (or profile_id)"})
+        if profile is None:
+            raise NotFound("no such profile in this workspace")
+        token = tokens.issue(workspace_id=workspace.pk, profile_id=profile.pk)
+        return Response(
+            {"token": token, "profile_id": profile.pk, "expires_in": tokens.MAX_AGE_SECONDS},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class InboxView(APIView):
+    authentication_classes = [InboxTokenAuthentication]
+    permission_classes = []
+
+    def get(self, request):
+        reader = request.user
+        entries = selectors.visible_entries(
+            workspace_id=reader.workspace_id, profile_id=reader.profile_id
+        )
+        page = list(entries[:PAGE_SIZE])
+        return Response(
+            {
+                "messages": [entry_json(e) for e in page],
+                "unread": entries.filter(read_at__isnull=True).count(),
+            }
+        )
+
+
+class InboxEntryActionView(APIView):
+    """``read`` (records an open) or ``dismiss`` one entry of the token's inbox."""
+
+    authentication_classes = [InboxTokenAuthentication]
+    permission_classes = []
+    action = ""
+
+    def post(self, request, entry_id: int):
+        reader = request.user
+        entry = (
+            selectors.visible_entries(
+                workspace_id=reader.workspace_id, profile_id=reader.profile_id
+            )
+            .filter(pk=entry_id)
+            .first()
+        )
+        if entry is None:
+            raise NotFound("no such message in this inbox")
+        if self.action == "read":
+            entry = services.mark_read(entry, channel=get_channel_class(CHANNEL_ID))
+        else:
+            entry = services.dismiss(entry)
+        return Response(entry_json(entry))

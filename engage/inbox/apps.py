@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class InboxConfig(AppConfig):
+    name = "engage.inbox"
+    verbose_name = "in-app inbox"
