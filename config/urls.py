@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/", include("engage.messaging.urls")),
     path("api/", include("engage.scoring.urls")),
     path("", include("engage.messaging.public_urls")),
+    path("", include("engage.inbox.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
