@@ -1,0 +1,120 @@
+"""The in-app inbox: per-profile tokens, listing, read (an open) and dismiss, isolation."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from rest_framework.test import APIClient
+
+from engage.events.models import Event
+from engage.messaging.models import Message
+from engage.profiles.models import Identity, Profile
+from plugins.inapp import InAppChannel
+
+
+def api(key=None, token=None) -> APIClient:
+    client = APIClient()
+    if key or token:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key or token}")
+    return client
+
+
+def issue_token(workspace, user_id="u-1") -> str:
+    response = api(workspace.secret_key).post(
+        "/api/inbox/tokens", {"user_id": user_id}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["token"]
+
+
+def deliver(make_message, body, profile=None) -> Message:
+    message = make_message("inapp", body=body, profile=profile, status=Message.SENDING)
+    channel = InAppChannel({})
+    result = channel.send(message=message, address=channel.address_for(message.profile))
+    Message.objects.filter(pk=message.pk).update(
+        status=Message.SENT, provider_message_id=result.provider_message_id
+    )
+    return message
+
+
+def test_app_lists_reads_and_dismisses(workspace, customer, make_message):
+    first = deliver(make_message, "Welcome aboard")
+    deliver(make_message, "Your points doubled")
+    app = api(token=issue_token(workspace))
+
+    listing = app.get("/inbox/messages").json()
+    assert [m["body"] for m in listing["messages"]] == ["Your points doubled", "Welcome aboard"]
+    assert listing["unread"] == 2
+
+    entry_id = listing["messages"][1]["id"]
+    assert app.post(f"/inbox/messages/{entry_id}/read").status_code == 200
+    assert app.post(f"/inbox/messages/{entry_id}/read").status_code == 200  # twice: one open
+    first.refresh_from_db()
+    assert first.status == Message.OPENED and first.opened_at is not None
+    assert Event.objects.filter(profile=customer, name="In-App Opened").count() == 1
+    assert app.get("/inbox/messages").json()["unread"] == 1
+
+    assert app.post(f"/inbox/messages/{entry_id}/dismiss").status_code == 200
+    assert [m["body"] for m in app.get("/inbox/messages").json()["messages"]] == [
+        "Your points doubled"
+    ]
+
+
+def test_sending_the_same_message_again_adds_no_entry(workspace, customer, make_message):
+    message = deliver(make_message, "Once")
+    InAppChannel({}).send(message=message, address="u-1")
+    assert len(api(token=issue_token(workspace)).get("/inbox/messages").json()["messages"]) == 1
+
+
+def test_a_token_sees_only_its_own_customer(workspace, other_workspace, customer, make_message):
+    neighbour = Profile.objects.create(workspace=workspace.workspace)
+    Identity.objects.create(
+        workspace=workspace.workspace, profile=neighbour, kind="user_id", value="u-2"
+    )
+    mine = deliver(make_message, "For Ada")
+    deliver(make_message, "For the neighbour", profile=neighbour)
+    entry_id = mine.inbox_entry.pk
+
+    neighbour_app = api(token=issue_token(workspace, "u-2"))
+    assert [m["body"] for m in neighbour_app.get("/inbox/messages").json()["messages"]] == [
+        "For the neighbour"
+    ]
+    assert neighbour_app.post(f"/inbox/messages/{entry_id}/read").status_code == 404
+    assert neighbour_app.post(f"/inbox/messages/{entry_id}/dismiss").status_code == 404
+    mine.refresh_from_db()
+    assert mine.status == Message.SENT
+
+    # Another workspace's key cannot get a token for this workspace's customer.
+    response = api(other_workspace.secret_key).post(
+        "/api/inbox/tokens", {"user_id": "u-1"}, format="json"
+    )
+    assert response.status_code == 404
+
+
+def test_bad_expired_and_missing_tokens_are_refused(workspace, customer):
+    token = issue_token(workspace)
+    assert api().get("/inbox/messages").status_code == 401
+    assert api(token=token[:-2] + "xx").get("/inbox/messages").status_code == 401
+    # A secret key is not an inbox token either.
+    assert api(token=workspace.secret_key).get("/inbox/messages").status_code == 401
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=31)):
+        response = api(token=token).get("/inbox/messages")
+    assert response.status_code == 401 and "expired" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body,error",
+    [
+        ({}, {"user_id": "required (or profile_id)"}),
+        ({"profile_id": "x"}, {"profile_id": "must be an integer"}),
+    ],
+)
+def test_token_requests_name_the_bad_field(workspace, body, error):
+    response = api(workspace.secret_key).post("/api/inbox/tokens", body, format="json")
+    assert response.status_code == 400
+    assert {k: v if isinstance(v, str) else v[0] for k, v in response.json().items()} == error
+
+
+def test_write_keys_cannot_issue_tokens(workspace, customer):
+    response = api(workspace.write_key).post("/api/inbox/tokens", {"user_id": "u-1"}, format="json")
+    assert response.status_code in (401, 403)
