@@ -78,7 +78,7 @@ def refresh(
                 f" SELECT %s, q.id, %s FROM ({query.sql}) q WHERE NOT EXISTS"
                 f" (SELECT 1 FROM {MEMBERSHIPS} m WHERE m.segment_id = %s"
                 " AND m.profile_id = q.id AND m.exited_at IS NULL)",
-                [segment.pk, now, *query.params, segment.pk],
+                [segment.pk, _db(now), *query.params, segment.pk],
             )
             entered = cursor.rowcount
             scope, scope_params = "", []
@@ -89,7 +89,7 @@ def refresh(
                 f"UPDATE {MEMBERSHIPS} SET exited_at = %s"  # noqa: S608 - constant tables; the member query is parameterized
                 f" WHERE segment_id = %s AND exited_at IS NULL{scope}"
                 f" AND profile_id NOT IN ({query.sql})",
-                [now, segment.pk, *scope_params, *query.params],
+                [_db(now), segment.pk, *scope_params, *query.params],
             )
             exited = cursor.rowcount
         if entered or exited or profile_ids is None:
@@ -159,15 +159,21 @@ def _record_events(
                     segment.workspace_id,
                     f"{name}:",
                     name,
-                    now,
-                    now,
+                    _db(now),
+                    _db(now),
                     properties,
-                    now,
+                    _db(now),
                     segment.pk,
-                    now,
+                    _db(now),
                     *scope_params,
                 ],
             )
+
+
+def _db(value: datetime.datetime):
+    """A datetime as the ORM stores it, so raw SQL compares equal to ORM-written
+    rows (SQLite keeps datetimes as text in one format)."""
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 def _record_size(segment: Segment, now: datetime.datetime, *, full: bool, change: int) -> None:

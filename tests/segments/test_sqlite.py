@@ -1,7 +1,7 @@
 """The same definitions on the embedded default, SQLite (slower, same members).
 
-The suite runs on PostgreSQL, so the compiler tests are run again in a
-subprocess whose database is a SQLite file.
+The suite runs on PostgreSQL, so the compiler, membership and real-time tests
+are run again in a subprocess whose database is a SQLite file.
 """
 
 import os
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_compiler_definitions_give_the_same_members_on_sqlite(tmp_path):
+def test_definitions_and_membership_work_the_same_on_sqlite(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'engage.sqlite3'}"}
     result = subprocess.run(
         [
@@ -23,6 +23,8 @@ def test_compiler_definitions_give_the_same_members_on_sqlite(tmp_path):
             "-m",
             "pytest",
             "tests/segments/test_compiler.py",
+            "tests/segments/test_membership.py",
+            "tests/segments/test_realtime.py",
             "-q",
             "-p",
             "no:xdist",
