@@ -101,8 +101,10 @@ class WebPushChannel(Channel):
 
     def send(self, *, message, address: str) -> SendResult:
         subscription = subscription_of(message.profile)
-        if subscription is None or subscription["endpoint"] != address:
+        # ``address`` may be the endpoint cut to the message's address column.
+        if subscription is None or not subscription["endpoint"].startswith(address):
             raise PermanentSendError("no_address: the web push subscription changed or was removed")
+        endpoint = subscription["endpoint"]
         payload = json.dumps(
             {"title": message.subject, "body": message.body, "message_id": message.pk}
         ).encode()
@@ -111,17 +113,17 @@ class WebPushChannel(Channel):
         except (WebPushException, ValueError) as exc:
             raise PermanentSendError(f"web push subscription is invalid: {exc}") from None
         headers = {
-            **self.vapid_headers(address),
+            **self.vapid_headers(endpoint),
             "Content-Encoding": "aes128gcm",
             "Content-Type": "application/octet-stream",
             "TTL": str(self.settings.get("ttl_seconds", 86400)),
             "Urgency": "normal",
         }
         try:
-            response = _http.post(address, content=body, headers=headers)
+            response = _http.post(endpoint, content=body, headers=headers)
         except ProviderRejected as exc:
             if exc.status in GONE:
-                forget_subscription(message.profile_id, address)
+                forget_subscription(message.profile_id, endpoint)
             raise
         return SendResult(
             provider_message_id=response.headers.get("location") or f"webpush-{message.pk}"

@@ -24,6 +24,7 @@ from django.http import HttpResponse, HttpResponseForbidden
 from django.utils import timezone
 
 from engage.events.models import Event
+from engage.messaging.policy import SKIP, Decision
 from engage.messaging.timeline import event_name
 from engage.plugins import hookimpl
 from engage.plugins.base import (
@@ -74,6 +75,16 @@ def _phone(wa_id: str) -> str:
     return wa_id if wa_id.startswith("+") else f"+{wa_id}"
 
 
+def in_service_window(profile, now=None) -> bool:
+    """Whether the customer wrote to the business on WhatsApp in the last 24 hours."""
+    now = now or timezone.now()
+    return Event.objects.filter(
+        profile=profile,
+        name=event_name(WhatsAppChannel.event_label(), "inbound"),
+        timestamp__gt=now - SERVICE_WINDOW,
+    ).exists()
+
+
 class WhatsAppChannel(Channel):
     id = "whatsapp"
     name = "WhatsApp (Meta Cloud API)"
@@ -102,22 +113,13 @@ class WhatsAppChannel(Channel):
             return {"phone_number_id": "must be digits (the id, not the phone number)"}
         return {}
 
-    def in_service_window(self, profile, now=None) -> bool:
-        """Whether the customer wrote to us on WhatsApp in the last 24 hours."""
-        now = now or timezone.now()
-        return Event.objects.filter(
-            profile=profile,
-            name=event_name(self.event_label(), "inbound"),
-            timestamp__gt=now - SERVICE_WINDOW,
-        ).exists()
-
     def payload_for(self, message, address: str) -> dict:
         payload = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
             "to": address.lstrip("+"),
         }
-        if self.in_service_window(message.profile):
+        if in_service_window(message.profile):
             payload["type"] = "text"
             payload["text"] = {"preview_url": False, "body": message.body}
             return payload
@@ -216,3 +218,18 @@ class WhatsAppChannel(Channel):
 @hookimpl
 def engage_channels():
     return [WhatsAppChannel]
+
+
+@hookimpl
+def engage_check_send(message, profile, now):
+    """Skip, with its reason, a message that could only go as free text outside
+    the window, before it is claimed for sending."""
+    if message.channel != WhatsAppChannel.id or message.template_id is not None:
+        return None
+    if in_service_window(profile, now):
+        return None
+    return Decision(
+        SKIP,
+        "outside_service_window",
+        "no WhatsApp message from the customer in 24 hours and no approved template",
+    )

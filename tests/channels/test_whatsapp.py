@@ -8,11 +8,18 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from engage.events.models import Event
-from engage.messaging.models import Message, MessageTemplate
+from engage.messaging.models import Message, MessageDecision, MessageTemplate
+from engage.messaging.rendering import Content
+from engage.messaging.services import create_message, deliver
 from engage.plugins.base import SettingsError
 from engage.plugins.services import configure_plugin
 from plugins._http import ProviderRejected
-from plugins.whatsapp import OutsideServiceWindow, WhatsAppChannel, hub_signature
+from plugins.whatsapp import (
+    OutsideServiceWindow,
+    WhatsAppChannel,
+    hub_signature,
+    in_service_window,
+)
 
 from .providers import FakeMeta
 
@@ -207,7 +214,7 @@ def test_verification_challenge(client, hook):
 def test_inbound_message_reopens_the_window(client, hook, meta, customer, make_message):
     customer_wrote(customer, hours_ago=30)
     channel = whatsapp(meta.url)
-    assert not channel.in_service_window(customer)
+    assert not in_service_window(customer)
 
     raw = json.dumps(inbound_notification()).encode()
     response = client.post(
@@ -221,7 +228,7 @@ def test_inbound_message_reopens_the_window(client, hook, meta, customer, make_m
         profile=customer, name="WhatsApp Message Received", message_id__contains="wamid.IN1"
     )
     assert event.properties["text"] == "Hi, where is my order?"
-    assert channel.in_service_window(customer)
+    assert in_service_window(customer)
     channel.send(message=make_message("whatsapp", body="Tomorrow"), address="+14155552671")
     assert meta.accepted[-1].json["type"] == "text"
 
@@ -243,3 +250,36 @@ def test_settings_errors_name_the_field():
     with pytest.raises(SettingsError) as exc:
         WhatsAppChannel.validate_settings({**SETTINGS, "phone_number_id": "+1 555"})
     assert exc.value.errors == {"phone_number_id": "must be digits (the id, not the phone number)"}
+
+
+def test_pipeline_skips_free_text_outside_the_window_with_its_reason(meta, workspace, customer):
+    configure_plugin(
+        workspace=workspace.workspace,
+        plugin_id="whatsapp",
+        settings={**SETTINGS, "api_base_url": meta.url},
+    )
+    created = create_message(
+        workspace=workspace.workspace,
+        profile=customer,
+        channel="whatsapp",
+        category=Message.TRANSACTIONAL,
+        content=Content(body="Hello {{ traits.first_name }}"),
+        deliver_now=False,
+    )
+    assert deliver(created.message.pk) is None
+    created.message.refresh_from_db()
+    assert created.message.status == Message.SKIPPED
+    assert MessageDecision.objects.get(message=created.message).reason == "outside_service_window"
+    assert meta.requests == []
+
+    customer_wrote(customer, hours_ago=2)
+    second = create_message(
+        workspace=workspace.workspace,
+        profile=customer,
+        channel="whatsapp",
+        category=Message.TRANSACTIONAL,
+        content=Content(body="Hello {{ traits.first_name }}"),
+        deliver_now=False,
+    )
+    assert deliver(second.message.pk) == Message.SENT
+    assert meta.accepted[-1].json["text"]["body"] == "Hello Ada"
