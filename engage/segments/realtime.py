@@ -29,23 +29,13 @@ def affected_segments(
     return found
 
 
-def recheck(
-    *,
-    workspace_id: int,
-    profile_ids: list[int],
-    event_names: list[str],
-    trait_keys: list[str],
-    everything: bool = False,
-) -> int:
-    """Re-check the affected segments (every dynamic one with ``everything``)
-    for ``profile_ids``; returns how many memberships changed."""
-    if everything:
-        segments = Segment.objects.filter(workspace_id=workspace_id, kind=Segment.DYNAMIC)
-    else:
-        segments = affected_segments(
-            workspace_id=workspace_id, event_names=set(event_names), trait_keys=set(trait_keys)
-        )
+def recheck(*, workspace_id: int, profile_ids: list[int], segment_ids: list[int]) -> int:
+    """Re-check ``segment_ids`` for ``profile_ids``; returns how many
+    memberships changed."""
     changed = 0
+    segments = Segment.objects.filter(
+        workspace_id=workspace_id, kind=Segment.DYNAMIC, pk__in=segment_ids
+    ).order_by("pk")
     for segment in segments:
         change = membership.refresh(segment, profile_ids=profile_ids)
         changed += change.entered + change.exited
@@ -53,11 +43,16 @@ def recheck(
 
 
 def on_events_processed(sender, *, workspace, profile_ids, event_names, trait_keys, **kwargs):
-    """Queue the re-check once the batch commits (inline when no broker)."""
-    from .tasks import recheck_profiles
-
-    args = (workspace.pk, sorted(profile_ids), sorted(event_names), sorted(trait_keys))
-    transaction.on_commit(lambda: recheck_profiles.delay(*args))
+    """Queue a re-check of the affected segments once the batch commits
+    (inline when no broker); nothing is queued when no segment is affected."""
+    segment_ids = [
+        s.pk
+        for s in affected_segments(
+            workspace_id=workspace.pk, event_names=event_names, trait_keys=trait_keys
+        )
+    ]
+    if segment_ids:
+        _queue(workspace.pk, profile_ids, segment_ids)
 
 
 def on_profile_merged(sender, *, survivor, merged, **kwargs):
@@ -66,7 +61,17 @@ def on_profile_merged(sender, *, survivor, merged, **kwargs):
 
 def on_profile_split(sender, *, survivor, merged, **kwargs):
     """Both customers may now answer differently: re-check every dynamic segment."""
+    segment_ids = list(
+        Segment.objects.filter(
+            workspace_id=survivor.workspace_id, kind=Segment.DYNAMIC
+        ).values_list("pk", flat=True)
+    )
+    if segment_ids:
+        _queue(survivor.workspace_id, {survivor.pk, merged.pk}, segment_ids)
+
+
+def _queue(workspace_id: int, profile_ids, segment_ids: list[int]) -> None:
     from .tasks import recheck_profiles
 
-    args = (survivor.workspace_id, sorted({survivor.pk, merged.pk}), [], [])
-    transaction.on_commit(lambda: recheck_profiles.delay(*args, everything=True))
+    args = (workspace_id, sorted(profile_ids), sorted(segment_ids))
+    transaction.on_commit(lambda: recheck_profiles.delay(*args))

@@ -42,17 +42,7 @@ def refresh_time_dependent_segments() -> int:
 
 
 @shared_task(ignore_result=True)
-def recheck_profiles(
-    workspace_id: int,
-    profile_ids: list[int],
-    event_names: list[str],
-    trait_keys: list[str],
-    everything: bool = False,
-) -> int:
+def recheck_profiles(workspace_id: int, profile_ids: list[int], segment_ids: list[int]) -> int:
     return realtime.recheck(
-        workspace_id=workspace_id,
-        profile_ids=profile_ids,
-        event_names=event_names,
-        trait_keys=trait_keys,
-        everything=everything,
+        workspace_id=workspace_id, profile_ids=profile_ids, segment_ids=segment_ids
     )
