@@ -97,8 +97,11 @@ def run(*, time_budget: float | None = None, batch_size: int | None = None) -> O
 def process_batch(*, batch_size: int, outcome: Outcome) -> int:
     """Claim up to ``batch_size`` events and process them in one transaction.
 
-    Returns how many were claimed.
+    Returns how many were claimed. ``outcome`` is only updated once the batch
+    committed: a batch rolled back on contention is claimed again, and its
+    events must not be counted twice.
     """
+    processed = dropped = 0
     with transaction.atomic():
         events = list(
             Event.objects.select_for_update(skip_locked=True)
@@ -135,11 +138,13 @@ def process_batch(*, batch_size: int, outcome: Outcome) -> int:
                 now=now,
             )
             if kept:
-                outcome.processed += 1
+                processed += 1
             else:
-                outcome.dropped += 1
+                dropped += 1
         send_events_processed(events, workspaces)
-        return len(events)
+    outcome.processed += processed
+    outcome.dropped += dropped
+    return len(events)
 
 
 def _process_with_retries(event, workspace, extracted, *, check_suppression, now) -> bool:

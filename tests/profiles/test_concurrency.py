@@ -1,0 +1,218 @@
+"""Identity resolution under real concurrency, on PostgreSQL.
+
+Several processing workers run at once in production. Each race here starts
+real threads (each with its own database connection) at a barrier, and is
+repeated a few times, since a race that loses only sometimes still loses.
+"""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection, transaction
+from django.db.models.signals import post_save
+
+from engage.events import processing
+from engage.events.models import Event
+from engage.events.processing import process_pending, run
+from engage.profiles.merge import ProfilesMoved, merge_profiles
+from engage.profiles.models import Identity, Profile, ProfileMerge
+from tests.customer_factories import EventFactory, IdentityFactory, ProfileFactory
+from tests.identity_helpers import identities, pending_event, profile_of, send
+
+pytestmark = pytest.mark.usefixtures("transactional_db")
+
+ROUNDS = 5
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrency is tested on PostgreSQL; SQLite runs one writer at a time")
+
+
+def race(*functions):
+    """Run the functions in threads started together; returns their results in order.
+
+    An exception in any thread is raised here.
+    """
+    barrier = threading.Barrier(len(functions))
+    results: list = [None] * len(functions)
+    errors: list = []
+
+    def worker(index, function):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = function()
+        except BaseException as exc:  # reported to the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=worker, args=(index, function))
+        for index, function in enumerate(functions)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a worker is stuck"
+    if errors:
+        raise errors[0]
+    return results
+
+
+def one_at_a_time():
+    """A worker that claims a single event per batch, so each racer gets its own."""
+    return run(batch_size=1).processed
+
+
+def canonical_profiles(workspace):
+    return Profile.objects.filter(workspace=workspace, merged_into__isnull=True)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_two_identifies_tying_the_same_pair_merge_once(make_workspace, round_):
+    ws = make_workspace(f"race-{round_}").workspace
+    known = send(ws, "identify", user_id="u-1", traits={"plan": "pro"}).profile
+    visitor = send(ws, anonymous_id="a-1", name="Viewed Pricing").profile
+    tying = [pending_event(ws, "identify", user_id="u-1", anonymous_id="a-1") for _ in range(2)]
+
+    assert sum(race(one_at_a_time, one_at_a_time)) == len(tying)
+
+    [survivor] = canonical_profiles(ws)
+    assert survivor.pk == min(known.pk, visitor.pk)
+    assert identities(survivor) == {("user_id", "u-1"), ("anonymous_id", "a-1")}
+    assert set(Event.objects.filter(workspace=ws).values_list("profile", flat=True)) == {
+        survivor.pk
+    }
+    assert not Event.objects.filter(workspace=ws, processed_at__isnull=True).exists()
+    merge = ProfileMerge.objects.get(workspace=ws)
+    assert (merge.survivor_id, merge.merged_id) == (survivor.pk, max(known.pk, visitor.pk))
+    assert merge.reason == ProfileMerge.IDENTIFY
+
+
+def customer_with(workspace, kind, value, *, events):
+    profile = ProfileFactory(workspace=workspace)
+    IdentityFactory(profile=profile, kind=kind, value=value)
+    EventFactory.create_batch(events, profile=profile)
+    return profile
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_merging_a_pair_both_ways_at_once_ends_with_one_merge(make_workspace, round_):
+    ws = make_workspace(f"race-{round_}").workspace
+    a = customer_with(ws, Identity.USER_ID, "u-a", events=2)
+    b = customer_with(ws, Identity.ANONYMOUS_ID, "a-b", events=3)
+
+    results = race(
+        lambda: merge_profiles(survivor=a, merged=b, reason=ProfileMerge.MANUAL),
+        lambda: merge_profiles(survivor=b, merged=a, reason=ProfileMerge.MANUAL),
+    )
+
+    # One call merged, the other found them merged already.
+    assert sorted(result is None for result in results) == [False, True]
+    [survivor] = canonical_profiles(ws)
+    [merged] = Profile.objects.filter(workspace=ws, merged_into=survivor)
+    assert {survivor.pk, merged.pk} == {a.pk, b.pk}
+    assert identities(survivor) == {("user_id", "u-a"), ("anonymous_id", "a-b")}
+    assert Event.objects.filter(profile=survivor).count() == 5
+    assert not Event.objects.filter(profile=merged).exists()
+    merge = ProfileMerge.objects.get(workspace=ws)
+    assert (merge.survivor_id, merge.merged_id) == (survivor.pk, merged.pk)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_a_new_email_seen_by_several_workers_at_once_makes_one_customer(make_workspace, round_):
+    ws = make_workspace(f"race-{round_}").workspace
+    devices = [f"device-{n}" for n in range(3)]
+    for device in devices:
+        pending_event(ws, "identify", anonymous_id=device, traits={"email": "New@Example.com"})
+
+    assert sum(race(*[one_at_a_time] * len(devices))) == len(devices)
+
+    [profile] = Profile.objects.filter(workspace=ws)
+    assert identities(profile) == {
+        ("email", "new@example.com"),
+        *(("anonymous_id", device) for device in devices),
+    }
+    assert not ProfileMerge.objects.filter(workspace=ws).exists()
+    assert set(Event.objects.filter(workspace=ws).values_list("profile", flat=True)) == {profile.pk}
+
+
+@pytest.fixture
+def committed_processing():
+    """Counts, per event id, processing saves that were committed."""
+    counts: Counter = Counter()
+    lock = threading.Lock()
+
+    def count(pk):
+        with lock:
+            counts[pk] += 1
+
+    def receiver(sender, instance, update_fields=None, **kwargs):
+        if update_fields and "processed_at" in update_fields:
+            # A save in a savepoint that rolled back (a retried conflict) is
+            # not an effect: on_commit forgets it.
+            transaction.on_commit(lambda pk=instance.pk: count(pk))
+
+    post_save.connect(receiver, sender=Event, weak=False)
+    yield counts
+    post_save.disconnect(receiver, sender=Event)
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_racing_workers_process_each_event_exactly_once(
+    make_workspace, settings, committed_processing, round_
+):
+    settings.ENGAGE_PROCESSING_BATCH = 7
+    ws = make_workspace(f"race-{round_}").workspace
+    # Ten events each of a dozen visitors, interleaved. Four of them also
+    # order as signed-in users and sign in midway, so that batches of
+    # different workers touch the same customers and merge them.
+    for n in range(120):
+        visitor, step = n % 12, n // 12
+        if visitor < 4 and step == 5:
+            pending_event(ws, "identify", user_id=f"u-{visitor}", anonymous_id=f"a-{visitor}")
+        elif visitor < 4 and step % 2 == 0:
+            pending_event(ws, user_id=f"u-{visitor}", name="Ordered")
+        else:
+            pending_event(ws, anonymous_id=f"a-{visitor}", name="Viewed")
+    pending = list(Event.objects.filter(workspace=ws).values_list("pk", flat=True))
+
+    processed = race(*[process_pending] * 4)
+
+    assert sum(processed) == len(pending)
+    assert committed_processing == Counter(pending)
+    assert not Event.objects.filter(workspace=ws, processed_at__isnull=True).exists()
+    assert canonical_profiles(ws).count() == 12
+    for visitor in range(4):
+        profile = profile_of(ws, Identity.ANONYMOUS_ID, f"a-{visitor}")
+        assert identities(profile) == {
+            ("user_id", f"u-{visitor}"),
+            ("anonymous_id", f"a-{visitor}"),
+        }
+        assert Event.objects.filter(profile=profile).count() == 10
+
+
+def test_a_batch_rolled_back_on_contention_is_counted_once(
+    workspace, monkeypatch, committed_processing
+):
+    ws = workspace.workspace
+    events = [pending_event(ws, anonymous_id=f"a-{n}") for n in range(3)]
+    pending = [event.pk for event in events]
+    # The second event keeps conflicting, as if other workers kept merging its
+    # profile, until its batch gives up and rolls back; the next claim succeeds.
+    conflicts = iter(range(processing.MAX_EVENT_ATTEMPTS))
+    resolve = processing.resolve_identifiers
+
+    def conflicting(**kwargs):
+        if kwargs["message_id"] == events[1].message_id and next(conflicts, None) is not None:
+            raise ProfilesMoved
+        return resolve(**kwargs)
+
+    monkeypatch.setattr(processing, "resolve_identifiers", conflicting)
+
+    assert process_pending() == 3
+    assert committed_processing == Counter(pending)
