@@ -18,7 +18,7 @@ The total is ``100 * sum(weight * component) / sum(weights)``.
 from datetime import timedelta
 
 from . import validation
-from .base import Run, SetScoringModel, activity_filter, channel_of, is_delivery, is_response
+from .base import IS_ACTIVITY, IS_DELIVERY, IS_RESPONSE, Run, SetScoringModel
 
 
 def _place(column: str) -> str:
@@ -35,7 +35,8 @@ class CES(SetScoringModel):
         weights = validation.check_ces_weights(settings.ces_weights)
         total_weight = sum(weights.values())
         revenue, revenue_params = sql.number_property("e.properties", settings.revenue_property)
-        activity = activity_filter()
+        kinds, kinds_params = run.kinds()
+        activity = IS_ACTIVITY
         in_window = "e.timestamp > %s"
         horizon = float(settings.dormancy_dormant_days)
         recency = sql.greatest("0", f"1 - {sql.days_between('%s', 'last_at')} / {horizon}")
@@ -56,40 +57,47 @@ class CES(SetScoringModel):
         )
         weighted = " + ".join(f"%s * {name}" for name in validation.CES_COMPONENTS)
         text = f"""
-            WITH totals AS (
+            WITH {kinds}, totals AS (
                 SELECT e.profile_id,
                        MAX(CASE WHEN {activity} THEN e.timestamp END) AS last_at,
                        SUM(CASE WHEN {activity} AND {in_window} THEN 1 ELSE 0 END) AS activity,
                        SUM(CASE WHEN e.name = %s THEN {revenue} ELSE 0 END) AS revenue,
-                       SUM(CASE WHEN {is_delivery()} AND {in_window} THEN 1 ELSE 0 END)
-                           AS delivered,
-                       SUM(CASE WHEN {is_response()} AND {in_window} THEN 1 ELSE 0 END)
-                           AS responses,
-                       COUNT(DISTINCT CASE WHEN {is_response()} AND {in_window}
-                                           THEN {channel_of()} END) AS channels
-                FROM events_event e
+                       SUM(CASE WHEN {IS_DELIVERY} AND {in_window} THEN 1 ELSE 0 END) AS delivered,
+                       SUM(CASE WHEN {IS_RESPONSE} AND {in_window} THEN 1 ELSE 0 END) AS responses
+                FROM events_event e LEFT JOIN kinds k ON k.name = e.name
                 WHERE e.workspace_id = %s AND e.profile_id IS NOT NULL AND e.timestamp <= %s
                 GROUP BY e.profile_id
+            ), responded AS (
+                SELECT e.profile_id, COUNT(DISTINCT k.channel) AS channels
+                FROM events_event e JOIN kinds k ON k.name = e.name AND {IS_RESPONSE}
+                WHERE e.workspace_id = %s AND e.profile_id IS NOT NULL
+                  AND {in_window} AND e.timestamp <= %s
+                GROUP BY e.profile_id
             ), workspace_channels AS (
-                SELECT COUNT(DISTINCT {channel_of()}) AS n
-                FROM events_event e
-                WHERE e.workspace_id = %s AND {is_delivery()} AND {in_window}
-                  AND e.timestamp <= %s
+                SELECT COUNT(DISTINCT k.channel) AS n
+                FROM kinds k
+                WHERE {IS_DELIVERY} AND EXISTS (
+                    SELECT 1 FROM events_event e
+                    WHERE e.workspace_id = %s AND e.name = k.name AND {in_window}
+                      AND e.timestamp <= %s
+                )
             ), parts AS (
                 SELECT t.profile_id, t.activity, t.revenue, t.delivered, t.responses,
-                       t.channels,
+                       COALESCE(r.channels, 0) AS channels,
                        CASE WHEN t.last_at IS NULL THEN NULL
                             ELSE {sql.days_between("%s", "t.last_at")} END AS days_since_activity,
                        CASE WHEN t.last_at IS NULL THEN 0 ELSE {recency} END AS recency,
                        {_place("t.activity")} AS frequency,
                        CASE WHEN w.n > 0
-                            THEN {sql.least("1.0", "t.channels * 1.0 / w.n")} ELSE 0 END
+                            THEN {sql.least("1.0", "COALESCE(r.channels, 0) * 1.0 / w.n")}
+                            ELSE 0 END
                            AS breadth,
                        {_place("t.revenue")} AS monetary,
                        CASE WHEN t.delivered > 0
                             THEN {sql.least("1.0", "t.responses * 1.0 / t.delivered")} ELSE 0 END
                            AS response_rate
                 FROM totals t CROSS JOIN workspace_channels w
+                LEFT JOIN responded r ON r.profile_id = t.profile_id
             )
             SELECT profile_id, 100.0 * ({weighted}) / %s AS value, '' AS cell,
                    {components} AS components
@@ -98,14 +106,18 @@ class CES(SetScoringModel):
         as_of = sql.ts(run.as_of)
         start = sql.ts(run.as_of - timedelta(days=settings.responsiveness_window_days))
         params = [
+            *kinds_params,
             # totals
             start,
             settings.purchase_event,
             *revenue_params,
             start,
             start,
-            start,
             run.workspace_id,
+            as_of,
+            # responded
+            run.workspace_id,
+            start,
             as_of,
             # workspace_channels
             run.workspace_id,

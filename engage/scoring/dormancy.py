@@ -13,7 +13,29 @@ match wins:
 The value is the number of whole days inactive.
 """
 
-from .base import Run, SetScoringModel, activity_filter
+from .base import IS_ACTIVITY, Run, SetScoringModel
+
+# The median gap per customer: an ordered-set aggregate on PostgreSQL; SQLite
+# has none, so the middle gap(s) are picked with window functions there.
+PG_LATEST = """
+    SELECT profile_id, COUNT(*) AS active_days, MAX(day) AS last_day,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS median_gap
+    FROM gaps GROUP BY profile_id
+"""
+SQLITE_LATEST = """
+    SELECT g.profile_id, COUNT(*) AS active_days, MAX(g.day) AS last_day, m.median_gap
+    FROM gaps g LEFT JOIN (
+        SELECT profile_id, AVG(gap * 1.0) AS median_gap FROM (
+            SELECT profile_id, gap,
+                   ROW_NUMBER() OVER (PARTITION BY profile_id ORDER BY gap) AS rn,
+                   COUNT(*) OVER (PARTITION BY profile_id) AS n
+            FROM gaps WHERE gap IS NOT NULL
+        ) ordered
+        WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
+        GROUP BY profile_id
+    ) m ON m.profile_id = g.profile_id
+    GROUP BY g.profile_id, m.median_gap
+"""
 
 
 class Dormancy(SetScoringModel):
@@ -23,8 +45,8 @@ class Dormancy(SetScoringModel):
     def select(self, run: Run) -> tuple[str, list]:
         sql = run.sql
         settings = run.settings
+        kinds, kinds_params = run.kinds()
         today_sql, today = sql.date_param(run.as_of.date())
-        inactive = sql.date_diff(today_sql, "l.last_day")
         previous = "LAG(day) OVER (PARTITION BY profile_id ORDER BY day)"
         components = sql.json_object(
             {
@@ -34,39 +56,29 @@ class Dormancy(SetScoringModel):
             }
         )
         text = f"""
-            WITH days AS (
-                SELECT DISTINCT e.profile_id, {sql.day("e.timestamp")} AS day
-                FROM events_event e
+            WITH {kinds}, days AS (
+                SELECT e.profile_id, {sql.day("e.timestamp")} AS day
+                FROM events_event e LEFT JOIN kinds k ON k.name = e.name
                 WHERE e.workspace_id = %s AND e.profile_id IS NOT NULL AND e.timestamp <= %s
-                  AND {activity_filter()}
+                  AND {IS_ACTIVITY}
+                GROUP BY e.profile_id, {sql.day("e.timestamp")}
             ), gaps AS (
-                SELECT profile_id, {sql.date_diff("day", previous)} AS gap FROM days
-            ), ordered AS (
-                SELECT profile_id, gap,
-                       ROW_NUMBER() OVER (PARTITION BY profile_id ORDER BY gap) AS rn,
-                       COUNT(*) OVER (PARTITION BY profile_id) AS n
-                FROM gaps WHERE gap IS NOT NULL
-            ), medians AS (
-                SELECT profile_id, AVG(gap * 1.0) AS median_gap
-                FROM ordered WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
-                GROUP BY profile_id
+                SELECT profile_id, day, {sql.date_diff("day", previous)} AS gap FROM days
             ), latest AS (
-                SELECT l.*, {inactive} AS days_inactive
-                FROM (
-                    SELECT profile_id, COUNT(*) AS active_days, MAX(day) AS last_day
-                    FROM days GROUP BY profile_id
-                ) l
+                SELECT l.*, {sql.date_diff(today_sql, "l.last_day")} AS days_inactive
+                FROM ({PG_LATEST if sql.pg else SQLITE_LATEST}) l
             )
-            SELECT l.profile_id, l.days_inactive AS value,
-                   CASE WHEN l.days_inactive >= %s THEN 'dormant'
-                        WHEN l.days_inactive >= %s THEN 'at_risk'
-                        WHEN m.median_gap IS NOT NULL
-                             AND l.days_inactive >= %s * m.median_gap THEN 'drifting'
+            SELECT profile_id, days_inactive AS value,
+                   CASE WHEN days_inactive >= %s THEN 'dormant'
+                        WHEN days_inactive >= %s THEN 'at_risk'
+                        WHEN median_gap IS NOT NULL
+                             AND days_inactive >= %s * median_gap THEN 'drifting'
                         ELSE 'active' END AS cell,
                    {components} AS components
-            FROM latest l LEFT JOIN medians m ON m.profile_id = l.profile_id
+            FROM latest
         """  # noqa: S608 (SQL from fixed pieces; every value is a parameter)
         params = [
+            *kinds_params,
             run.workspace_id,
             run.sql.ts(run.as_of),
             today,

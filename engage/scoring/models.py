@@ -17,7 +17,10 @@ class Score(models.Model):
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="scores")
+    # Lookups by profile use the unique (profile, model) index.
+    profile = models.ForeignKey(
+        Profile, on_delete=models.CASCADE, related_name="scores", db_index=False
+    )
     model = models.CharField(max_length=64, help_text="Scoring model id, e.g. rfm or ces.")
     value = models.FloatField()
     cell = models.CharField(
@@ -44,7 +47,9 @@ class ScoreHistory(models.Model):
     the trend is this week's value against last week's."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="score_history")
+    profile = models.ForeignKey(
+        Profile, on_delete=models.CASCADE, related_name="score_history", db_index=False
+    )
     model = models.CharField(max_length=64)
     week = models.DateField()
     value = models.FloatField()

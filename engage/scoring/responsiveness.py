@@ -10,7 +10,7 @@ the workspace's default channel. Per-channel figures are the components.
 
 from datetime import timedelta
 
-from .base import Run, SetScoringModel, channel_of, is_delivery, is_response
+from .base import Run, SetScoringModel
 
 
 class Responsiveness(SetScoringModel):
@@ -21,6 +21,7 @@ class Responsiveness(SetScoringModel):
         sql = run.sql
         settings = run.settings
         window = settings.responsiveness_window_days
+        kinds, kinds_params = run.kinds()
         rate = "CASE WHEN delivered > 0 THEN responses * 1.0 / delivered ELSE 0 END"
         per_channel = sql.json_object(
             {"delivered": "delivered", "responses": "responses", "rate": "rate"}
@@ -29,15 +30,14 @@ class Responsiveness(SetScoringModel):
             {"window_days": "%s", "channels": sql.object_agg("channel", per_channel)}
         )
         text = f"""
-            WITH per_channel AS (
-                SELECT e.profile_id, {channel_of()} AS channel,
-                       SUM(CASE WHEN {is_delivery()} THEN 1 ELSE 0 END) AS delivered,
-                       SUM(CASE WHEN {is_delivery()} THEN 0 ELSE 1 END) AS responses
+            WITH {kinds}, per_channel AS (
+                SELECT e.profile_id, k.channel,
+                       SUM(k.delivery) AS delivered, SUM(k.response) AS responses
                 FROM events_event e
+                JOIN kinds k ON k.name = e.name AND (k.delivery = 1 OR k.response = 1)
                 WHERE e.workspace_id = %s AND e.profile_id IS NOT NULL
                   AND e.timestamp > %s AND e.timestamp <= %s
-                  AND ({is_delivery()} OR {is_response()})
-                GROUP BY e.profile_id, {channel_of()}
+                GROUP BY e.profile_id, k.channel
             ), rated AS (
                 SELECT c.*, {rate} AS rate,
                        ROW_NUMBER() OVER (
@@ -57,6 +57,7 @@ class Responsiveness(SetScoringModel):
             GROUP BY profile_id
         """  # noqa: S608 (SQL from fixed pieces; every value is a parameter)
         params = [
+            *kinds_params,
             run.workspace_id,
             sql.ts(run.as_of - timedelta(days=window)),
             sql.ts(run.as_of),
