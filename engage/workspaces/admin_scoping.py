@@ -19,6 +19,7 @@ user's workspaces is simply not in ``get_queryset``: its change page answers
 like a missing row, and custom views should fetch through
 ``scoped_object_or_404``. Foreign keys to ``Workspace`` offer only the user's
 workspaces; ``scoped_workspaces(request)`` gives them to custom code.
+Superusers also get a filter by workspace in every list.
 """
 
 from django.contrib import admin
@@ -49,6 +50,13 @@ class WorkspaceScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return self.scope(request, super().get_queryset(request))
+
+    def get_list_filter(self, request: HttpRequest):
+        # A filter by workspace lists every workspace: superusers only.
+        filters = list(super().get_list_filter(request))
+        if request.user.is_superuser and self.workspace_path:
+            filters.append(self.workspace_path)
+        return filters
 
     def scoped_object_or_404(self, request: HttpRequest, object_id):
         """The row ``object_id`` if the user may see it, else Http404."""

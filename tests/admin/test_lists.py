@@ -43,3 +43,10 @@ def test_duplicate_workspace_name_is_refused_without_keys(admin_client, workspac
     assert response.status_code == 200
     assert "Workspace with this Name already exists." in response.content.decode()
     assert workspace.workspace.api_keys.count() == 2
+
+
+def test_only_superusers_filter_by_workspace(admin_client, operator, workspace, other_workspace):
+    url = reverse("admin:profiles_profile_changelist")
+
+    assert "globex" in admin_client.get(url).content.decode()
+    assert "globex" not in operator.get(url).content.decode()
