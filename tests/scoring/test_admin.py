@@ -1,0 +1,76 @@
+"""Admin: scores read-only and scoped to the operator's workspaces; settings validated."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+
+from engage.scoring.models import ScoringSettings
+
+from .helpers import compute, customer, did
+
+
+def operator_of(workspace, username: str, *codenames: str) -> Client:
+    user = User.objects.create_user(username, password="not-used", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    workspace.members.add(user)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def scored(workspace, other_workspace):
+    mine = customer(workspace.workspace)
+    did(mine, "Order Completed", 2, revenue=10)
+    theirs = customer(other_workspace.workspace)
+    did(theirs, "Order Completed", 200, revenue=10)
+    compute(workspace.workspace, "rfm")
+    compute(other_workspace.workspace, "rfm")
+    return mine, theirs
+
+
+def test_scores_list_shows_only_the_operators_workspace(workspace, scored):
+    mine, theirs = scored
+    client = operator_of(workspace.workspace, "ann", "view_score")
+
+    page = client.get("/admin/scoring/score/")
+
+    assert page.status_code == 200
+    rows = page.context["cl"].result_list
+    assert [row.profile_id for row in rows] == [mine.pk]
+    score = rows[0]
+    change = client.get(f"/admin/scoring/score/{score.pk}/change/")
+    assert change.status_code == 200
+    assert b'name="value"' not in change.content  # read-only: no input
+    other = theirs.scores.get()
+    assert client.get(f"/admin/scoring/score/{other.pk}/change/").status_code == 302
+
+
+def test_settings_form_names_the_bad_json_path(workspace):
+    client = operator_of(workspace.workspace, "ann", "add_scoringsettings", "view_scoringsettings")
+    form = {
+        "workspace": workspace.workspace.pk,
+        "purchase_event": "Order Completed",
+        "revenue_property": "revenue",
+        "responsiveness_window_days": 60,
+        "min_delivered": 3,
+        "default_channel": "email",
+        "ces_weights": '{"recency": 1}',
+        "dormancy_at_risk_days": 60,
+        "dormancy_dormant_days": 120,
+        "dormancy_overdue_factor": 3,
+        "intent_rules": '[{"level": "high", "score": 90, "all": [{"event": "X"}]}]',
+    }
+
+    page = client.post("/admin/scoring/scoringsettings/add/", form)
+
+    assert page.status_code == 200
+    assert "intent_rules[0].all[0].within_days: required" in page.content.decode()
+    assert not ScoringSettings.objects.exists()
+
+    rule = {"level": "high", "score": 90, "all": [{"event": "X", "within_days": 1}]}
+    form["intent_rules"] = json.dumps([rule])
+    assert client.post("/admin/scoring/scoringsettings/add/", form).status_code == 302
+    assert ScoringSettings.objects.get().intent_rules[0]["all"][0]["within_days"] == 1
