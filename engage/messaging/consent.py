@@ -57,5 +57,18 @@ def current_status(*, profile: Profile, channel: str, topic: str) -> str | None:
     )
 
 
+def current_statuses(*, profile: Profile, channel: str, topics: list[str]) -> dict[str, str]:
+    """{topic: latest status} for ``topics`` on ``channel`` or every channel, in one query."""
+    rows = (
+        Consent.objects.filter(profile=profile, topic__in=topics, channel__in=(channel, ""))
+        .order_by("-created_at", "-id")
+        .values_list("topic", "status")
+    )
+    latest: dict[str, str] = {}
+    for topic, status in rows:
+        latest.setdefault(topic, status)
+    return latest
+
+
 def history(*, profile: Profile):
     return Consent.objects.filter(profile=profile).order_by("-created_at", "-id")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from engage.plugins.base import Channel
 from engage.plugins.manager import get_plugin_manager
@@ -92,9 +92,9 @@ def _consent(*, message, profile, channel, **_):
     topics = [message.consent_topic]
     if message.category == Message.MARKETING and Consent.MARKETING not in topics:
         topics.append(Consent.MARKETING)
+    status = consent.current_statuses(profile=profile, channel=message.channel, topics=topics)
     for topic in topics:
-        status = consent.current_status(profile=profile, channel=message.channel, topic=topic)
-        if status == Consent.OPTED_OUT:
+        if status.get(topic) == Consent.OPTED_OUT:
             return Decision(
                 SKIP, "opted_out", f"the customer opted out of {topic} on {message.channel}"
             )
@@ -102,10 +102,7 @@ def _consent(*, message, profile, channel, **_):
         message.category == Message.MARKETING
         and channel is not None
         and channel.capabilities.needs_opt_in
-        and consent.current_status(
-            profile=profile, channel=message.channel, topic=message.consent_topic
-        )
-        != Consent.OPTED_IN
+        and status.get(message.consent_topic) != Consent.OPTED_IN
     ):
         return Decision(SKIP, "no_opt_in", f"{message.channel} needs the customer's opt-in")
     return None
@@ -155,60 +152,71 @@ def _quiet_hours(*, message, profile, now, policy, **_):
     )
 
 
-def _exempt(message: Message, policy: MessagingPolicy) -> bool:
-    return message.category == Message.TRANSACTIONAL and not policy.cap_transactional
-
-
 def _limits(message: Message, policy: MessagingPolicy):
-    """(reason, scope filter, window name, cap) for every cap that applies."""
+    """(reason, scope, window, cap) for every cap that applies; scope "channel" or "all"."""
     caps = (policy.channel_caps or {}).get(message.channel) or {}
     for window in WINDOWS:
         if isinstance(caps.get(window), int):
-            yield "frequency_cap", Q(channel=message.channel), window, caps[window]
+            yield "frequency_cap", "channel", window, caps[window]
     for window, cap in (("day", policy.total_per_day), ("week", policy.total_per_week)):
         if cap is not None:
-            yield "contact_budget", Q(), window, cap
+            yield "contact_budget", "all", window, cap
 
 
 def _caps(*, message, profile, now, policy, **_):
-    if _exempt(message, policy):
+    """One query counts, per scope and window, the slots used and the
+    higher-ranked messages waiting, for every cap that applies."""
+    if message.category == Message.TRANSACTIONAL and not policy.cap_transactional:
         return None
-    counted = ~Q(category=Message.TRANSACTIONAL) if not policy.cap_transactional else Q()
-    mine = Message.objects.filter(profile_id=message.profile_id).filter(counted)
-    rank = (Message.CATEGORY_RANK[message.category], message.priority)
-    outranking = (
-        Q(category__in=[c for c, r in Message.CATEGORY_RANK.items() if r > rank[0]])
-        | Q(category=message.category, priority__gt=message.priority)
-        | Q(category=message.category, priority=message.priority, pk__lt=message.pk)
-    )
-    for reason, scope, window, cap in _limits(message, policy):
-        since = now - WINDOWS[window]
-        used = (
-            mine.filter(scope, status__in=SLOT_STATUSES, sending_at__gte=since)
-            .exclude(pk=message.pk)
-            .count()
+    limits = list(_limits(message, policy))
+    if not limits:
+        return None
+    scopes = {"channel": Q(channel=message.channel), "all": Q()}
+    used = {
+        window: Q(status__in=SLOT_STATUSES, sending_at__gte=now - span)
+        for window, span in WINDOWS.items()
+    }
+    waiting = (
+        Q(status__in=Message.READY)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        & (
+            Q(category__in=[c for c, r in Message.CATEGORY_RANK.items() if r > _rank(message)])
+            | Q(category=message.category, priority__gt=message.priority)
+            | Q(category=message.category, priority=message.priority, pk__lt=message.pk)
         )
-        left = cap - used
-        label = "per channel" if reason == "frequency_cap" else "across channels"
+    )
+    mine = Message.objects.filter(profile_id=message.profile_id).exclude(pk=message.pk)
+    if not policy.cap_transactional:
+        mine = mine.exclude(category=Message.TRANSACTIONAL)
+    counts = mine.filter(used["week"] | waiting).aggregate(
+        **{
+            f"used_{scope}_{window}": Count("pk", filter=scopes[scope] & used[window])
+            for _, scope, window, _ in limits
+        },
+        **{f"waiting_{scope}": Count("pk", filter=scopes[scope] & waiting) for scope in scopes},
+    )
+    for reason, scope, window, cap in limits:
+        taken = counts[f"used_{scope}_{window}"]
+        left = cap - taken
+        label = "per channel" if scope == "channel" else "across channels"
         if left <= 0:
             return Decision(
-                SKIP, reason, f"{used} of {cap} messages per {window} {label} already sent"
+                SKIP, reason, f"{taken} of {cap} messages per {window} {label} already sent"
             )
-        waiting = (
-            mine.filter(scope, outranking, status__in=Message.READY)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .exclude(pk=message.pk)
-            .count()
-        )
-        if waiting >= left:
+        ahead = counts[f"waiting_{scope}"]
+        if ahead >= left:
             return Decision(
                 DEFER,
                 "outranked",
-                f"{left} slot(s) per {window} {label} left and {waiting} higher-ranked "
+                f"{left} slot(s) per {window} {label} left and {ahead} higher-ranked "
                 "message(s) waiting",
                 now + OUTRANKED_RECHECK,
             )
     return None
+
+
+def _rank(message: Message) -> int:
+    return Message.CATEGORY_RANK[message.category]
 
 
 def _plugins(*, message, profile, now):

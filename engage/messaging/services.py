@@ -164,7 +164,7 @@ def _finish(message: Message, status: str, **fields) -> None:
     message.save(update_fields=["status", *fields, "updated_at"])
 
 
-def _claim(message_id: int, now: datetime) -> tuple[Message, Channel] | None:
+def _claim(message_id: int, now: datetime) -> tuple[Message, Channel, Profile] | None:
     """Lock a due message, pass it through policy, and commit it as ``sending``.
 
     Returns None when there is nothing to send now (claimed elsewhere, not due,
@@ -178,7 +178,8 @@ def _claim(message_id: int, now: datetime) -> tuple[Message, Channel] | None:
     with transaction.atomic():
         profile = Profile.objects.select_for_update().filter(pk=profile_id).first()
         message = (
-            Message.objects.select_for_update(skip_locked=True)
+            Message.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("workspace")
             .filter(pk=message_id, status__in=Message.READY)
             .first()
         )
@@ -214,7 +215,7 @@ def _claim(message_id: int, now: datetime) -> tuple[Message, Channel] | None:
             sending_at=now,
             next_attempt_at=None,
         )
-    return message, channel
+    return message, channel, profile
 
 
 def deliver(message_id: int, *, now: datetime | None = None) -> str | None:
@@ -223,7 +224,7 @@ def deliver(message_id: int, *, now: datetime | None = None) -> str | None:
     claimed = _claim(message_id, now)
     if claimed is None:
         return None
-    message, channel = claimed
+    message, channel, profile = claimed
     try:
         result = channel.send(message=message, address=message.address)
     except TransientSendError as exc:
@@ -252,22 +253,22 @@ def deliver(message_id: int, *, now: datetime | None = None) -> str | None:
         _decide(message, MessageDecision.HOLD, "channel_error", str(exc))
         return message.status
     sent_at = timezone.now()
-    _finish(
-        message,
-        Message.SENT,
-        provider_message_id=result.provider_message_id[:255],
-        sent_at=sent_at,
-        error="",
-    )
-    profile = Profile.objects.get(pk=message.profile_id)
-    timeline.record_event(
-        profile=profile,
-        name=timeline.event_name(channel.event_label(), "sent"),
-        key=f"engage:message:{message.pk}:sent",
-        properties={"channel": message.channel, "message_id": message.pk},
-        at=sent_at,
-        channel=message.channel,
-    )
+    with transaction.atomic():
+        _finish(
+            message,
+            Message.SENT,
+            provider_message_id=result.provider_message_id[:255],
+            sent_at=sent_at,
+            error="",
+        )
+        timeline.record_event(
+            profile=profile,
+            name=timeline.event_name(channel.event_label(), "sent"),
+            key=f"engage:message:{message.pk}:sent",
+            properties={"channel": message.channel, "message_id": message.pk},
+            at=sent_at,
+            channel=message.channel,
+        )
     return message.status
 
 
