@@ -42,11 +42,16 @@ class WorkspaceScopedAdmin(admin.ModelAdmin):
     workspace_path = "workspace"
 
     def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        """``queryset`` limited to rows of the user's workspaces."""
+        """``queryset`` limited to rows of the user's workspaces.
+
+        The workspace ids are read first and given as a list, not joined: with
+        ``workspace_id IN (3)`` the planner can walk a (workspace, ...) index
+        in order instead of sorting every row the join returns.
+        """
         if request.user.is_superuser:
             return queryset
-        members = f"{self.workspace_path}__members" if self.workspace_path else "members"
-        return queryset.filter(**{members: request.user})
+        ids = list(scoped_workspaces(request).values_list("pk", flat=True))
+        return queryset.filter(**{f"{self.workspace_path or 'pk'}__in": ids})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return self.scope(request, super().get_queryset(request))

@@ -1,5 +1,6 @@
-"""Admin lists of big tables never count every row."""
+"""Admin lists of big tables never count every row, and read through indexes."""
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -50,3 +51,34 @@ def test_only_superusers_filter_by_workspace(admin_client, operator, workspace, 
 
     assert "globex" in admin_client.get(url).content.decode()
     assert "globex" not in operator.get(url).content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="query plans of PostgreSQL")
+def test_profile_list_walks_the_last_seen_index(operator, workspace, other_workspace):
+    with connection.cursor() as cursor:
+        for ws in (workspace, other_workspace):
+            cursor.execute(
+                """
+                INSERT INTO profiles_profile (workspace_id, traits, trait_updated_at, timezone,
+                    locale, first_seen_at, last_seen_at, created_at)
+                SELECT %s, '{}', '{}', '', '', now(), now() - n * interval '1 minute', now()
+                FROM generate_series(1, 30000) AS n
+                """,
+                [ws.workspace.pk],
+            )
+        cursor.execute("ANALYZE profiles_profile")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = operator.get(reverse("admin:profiles_profile_changelist"))
+
+    assert response.status_code == 200
+    (page_sql,) = [
+        q["sql"]
+        for q in queries.captured_queries
+        if 'FROM "profiles_profile"' in q["sql"] and q["sql"].endswith("LIMIT 100")
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {page_sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "profile_ws_last_seen" in plan, plan
+    assert "Seq Scan" not in plan, plan
