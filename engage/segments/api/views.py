@@ -76,7 +76,11 @@ def _int_param(request: Request, name: str, default: int | None, low: int, high:
 
 
 class SegmentListView(APIView):
-    @extend_schema(responses=SegmentSerializer(many=True), summary="List segments")
+    @extend_schema(
+        operation_id="segments_list",
+        responses=SegmentSerializer(many=True),
+        summary="List segments",
+    )
     def get(self, request: Request) -> Response:
         workspace = request.user.workspace
         segments = Segment.objects.filter(workspace=workspace).order_by("name")
@@ -84,6 +88,7 @@ class SegmentListView(APIView):
         return Response(SegmentSerializer(segments, many=True, context=context).data)
 
     @extend_schema(
+        operation_id="segments_create",
         request=SegmentInputSerializer,
         responses={201: SegmentSerializer},
         summary="Create a segment",
@@ -103,14 +108,19 @@ class SegmentListView(APIView):
 
 
 class SegmentDetailView(APIView):
-    @extend_schema(responses=SegmentSerializer, summary="A segment")
+    @extend_schema(
+        operation_id="segments_retrieve", responses=SegmentSerializer, summary="A segment"
+    )
     def get(self, request: Request, segment_id: int) -> Response:
         segment = _segment_or_404(request, segment_id)
         context = {"segment_names": _names(request.user.workspace)}
         return Response(SegmentSerializer(segment, context=context).data)
 
     @extend_schema(
-        request=SegmentInputSerializer, responses=SegmentSerializer, summary="Change a segment"
+        operation_id="segments_partial_update",
+        request=SegmentInputSerializer,
+        responses=SegmentSerializer,
+        summary="Change a segment",
     )
     def patch(self, request: Request, segment_id: int) -> Response:
         segment = _segment_or_404(request, segment_id)
@@ -134,7 +144,9 @@ class SegmentDetailView(APIView):
         context = {"segment_names": _names(request.user.workspace)}
         return Response(SegmentSerializer(segment, context=context).data)
 
-    @extend_schema(responses={204: None}, summary="Delete a segment")
+    @extend_schema(
+        operation_id="segments_destroy", responses={204: None}, summary="Delete a segment"
+    )
     def delete(self, request: Request, segment_id: int) -> Response:
         segment = _segment_or_404(request, segment_id)
         try:
@@ -146,6 +158,7 @@ class SegmentDetailView(APIView):
 
 class SegmentMembersView(APIView):
     @extend_schema(
+        operation_id="segments_members_list",
         responses=MembersPageSerializer,
         summary="Current members, by profile id",
         parameters=[
@@ -172,6 +185,7 @@ class SegmentMembersView(APIView):
         )
 
     @extend_schema(
+        operation_id="segments_members_upload",
         request=UploadSerializer,
         responses=UploadResultSerializer,
         summary="Upload the members of a static segment",
@@ -191,7 +205,11 @@ class SegmentMembersView(APIView):
 
 
 class SegmentMemberView(APIView):
-    @extend_schema(responses=IsMemberSerializer, summary="Is this profile a member?")
+    @extend_schema(
+        operation_id="segments_member_retrieve",
+        responses=IsMemberSerializer,
+        summary="Is this profile a member?",
+    )
     def get(self, request: Request, segment_id: int, profile_id: int) -> Response:
         segment = _segment_or_404(request, segment_id)
         profile = canonical_profile(workspace=request.user.workspace, profile_id=profile_id)
@@ -212,6 +230,7 @@ class SegmentMemberView(APIView):
 
 class SegmentPreviewView(APIView):
     @extend_schema(
+        operation_id="segments_preview",
         request=PreviewInputSerializer,
         responses=PreviewSerializer,
         summary="Count and sample the members of rules, without saving",
