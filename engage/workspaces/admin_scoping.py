@@ -36,6 +36,15 @@ def scoped_workspaces(request: HttpRequest) -> QuerySet[Workspace]:
     return Workspace.objects.filter(members=request.user)
 
 
+def _workspace_ids(request: HttpRequest) -> list[int]:
+    """The ids of the user's workspaces, read once per request."""
+    if not hasattr(request, "_engage_workspace_ids"):
+        request._engage_workspace_ids = list(
+            scoped_workspaces(request).values_list("pk", flat=True)
+        )
+    return request._engage_workspace_ids
+
+
 class WorkspaceScopedAdmin(admin.ModelAdmin):
     """ModelAdmin whose rows are limited to the user's workspaces (see the module doc)."""
 
@@ -50,8 +59,7 @@ class WorkspaceScopedAdmin(admin.ModelAdmin):
         """
         if request.user.is_superuser:
             return queryset
-        ids = list(scoped_workspaces(request).values_list("pk", flat=True))
-        return queryset.filter(**{f"{self.workspace_path or 'pk'}__in": ids})
+        return queryset.filter(**{f"{self.workspace_path or 'pk'}__in": _workspace_ids(request)})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return self.scope(request, super().get_queryset(request))
