@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from engage.events.models import Event
-from engage.profiles.merge import merge_profiles
+from engage.profiles.merge import merge_profiles, split_merge
 from engage.profiles.models import Identity, ProfileMerge
 from engage.segments import membership
 from engage.segments.models import Segment, SegmentMembership, SegmentSize
@@ -169,3 +169,25 @@ def test_merge_hands_memberships_to_the_survivor(workspace):
         ).count()
         == 1
     )
+
+
+def test_split_re_checks_both_customers(workspace, django_capture_on_commit_callbacks):
+    ws = workspace.workspace
+    survivor = ProfileFactory(workspace=ws)
+    merged = ProfileFactory(workspace=ws)
+    EventFactory(profile=merged, name="Order Completed", timestamp=NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        buyers = save_segment(
+            workspace=ws, name="buyers", rules={"event": {"name": "Order Completed"}}
+        )
+    assert [s[0] for s in stays(buyers)] == [merged.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        merge = merge_profiles(survivor=survivor, merged=merged, reason=ProfileMerge.MANUAL)
+    # the membership followed the customer to the survivor
+    current = SegmentMembership.objects.filter(segment=buyers, exited_at__isnull=True)
+    assert list(current.values_list("profile_id", flat=True)) == [survivor.pk]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        split_merge(merge=merge, by="test")
+    # the order went back with the restored customer, and so did the membership
+    assert list(current.values_list("profile_id", flat=True)) == [merged.pk]
