@@ -5,6 +5,7 @@ customer's app then calls ``/inbox/messages`` with ``Authorization: Bearer
 <inbox token>`` and sees only that customer's inbox, in that workspace.
 """
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
@@ -17,6 +18,7 @@ from engage.profiles.models import Identity
 from engage.profiles.selectors import canonical_profile, profile_by_identifier
 
 from . import selectors, services, tokens
+from .serializers import EntrySerializer, InboxSerializer, TokenRequestSerializer, TokenSerializer
 
 CHANNEL_ID = "inapp"
 PAGE_SIZE = 100
@@ -60,6 +62,7 @@ def entry_json(entry) -> dict:
 class InboxTokenView(APIView):
     """Issue an inbox token for the customer with ``user_id`` (or ``profile_id``)."""
 
+    @extend_schema(request=TokenRequestSerializer, responses={201: TokenSerializer}, tags=["inbox"])
     def post(self, request):
         workspace = request.auth.workspace
         data = request.data if isinstance(request.data, dict) else {}
@@ -91,6 +94,7 @@ class InboxView(APIView):
     authentication_classes = [InboxTokenAuthentication]
     permission_classes = []
 
+    @extend_schema(responses=InboxSerializer, tags=["inbox"])
     def get(self, request):
         reader = request.user
         entries = selectors.visible_entries(
@@ -112,6 +116,7 @@ class InboxEntryActionView(APIView):
     permission_classes = []
     action = ""
 
+    @extend_schema(request=None, responses=EntrySerializer, tags=["inbox"])
     def post(self, request, entry_id: int):
         reader = request.user
         entry = (
