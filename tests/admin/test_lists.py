@@ -82,3 +82,11 @@ def test_profile_list_walks_the_last_seen_index(operator, workspace, other_works
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "profile_ws_last_seen" in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize(
+    "url", ["profiles/profilemerge", "events/event", "privacy/privacyrequest", "workspaces/apikey"]
+)
+@pytest.mark.parametrize("term", ["abc", "12", "msg-1 extra"])
+def test_list_search_accepts_any_term(operator, url, term):
+    assert operator.get(f"/admin/{url}/", {"q": term}).status_code == 200
