@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +59,21 @@ def wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
             return
         time.sleep(0.05)
     raise RuntimeError(f"nothing listens on port {port} after {START_TIMEOUT}s:\n{log.read_text()}")
+
+
+def wait_for_http(url: str, process: subprocess.Popen, log: Path) -> None:
+    """Until the server answers (gunicorn listens before its worker has loaded Django)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            httpx.get(url, timeout=START_TIMEOUT)
+        except httpx.TransportError:
+            time.sleep(0.05)  # not listening yet
+        else:
+            return  # any status is an answer
+    raise RuntimeError(f"{url} does not answer after {START_TIMEOUT}s:\n{log.read_text()}")
 
 
 def wait_for_line(text: str, process: subprocess.Popen, log: Path) -> None:
@@ -113,8 +129,10 @@ def gunicorn(env: dict[str, str], log_dir: Path, *, workers: int = 1):
         log,
     )
     try:
-        wait_for_port(port, process, log)
-        yield f"http://127.0.0.1:{port}"
+        url = f"http://127.0.0.1:{port}"
+        # Any answer will do: a GET on an ingestion endpoint is a 405.
+        wait_for_http(f"{url}/v1/track", process, log)
+        yield url
     finally:
         stop(process)
 
@@ -137,7 +155,7 @@ def celery_worker(env: dict[str, str], log_dir: Path, *, beat: bool = False):
         "--without-heartbeat",
     ]
     if beat:
-        args += ["--beat", f"--schedule={log_dir / 'beat-schedule'}"]
+        args.append("--beat")
     process = start(args, env, log)
     try:
         wait_for_line("ready.", process, log)
