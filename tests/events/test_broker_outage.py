@@ -5,6 +5,7 @@ engage runs as in production: gunicorn serving ingestion with
 this test starts and stops itself. While the broker is down, ingestion still
 answers 200 at once and the events are committed, unprocessed; once the
 broker and a worker are up, the periodic sweep processes every one of them.
+With the broker up, each ingestion request gets its events processed at once.
 """
 
 import time
@@ -96,3 +97,32 @@ def test_events_accepted_while_the_broker_is_down_are_processed_once_it_is_back(
         profile = profile_of(ws, Identity.USER_ID, f"u-{n}")
         assert identities(profile) == {("user_id", f"u-{n}"), ("anonymous_id", f"a-{n}")}
         assert Event.objects.filter(profile=profile).count() == 22
+
+
+def test_with_the_broker_up_ingestion_asks_a_worker_to_process_at_once(workspace, tmp_path):
+    """No beat here: only the requests published after each commit can get the events processed."""
+    ws = workspace.workspace
+    broker_port = free_port()
+    env = process_env(CELERY_BROKER_URL=f"redis://127.0.0.1:{broker_port}/0")
+    with (
+        redis_server(broker_port, tmp_path),
+        celery_worker(env, tmp_path),
+        gunicorn(env, tmp_path) as url,
+    ):
+        for n in range(3):
+            response, seconds = post(
+                url,
+                "identify",
+                {"userId": f"u-{n}", "anonymousId": f"a-{n}", "traits": {"email": f"{n}@ex.com"}},
+                workspace.write_key,
+            )
+            assert response.status_code == 200, response.text
+            assert seconds < MAX_REQUEST_SECONDS
+        wait_until_processed(ws, 3)
+
+    for n in range(3):
+        assert identities(profile_of(ws, Identity.EMAIL, f"{n}@ex.com")) == {
+            ("user_id", f"u-{n}"),
+            ("anonymous_id", f"a-{n}"),
+            ("email", f"{n}@ex.com"),
+        }
