@@ -1,12 +1,18 @@
+import json
+
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from engage.messaging.models import Message
 from engage.profiles.models import Identity, Profile
 
-from .providers import FakeTwilio, Receiver
+from .providers import FakeGoogle, FakeTwilio, Receiver
 
 ACCOUNT_SID = "AC" + "0" * 30 + "11"
 AUTH_TOKEN = "twilio-auth-token"
+CLIENT_EMAIL = "engage@acme-app.iam.gserviceaccount.com"
+DEVICE = "fcm-device-token-1"
 
 
 @pytest.fixture
@@ -61,3 +67,34 @@ def make_message(customer):
         )
 
     return make
+
+
+@pytest.fixture(scope="session")
+def private_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def google(loopback_allowed, private_key):
+    server = FakeGoogle("acme-app", CLIENT_EMAIL, private_key.public_key())
+    server.registered.add(DEVICE)
+    yield server
+    server.close()
+
+
+def service_account(private_key, token_uri) -> str:
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "acme-app",
+            "private_key_id": "k1",
+            "private_key": pem,
+            "client_email": CLIENT_EMAIL,
+            "token_uri": token_uri,
+        }
+    )

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from engage.plugins.base import PermanentSendError, SettingsError, TransientSendError
@@ -11,41 +10,7 @@ from engage.profiles.models import Identity
 from plugins._http import ProviderRejected
 from plugins.fcm import FCMChannel
 
-from .providers import FakeGoogle
-
-CLIENT_EMAIL = "engage@acme-app.iam.gserviceaccount.com"
-DEVICE = "fcm-device-token-1"
-
-
-@pytest.fixture(scope="module")
-def private_key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture
-def google(loopback_allowed, private_key):
-    server = FakeGoogle("acme-app", CLIENT_EMAIL, private_key.public_key())
-    server.registered.add(DEVICE)
-    yield server
-    server.close()
-
-
-def service_account(private_key, token_uri) -> str:
-    pem = private_key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    return json.dumps(
-        {
-            "type": "service_account",
-            "project_id": "acme-app",
-            "private_key_id": "k1",
-            "private_key": pem,
-            "client_email": CLIENT_EMAIL,
-            "token_uri": token_uri,
-        }
-    )
+from .conftest import DEVICE, service_account
 
 
 def push(google, private_key) -> FCMChannel:
