@@ -52,6 +52,20 @@ WITH RECURSIVE kinds(kind) AS (
 )
 SELECT kind FROM kinds WHERE kind IS NOT NULL
 """
+# Inlines other apps add to the profile page (``register_profile_inline``).
+_extra_inlines: list[type[admin.options.InlineModelAdmin]] = []
+
+
+def register_profile_inline(inline: type[admin.options.InlineModelAdmin]) -> None:
+    """Show ``inline`` on every profile page, after the identities.
+
+    For apps that keep per-customer rows (scores, consents...), from their
+    own admin module: ``register_profile_inline(ScoreInline)``. The inline's
+    model needs a foreign key to Profile; make it read-only if the rows are
+    computed.
+    """
+    if inline not in _extra_inlines:
+        _extra_inlines.append(inline)
 
 
 def _identity_kinds(workspace_id: int) -> list[str]:
@@ -146,6 +160,9 @@ class ProfileAdmin(WorkspaceScopedAdmin):
         "merge_history",
     ]
     readonly_fields = fields
+
+    def get_inlines(self, request, obj):
+        return [*self.inlines, *_extra_inlines]
 
     def has_add_permission(self, request):
         return False  # profiles come from events

@@ -18,6 +18,7 @@ OPERATOR_PERMISSIONS = [
     "events.view_event",
     "privacy.view_privacyrequest",
     "privacy.view_suppression",
+    "privacy.delete_suppression",
 ]
 
 
