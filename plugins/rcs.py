@@ -12,7 +12,7 @@ from engage.plugins import hookimpl
 from engage.plugins.base import Capabilities, Channel, SendResult, SettingField, WebhookSignal
 
 from ._http import ProviderRejected
-from .twilio_sms import TwilioSettingsMixin, status_signal
+from .twilio_sms import TwilioSettingsMixin, inbound_signal, status_signal
 
 # Twilio: "phone_number is not a RCS capable number".
 NOT_RCS_CAPABLE = frozenset({"63106"})
@@ -60,7 +60,7 @@ class RCSChannel(TwilioSettingsMixin, Channel):
         )
 
     def parse_webhook(self, request) -> list[WebhookSignal]:
-        signal = status_signal(request)
+        signal = status_signal(request) or inbound_signal(request)
         return [signal] if signal else []
 
 

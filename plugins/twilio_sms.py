@@ -115,6 +115,37 @@ def keyword_of(text: str) -> str:
     return " ".join(text.split()).upper()
 
 
+def inbound_signal(request) -> WebhookSignal | None:
+    """An incoming text as a signal: an opt-out or opt-in when it is exactly one
+    of the keywords, else an inbound message (HELP flagged for the reply).
+
+    The sender may carry Twilio's channel prefix (``rcs:+1…``); the address
+    is the bare number, so it finds the customer's phone identity.
+    """
+    sid = request.POST.get("MessageSid", "")
+    sender = request.POST.get("From", "").removeprefix("rcs:")
+    if not sid or not sender or "Body" not in request.POST:
+        return None
+    text = request.POST["Body"]
+    keyword = keyword_of(text)
+    kind = "inbound"
+    detail = {"to": request.POST.get("To", "")}
+    if keyword in OPT_OUT_KEYWORDS:
+        kind = "opted_out"
+    elif keyword in OPT_IN_KEYWORDS:
+        kind = "opted_in"
+    elif keyword in HELP_KEYWORDS:
+        detail["keyword"] = "help"
+    return WebhookSignal(
+        kind=kind,
+        provider_event_id=sid,
+        address=sender,
+        text=text,
+        occurred_at=timezone.now(),
+        detail=detail,
+    )
+
+
 class TwilioSettingsMixin:
     """Settings and plumbing shared by the Twilio channels (SMS, RCS, voice)."""
 
@@ -132,11 +163,12 @@ class TwilioSettingsMixin:
 
     @classmethod
     def check_settings(cls, settings):
+        errors = {}
         if not settings["account_sid"].startswith("AC"):
-            return {"account_sid": "must start with AC"}
+            errors["account_sid"] = "must start with AC"
         if not settings["from_number"].startswith("+"):
-            return {"from_number": "must be an E.164 number starting with +"}
-        return {}
+            errors["from_number"] = "must be an E.164 number starting with +"
+        return errors
 
     def twilio_post(self, resource: str, form: dict) -> dict:
         sid = self.settings["account_sid"]
@@ -181,33 +213,8 @@ class TwilioSMSChannel(TwilioSettingsMixin, Channel):
         )
 
     def parse_webhook(self, request) -> list[WebhookSignal]:
-        status = status_signal(request)
-        if status is not None:
-            return [status]
-        sid = request.POST.get("MessageSid", "")
-        sender = request.POST.get("From", "")
-        if not sid or not sender or "Body" not in request.POST:
-            return []
-        text = request.POST["Body"]
-        keyword = keyword_of(text)
-        kind = "inbound"
-        detail = {"to": request.POST.get("To", "")}
-        if keyword in OPT_OUT_KEYWORDS:
-            kind = "opted_out"
-        elif keyword in OPT_IN_KEYWORDS:
-            kind = "opted_in"
-        elif keyword in HELP_KEYWORDS:
-            detail["keyword"] = "help"
-        return [
-            WebhookSignal(
-                kind=kind,
-                provider_event_id=sid,
-                address=sender,
-                text=text,
-                occurred_at=timezone.now(),
-                detail=detail,
-            )
-        ]
+        signal = status_signal(request) or inbound_signal(request)
+        return [signal] if signal else []
 
     def webhook_response(self, signals) -> HttpResponse:
         """TwiML for Twilio: the help text for HELP, else an empty response."""

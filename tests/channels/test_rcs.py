@@ -6,6 +6,7 @@ from plugins._http import ProviderRejected
 from plugins.rcs import RCSChannel
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN
+from .twilio_helpers import signed_post
 
 
 def rcs(url) -> RCSChannel:
@@ -60,3 +61,12 @@ def test_other_rejections_do_not_fall_back(twilio, make_message):
     with pytest.raises(ProviderRejected, match="21610"):
         rcs(twilio.url).send(message=make_message("rcs"), address="+14155552671")
     assert len(twilio.requests) == 1
+
+
+def test_rcs_replies_and_stop_are_read_like_sms():
+    params = {"MessageSid": "SMr1", "From": "rcs:+14155552671", "To": "rcs:acme_agent"}
+    channel = rcs("https://api.twilio.com")
+    [stop] = channel.parse_webhook(signed_post("/hooks/1/rcs/", {**params, "Body": "STOP"}))
+    assert (stop.kind, stop.address) == ("opted_out", "+14155552671")
+    [reply] = channel.parse_webhook(signed_post("/hooks/1/rcs/", {**params, "Body": "Track it"}))
+    assert (reply.kind, reply.text) == ("inbound", "Track it")

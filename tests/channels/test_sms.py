@@ -157,9 +157,12 @@ def test_intermediate_statuses_are_not_signals():
 def test_settings_errors_name_the_field():
     with pytest.raises(SettingsError) as exc:
         TwilioSMSChannel.validate_settings(
-            {"account_sid": "XX1", "auth_token": "t", "from_number": "+1555"}
+            {"account_sid": "XX1", "auth_token": "t", "from_number": "1555"}
         )
-    assert exc.value.errors == {"account_sid": "must start with AC"}
+    assert exc.value.errors == {
+        "account_sid": "must start with AC",
+        "from_number": "must be an E.164 number starting with +",
+    }
     with pytest.raises(SettingsError) as exc:
         TwilioSMSChannel.validate_settings({"account_sid": ACCOUNT_SID})
     assert exc.value.errors == {"auth_token": "required", "from_number": "required"}
