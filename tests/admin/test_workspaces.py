@@ -128,3 +128,28 @@ def test_staff_cannot_act_on_another_workspace_by_forging_ids(operator, other_wo
 
     assert active_key(other_workspace.secret_key) is not None
     assert other_workspace.workspace.api_keys.count() == 2
+
+
+def test_staff_edit_their_workspace_but_not_its_members(operator, workspace):
+    url = reverse("admin:workspaces_workspace_change", args=[workspace.workspace.pk])
+
+    page = operator.get(url).content.decode()
+    response = operator.post(
+        url,
+        {
+            "name": "acme",
+            "rate_limit_per_second": "50",
+            "default_phone_region": "GB",
+            "identity_limits": '{"email": 3}',
+            "blocked_identifiers": '["qa-user"]',
+            "api_keys-TOTAL_FORMS": "2",
+            "api_keys-INITIAL_FORMS": "2",
+        },
+    )
+
+    assert 'name="members"' not in page
+    assert response.status_code == 302, response.content
+    workspace.workspace.refresh_from_db()
+    assert workspace.workspace.rate_limit_per_second == 50
+    assert workspace.workspace.identity_limits == {"email": 3}
+    assert list(workspace.workspace.members.values_list("username", flat=True)) == ["ann"]
