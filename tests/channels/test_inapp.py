@@ -8,7 +8,8 @@ from rest_framework.test import APIClient
 
 from engage.events.models import Event
 from engage.messaging.models import Message
-from engage.profiles.models import Identity, Profile
+from engage.profiles.merge import merge_profiles
+from engage.profiles.models import Identity, Profile, ProfileMerge
 from plugins.inapp import InAppChannel
 
 
@@ -118,3 +119,19 @@ def test_token_requests_name_the_bad_field(workspace, body, error):
 def test_write_keys_cannot_issue_tokens(workspace, customer):
     response = api(workspace.write_key).post("/api/inbox/tokens", {"user_id": "u-1"}, format="json")
     assert response.status_code in (401, 403)
+
+
+def test_after_a_merge_both_tokens_see_the_one_customers_inbox(workspace, customer, make_message):
+    phone_profile = Profile.objects.create(workspace=workspace.workspace)
+    Identity.objects.create(
+        workspace=workspace.workspace, profile=phone_profile, kind="user_id", value="old-id"
+    )
+    deliver(make_message, "Sent before the merge", profile=phone_profile)
+    old_token = issue_token(workspace, "old-id")
+    deliver(make_message, "Sent to Ada")
+
+    merge_profiles(survivor=customer, merged=phone_profile, reason=ProfileMerge.MANUAL)
+
+    for token in (old_token, issue_token(workspace, "u-1")):
+        bodies = {m["body"] for m in api(token=token).get("/inbox/messages").json()["messages"]}
+        assert bodies == {"Sent before the merge", "Sent to Ada"}
