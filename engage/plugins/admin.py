@@ -8,6 +8,8 @@ write-only: rendered empty, and left blank they keep the stored value.
 from django import forms
 from django.contrib import admin
 
+from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
+
 from .base import Plugin, SettingField, SettingsError
 from .manager import configurable_plugins
 from .models import PluginConfig
@@ -87,7 +89,7 @@ class PluginConfigForm(forms.ModelForm):
 
 
 @admin.register(PluginConfig)
-class PluginConfigAdmin(admin.ModelAdmin):
+class PluginConfigAdmin(WorkspaceScopedAdmin):
     form = PluginConfigForm
     list_display = ["plugin_id", "workspace", "enabled", "updated_at"]
     list_filter = ["enabled", "plugin_id"]
@@ -108,17 +110,6 @@ class PluginConfigAdmin(admin.ModelAdmin):
             names = [SETTING_PREFIX + spec.name for spec in plugin.settings_schema]
             fieldsets.append((f"{plugin.name} settings", {"fields": names}))
         return fieldsets
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request).select_related("workspace")
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(workspace__members=request.user)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "workspace" and not request.user.is_superuser:
-            kwargs["queryset"] = request.user.engage_workspaces.all()
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         """Save through the service, so the admin and code follow the same rules."""
