@@ -159,7 +159,13 @@ class ProfileAdmin(WorkspaceScopedAdmin):
         "timeline_link",
         "merge_history",
     ]
-    readonly_fields = fields
+    readonly_fields = [*fields, "merge_history_without_split"]
+
+    def get_fields(self, request, obj=None):
+        # The split button only for those allowed to split.
+        if self.has_split_permission(request):
+            return self.fields
+        return ["merge_history_without_split" if f == "merge_history" else f for f in self.fields]
 
     def get_inlines(self, request, obj):
         return [*self.inlines, *_extra_inlines]
@@ -228,7 +234,14 @@ class ProfileAdmin(WorkspaceScopedAdmin):
 
     @admin.display(description="merge history")
     def merge_history(self, obj: Profile) -> str:
-        history = selectors.customer_view(obj).merge_history
+        return self._merge_table(obj, can_split=True)
+
+    @admin.display(description="merge history")
+    def merge_history_without_split(self, obj: Profile) -> str:
+        return self._merge_table(obj, can_split=False)
+
+    def _merge_table(self, profile: Profile, *, can_split: bool) -> str:
+        history = selectors.customer_view(profile).merge_history
         if not history:
             return "No merges."
         rows = format_html_join(
@@ -240,7 +253,7 @@ class ProfileAdmin(WorkspaceScopedAdmin):
                     m.get_reason_display(),
                     m.detail,
                     m.merged_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                    self._split_cell(obj, m),
+                    self._split_cell(profile, m, can_split),
                 )
                 for m in history
             ),
@@ -251,10 +264,12 @@ class ProfileAdmin(WorkspaceScopedAdmin):
             rows,
         )
 
-    def _split_cell(self, profile: Profile, merge: ProfileMerge) -> str:
+    def _split_cell(self, profile: Profile, merge: ProfileMerge, can_split: bool) -> str:
         if merge.split_at is not None:
             when = merge.split_at.strftime("%Y-%m-%d %H:%M UTC")
             return format_html("split {} by {}", when, merge.split_by or "unknown")
+        if not can_split:
+            return ""
         url = reverse("admin:profiles_profile_split", args=[profile.pk, merge.pk])
         return format_html('<a class="button" href="{}">Split this merge</a>', url)
 

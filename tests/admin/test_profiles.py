@@ -159,8 +159,12 @@ def test_split_needs_the_merge_change_permission(make_operator, workspace, merge
     permissions = [p for p in OPERATOR_PERMISSIONS if p != "profiles.change_profilemerge"]
     client = make_operator("viewer", workspace.workspace, permissions=permissions)
 
-    response = client.post(reverse("admin:profiles_profile_split", args=[ada.pk, merge.pk]))
+    split_url = reverse("admin:profiles_profile_split", args=[ada.pk, merge.pk])
 
+    page = client.get(change_url(ada)).content.decode()
+    response = client.post(split_url)
+
+    assert "identify linked identifiers" in page and split_url not in page
     assert response.status_code == 403
     merge.refresh_from_db()
     assert merge.split_at is None
