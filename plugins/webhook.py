@@ -12,7 +12,6 @@ loopback and link-local addresses are refused unless
 import hashlib
 import hmac
 import json
-import socket
 import time
 from urllib.parse import urlsplit
 
@@ -20,7 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from engage.plugins import hookimpl
 from engage.plugins.base import Capabilities, Channel, SendResult, SettingField
-from engage.plugins.outbound import refusal_reason
+from engage.plugins.outbound import literal_address_refusal
 
 from . import _http
 
@@ -35,19 +34,19 @@ def signature(secret: str, body: bytes, timestamp: int) -> str:
 
 
 def url_refusal(url: str) -> str | None:
-    """Why engage will not POST to ``url`` as it resolves now, or None. Sending
-    checks again at connect time, so a name that changes address later is
-    still refused."""
-    parts = urlsplit(url)
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        return None  # not resolvable now: sending fails and retries, nothing unsafe
-    for *_, sockaddr in infos:
-        reason = refusal_reason(sockaddr[0])
-        if reason:
-            return f"refused: {reason}"
-    return None
+    """Why the webhook URL is refused when it is configured, or None.
+
+    Only what is certain without DNS: a literal address that is refused, or a
+    ``localhost`` name (RFC 6761). Settings are validated each time a channel
+    is loaded, so a DNS answer must not make a stored configuration unusable;
+    a name resolving to a refused address is refused when connecting instead,
+    and the send fails cleanly.
+    """
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"refused: {host} is a loopback name"
+    reason = literal_address_refusal(url)
+    return f"refused: {reason}" if reason else None
 
 
 def payload_for(message) -> dict:
