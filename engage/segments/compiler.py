@@ -294,7 +294,14 @@ class _Postgres(_Dialect):
         return f"jsonb_typeof({column} #> %s::text[]) <> 'null'", [path]
 
     def equals(self, column, path, value):
-        return f"{column} #> %s::text[] = %s::jsonb", [path, json.dumps(value)]
+        # Containment of {"a": {"b": value}}: type-aware equality that is never
+        # NULL and cheaper than extracting the path (see docs/performance.md).
+        # An array holding the value does not match: containment lets a
+        # top-level array contain a scalar, and ``column`` is always an object.
+        nested = value
+        for key in reversed(path):
+            nested = {key: nested}
+        return f"{column} @> %s::jsonb", [json.dumps(nested)]
 
     def contains(self, column, path, value):
         in_array = (

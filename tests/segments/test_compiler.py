@@ -123,6 +123,7 @@ CASES = [
     (trait("age", "lt", 30), set()),
     (trait("age", "between", [20, 40]), {"ann"}),
     (trait("tags", "contains", "vip"), {"ann"}),
+    (trait("tags", "equals", "vip"), set()),  # a list holding it is not equal to it
     (trait("name", "contains", "o"), {"bob"}),
     (trait("address.city", "equals", "Lyon"), {"cid"}),
     (trait("plan", "exists"), {"ann", "bob", "dee"}),
