@@ -93,8 +93,10 @@ def seed(cursor, workspace_id: int, profiles: int, events: int, now) -> tuple[in
         """,
         [workspace_id, EVENT_NAMES, low, high, events, now],
     )
-    cursor.execute("ANALYZE profiles_profile")
-    cursor.execute("ANALYZE events_event")
+    # As autovacuum would have by then: statistics, and the visibility map that
+    # lets the event index answer without visiting the table.
+    cursor.execute("VACUUM (ANALYZE) profiles_profile")
+    cursor.execute("VACUUM (ANALYZE) events_event")
     return low, high
 
 
