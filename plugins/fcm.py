@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import time
+from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -44,6 +45,12 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+@lru_cache(maxsize=32)
+def _private_key(pem: str):
+    """The parsed key; parsing checks the RSA key, slow enough to do once."""
+    return serialization.load_pem_private_key(pem.encode(), password=None)
+
+
 def service_account_jwt(account: dict, now: int | None = None) -> str:
     """The signed assertion exchanged for an access token (RFC 7523)."""
     now = int(now or time.time())
@@ -58,8 +65,9 @@ def service_account_jwt(account: dict, now: int | None = None) -> str:
     signing_input = (
         _b64url(json.dumps(header).encode()) + "." + _b64url(json.dumps(claims).encode())
     )
-    key = serialization.load_pem_private_key(account["private_key"].encode(), password=None)
-    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    signature = _private_key(account["private_key"]).sign(
+        signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()
+    )
     return signing_input + "." + _b64url(signature)
 
 
@@ -91,7 +99,7 @@ class FCMChannel(Channel):
         if missing:
             return {"service_account_json": f"missing {', '.join(missing)}"}
         try:
-            key = serialization.load_pem_private_key(account["private_key"].encode(), None)
+            key = _private_key(account["private_key"])
         except (ValueError, TypeError):
             return {"service_account_json": "private_key is not a PEM private key"}
         if not isinstance(key, rsa.RSAPrivateKey):
