@@ -190,3 +190,25 @@ def test_bad_send_requests_name_the_field(workspace, customer, field, kwargs):
     with pytest.raises(services.MessageInputError) as error:
         services.create_message(**args)
     assert error.value.field == field
+
+
+def test_the_periodic_sweep_sends_due_retries_and_holds_lost_sends(
+    workspace, email_channel, customer, smtp_server
+):
+    from engage.messaging.tasks import sweep_messages
+
+    queue_email(workspace.workspace, customer, subject="due")
+    later = queue_email(workspace.workspace, customer, subject="later")
+    lost = queue_email(workspace.workspace, customer, subject="lost")
+    Message.objects.filter(pk=later.pk).update(
+        status=Message.DEFERRED, next_attempt_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    Message.objects.filter(pk=lost.pk).update(
+        status=Message.SENDING, sending_at=timezone.now() - dt.timedelta(hours=1)
+    )
+
+    assert sweep_messages() == 1
+
+    statuses = dict(Message.objects.values_list("subject", "status"))
+    assert statuses == {"due": "sent", "later": "deferred", "lost": "unknown"}
+    assert [m["mail"]["Subject"] for m in smtp_server.messages] == ["due"]
