@@ -12,7 +12,7 @@ from engage.plugins import hookimpl
 from engage.plugins.base import Capabilities, Channel, SendResult, SettingField, WebhookSignal
 
 from ._http import ProviderRejected
-from .twilio_sms import TwilioSettingsMixin, inbound_signal, status_signal
+from .twilio_sms import HELP_TEXT, TwilioSettingsMixin, inbound_signal, status_signal
 
 # Twilio: "phone_number is not a RCS capable number".
 NOT_RCS_CAPABLE = frozenset({"63106"})
@@ -28,6 +28,7 @@ class RCSChannel(TwilioSettingsMixin, Channel):
     capabilities = Capabilities(two_way=True, rich_content=True, max_length=3072, needs_opt_in=True)
     settings_schema = (
         *TwilioSettingsMixin.twilio_settings,
+        HELP_TEXT,
         SettingField("rcs_sender_id", required=True, help="The verified RCS sender's id."),
     )
 

@@ -146,6 +146,13 @@ def inbound_signal(request) -> WebhookSignal | None:
     )
 
 
+HELP_TEXT = SettingField(
+    "help_text",
+    default="Reply STOP to unsubscribe. Msg & data rates may apply.",
+    help="The reply to HELP.",
+)
+
+
 class TwilioSettingsMixin:
     """Settings and plumbing shared by the Twilio channels (SMS, RCS, voice)."""
 
@@ -184,6 +191,18 @@ class TwilioSettingsMixin:
     def verify_webhook(self, request) -> bool:
         return verify_twilio_request(request, self.settings["auth_token"])
 
+    def webhook_response(self, signals) -> HttpResponse:
+        """TwiML, which Twilio expects from every webhook: the help text when
+        someone texted HELP, else an empty response."""
+        reply = ""
+        help_text = self.settings.get("help_text")
+        if help_text and any(s.detail.get("keyword") == "help" for s in signals):
+            reply = f"<Message>{escape(help_text)}</Message>"
+        return HttpResponse(
+            f'<?xml version="1.0" encoding="UTF-8"?><Response>{reply}</Response>',
+            content_type="text/xml",
+        )
+
 
 class TwilioSMSChannel(TwilioSettingsMixin, Channel):
     id = "sms"
@@ -194,14 +213,7 @@ class TwilioSMSChannel(TwilioSettingsMixin, Channel):
     capabilities = Capabilities(
         two_way=True, rich_content=False, max_length=1600, needs_opt_in=True
     )
-    settings_schema = (
-        *TwilioSettingsMixin.twilio_settings,
-        SettingField(
-            "help_text",
-            default="Reply STOP to unsubscribe. Msg & data rates may apply.",
-            help="The reply to HELP.",
-        ),
-    )
+    settings_schema = (*TwilioSettingsMixin.twilio_settings, HELP_TEXT)
 
     def send(self, *, message, address: str) -> SendResult:
         resource = self.twilio_post(
@@ -215,16 +227,6 @@ class TwilioSMSChannel(TwilioSettingsMixin, Channel):
     def parse_webhook(self, request) -> list[WebhookSignal]:
         signal = status_signal(request) or inbound_signal(request)
         return [signal] if signal else []
-
-    def webhook_response(self, signals) -> HttpResponse:
-        """TwiML for Twilio: the help text for HELP, else an empty response."""
-        reply = ""
-        if any(s.detail.get("keyword") == "help" for s in signals):
-            reply = f"<Message>{escape(self.settings['help_text'])}</Message>"
-        return HttpResponse(
-            f'<?xml version="1.0" encoding="UTF-8"?><Response>{reply}</Response>',
-            content_type="text/xml",
-        )
 
 
 @hookimpl

@@ -57,3 +57,9 @@ def test_call_status_callbacks(status, kind):
     assert channel.verify_webhook(request)
     [signal] = channel.parse_webhook(request)
     assert (signal.kind, signal.provider_message_id) == (kind, "CA9")
+
+
+def test_status_callbacks_are_answered_with_empty_twiml():
+    response = voice("https://api.twilio.com").webhook_response([])
+    assert response["Content-Type"] == "text/xml"
+    assert response.content.endswith(b"<Response></Response>")
