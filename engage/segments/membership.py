@@ -59,8 +59,11 @@ def refresh(
     """Bring a dynamic segment's stored membership in line with its rules.
 
     With ``profile_ids`` only those profiles are re-checked (the real-time
-    path); otherwise the whole workspace is. The segment row is locked for the
-    duration, so two refreshes of one segment take turns.
+    path); otherwise the whole workspace is. A full refresh locks the segment
+    row, so two of them take turns; re-checks of a few profiles do not, so
+    processing workers never queue behind each other on a busy segment (two
+    re-checks entering the same profile meet on the one-current-stay unique
+    index, and the second inserts nothing).
     """
     if segment.kind != Segment.DYNAMIC:
         raise ValueError("only dynamic segments have rules to refresh")
@@ -71,13 +74,14 @@ def refresh(
         segment.rules, workspace_id=segment.workspace_id, now=now, profile_ids=profile_ids
     )
     with transaction.atomic():
-        Segment.objects.select_for_update().filter(pk=segment.pk).first()
+        if profile_ids is None:
+            Segment.objects.select_for_update().filter(pk=segment.pk).first()
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {MEMBERSHIPS} (segment_id, profile_id, entered_at)"  # noqa: S608 - constant tables; the member query is parameterized
                 f" SELECT %s, q.id, %s FROM ({query.sql}) q WHERE NOT EXISTS"
                 f" (SELECT 1 FROM {MEMBERSHIPS} m WHERE m.segment_id = %s"
-                " AND m.profile_id = q.id AND m.exited_at IS NULL)",
+                " AND m.profile_id = q.id AND m.exited_at IS NULL) ON CONFLICT DO NOTHING",
                 [segment.pk, _db(now), *query.params, segment.pk],
             )
             entered = cursor.rowcount
