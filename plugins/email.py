@@ -143,8 +143,12 @@ class Email(Channel):
         except (smtplib.SMTPServerDisconnected, TimeoutError, OSError) as exc:
             # The connection broke mid-conversation: the server may have the mail.
             raise SendOutcomeUnknown(f"connection lost while sending: {exc}") from exc
+        # An ESP's own id when anymail reports one (its webhooks use it), else
+        # the Message-ID header bounces and replies refer to.
         status = getattr(mail, "anymail_status", None)
-        provider_id = (status.message_id if status else None) or mail.extra_headers["Message-ID"]
+        provider_id = status.message_id if status is not None else None
+        if provider_id is None:
+            provider_id = mail.extra_headers["Message-ID"]
         return SendResult(provider_message_id=str(provider_id))
 
 

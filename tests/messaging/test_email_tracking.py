@@ -137,3 +137,27 @@ def test_the_open_pixel_records_one_open_and_a_late_delivered_does_not_undo_it(
     )
     message.refresh_from_db()
     assert message.status == Message.OPENED and message.delivered_at is not None
+
+
+def test_an_esp_backend_through_anymail_records_the_esps_message_id(
+    workspace, customer, mailoutbox
+):
+    from engage.plugins.services import configure_plugin
+
+    configure_plugin(
+        workspace=workspace.workspace,
+        plugin_id="email",
+        settings={
+            "from_email": "news@shop.example",
+            "backend": "anymail.backends.test.EmailBackend",
+            "esp_api_key": "esp-key",
+        },
+    )
+    message = queue_email(workspace.workspace, customer, category="marketing", html=HTML)
+
+    assert services.deliver(message.pk) == Message.SENT
+
+    [sent] = mailoutbox
+    message.refresh_from_db()
+    assert message.provider_message_id == str(sent.anymail_status.message_id)
+    assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
