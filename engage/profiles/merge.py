@@ -43,17 +43,21 @@ def canonical_id(profile_id: int) -> int:
 
 
 def lock_profiles(profile_ids) -> dict[int, Profile]:
-    """Lock profiles in id order (so two workers cannot deadlock on them).
+    """Lock canonical profiles one by one in id order (so two workers cannot deadlock on them).
 
-    Raises ProfilesMoved when one of them is no longer canonical or no longer
-    exists once locked: the caller looks the canonical profiles up again.
+    Raises ProfilesMoved as soon as one of them, once locked, is no longer
+    canonical or no longer exists: the caller looks the canonical profiles up
+    again. Call it in a savepoint that the exception rolls back, so that the
+    rows already locked are released: the worker that merged the profile away
+    may still need to re-point profiles merged into it, and holding it while
+    waiting for the next row would deadlock with that worker.
     """
-    ids = sorted(set(profile_ids))
-    locked = {
-        p.pk: p for p in Profile.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    }
-    if len(locked) != len(ids) or any(p.merged_into_id for p in locked.values()):
-        raise ProfilesMoved
+    locked = {}
+    for pk in sorted(set(profile_ids)):
+        profile = Profile.objects.select_for_update().filter(pk=pk).first()
+        if profile is None or profile.merged_into_id is not None:
+            raise ProfilesMoved
+        locked[pk] = profile
     return locked
 
 
@@ -62,7 +66,11 @@ def lock_canonical(*profile_ids: int) -> list[Profile]:
     for _ in range(MAX_LOCK_ATTEMPTS):
         canonical = [canonical_id(pk) for pk in profile_ids]
         try:
-            locked = lock_profiles(canonical)
+            # A savepoint per attempt: a failed attempt must release the rows
+            # it locked, or the next attempt would lock out of id order and
+            # deadlock with a worker merging the profiles the other way round.
+            with transaction.atomic():
+                locked = lock_profiles(canonical)
         except ProfilesMoved:
             continue
         return [locked[pk] for pk in canonical]
@@ -169,22 +177,13 @@ def split_merge(*, merge: ProfileMerge, by: str) -> Profile:
             )
         lock_identities(merge.workspace_id, merge.identity_ids)
         for _ in range(MAX_LOCK_ATTEMPTS):
-            # The restored profile is merged into the holder (one hop), so it
-            # is locked as it is, not through lock_canonical.
-            holder_id = canonical_id(merge.survivor_id)
-            ids = sorted({holder_id, merge.merged_id})
-            locked = {
-                p.pk: p
-                for p in Profile.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-            }
-            holder, restored = locked.get(holder_id), locked.get(merge.merged_id)
-            if (
-                holder is not None
-                and restored is not None
-                and holder.merged_into_id is None
-                and restored.merged_into_id == holder_id
-            ):
+            try:
+                # A savepoint per attempt, as in lock_canonical.
+                with transaction.atomic():
+                    holder, restored = _lock_split_pair(merge)
                 break
+            except ProfilesMoved:
+                continue
         else:
             raise ProfilesMoved
 
@@ -205,6 +204,24 @@ def split_merge(*, merge: ProfileMerge, by: str) -> Profile:
         merge.save(update_fields=["split_at", "split_by"])
         profile_split.send(sender=ProfileMerge, survivor=holder, merged=restored, merge=merge)
         return restored
+
+
+def _lock_split_pair(merge: ProfileMerge) -> tuple[Profile, Profile]:
+    """Lock the profile holding what ``merge`` brought, then the merged profile.
+
+    The merged profile points at the holder (one hop), so it is locked as it
+    is, not through lock_canonical, and after the holder: a worker merging the
+    holder away holds the holder while it re-points the profiles merged into
+    it. Raises ProfilesMoved when either moved.
+    """
+    holder_id = canonical_id(merge.survivor_id)
+    holder = Profile.objects.select_for_update().filter(pk=holder_id).first()
+    if holder is None or holder.merged_into_id is not None:
+        raise ProfilesMoved
+    restored = Profile.objects.select_for_update().filter(pk=merge.merged_id).first()
+    if restored is None or restored.merged_into_id != holder_id:
+        raise ProfilesMoved
+    return holder, restored
 
 
 def lock_identities(workspace_id: int, identity_ids) -> None:

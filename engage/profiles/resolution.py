@@ -27,7 +27,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 
 from .identifiers import InvalidIdentifier, is_junk, normalize
@@ -208,7 +208,10 @@ def resolve_identifiers(
     lock_identifiers(workspace.pk, extracted.lock_pairs())
     for _ in range(MAX_LOCK_ATTEMPTS):
         try:
-            return _resolve(workspace, extracted, event_type, message_id)
+            # A savepoint per attempt, so that a failed attempt releases the
+            # profiles it locked (see merge.lock_canonical).
+            with transaction.atomic():
+                return _resolve(workspace, extracted, event_type, message_id)
         except ProfilesMoved:
             continue
     raise ProfilesMoved

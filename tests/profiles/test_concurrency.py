@@ -15,7 +15,7 @@ from django.db.models.signals import post_save
 from engage.events import processing
 from engage.events.models import Event
 from engage.events.processing import process_pending, run
-from engage.profiles.merge import ProfilesMoved, merge_profiles
+from engage.profiles.merge import ProfilesMoved, merge_profiles, split_merge
 from engage.profiles.models import Identity, Profile, ProfileMerge
 from tests.customer_factories import EventFactory, IdentityFactory, ProfileFactory
 from tests.identity_helpers import identities, pending_event, profile_of, send
@@ -121,6 +121,53 @@ def test_merging_a_pair_both_ways_at_once_ends_with_one_merge(make_workspace, ro
     assert not Event.objects.filter(profile=merged).exists()
     merge = ProfileMerge.objects.get(workspace=ws)
     assert (merge.survivor_id, merge.merged_id) == (survivor.pk, merged.pk)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_a_ring_of_merges_at_once_leaves_one_customer_one_hop_away(make_workspace, round_):
+    ws = make_workspace(f"race-{round_}").workspace
+    a = customer_with(ws, Identity.USER_ID, "u-a", events=1)
+    b = customer_with(ws, Identity.ANONYMOUS_ID, "a-b", events=2)
+    c = customer_with(ws, "crm", "c-c", events=3)
+
+    results = race(
+        lambda: merge_profiles(survivor=a, merged=b, reason=ProfileMerge.MANUAL),
+        lambda: merge_profiles(survivor=b, merged=c, reason=ProfileMerge.MANUAL),
+        lambda: merge_profiles(survivor=c, merged=a, reason=ProfileMerge.MANUAL),
+    )
+
+    # Two merges make one customer of three; the third call found them merged.
+    assert sum(result is not None for result in results) == 2
+    [survivor] = canonical_profiles(ws)
+    others = Profile.objects.filter(workspace=ws).exclude(pk=survivor.pk)
+    assert {p.merged_into_id for p in others} == {survivor.pk}  # one hop, never a chain
+    assert identities(survivor) == {("user_id", "u-a"), ("anonymous_id", "a-b"), ("crm", "c-c")}
+    assert Event.objects.filter(profile=survivor).count() == 6
+    assert ProfileMerge.objects.filter(workspace=ws).count() == 2
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_splitting_a_merge_while_its_survivor_is_merged_away(make_workspace, round_):
+    ws = make_workspace(f"race-{round_}").workspace
+    a = customer_with(ws, Identity.USER_ID, "u-a", events=1)
+    b = customer_with(ws, Identity.ANONYMOUS_ID, "a-b", events=2)
+    c = customer_with(ws, "crm", "c-c", events=3)
+    first = merge_profiles(survivor=a, merged=b, reason=ProfileMerge.MANUAL)
+
+    race(
+        lambda: split_merge(merge=first, by="operator"),
+        lambda: merge_profiles(survivor=c, merged=a, reason=ProfileMerge.MANUAL),
+    )
+
+    # In either order: b is itself again, a is part of c.
+    assert set(canonical_profiles(ws)) == {b, c}
+    assert identities(Profile.objects.get(pk=b.pk)) == {("anonymous_id", "a-b")}
+    assert identities(Profile.objects.get(pk=c.pk)) == {("user_id", "u-a"), ("crm", "c-c")}
+    assert Event.objects.filter(profile=b).count() == 2
+    assert Event.objects.filter(profile=c).count() == 4
+    assert Profile.objects.get(pk=a.pk).merged_into_id == c.pk
+    first.refresh_from_db()
+    assert first.split_by == "operator"
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
