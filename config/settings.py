@@ -171,6 +171,9 @@ ENGAGE_OUTBOUND_ALLOWED_NETWORKS = env.list("ENGAGE_OUTBOUND_ALLOWED_NETWORKS", 
 # The address customers and providers reach this server at: unsubscribe and
 # tracking links, webhook URLs.
 ENGAGE_PUBLIC_URL = env("ENGAGE_PUBLIC_URL", default="http://localhost:8000")
+# Basic-auth "user:password" your ESP sends to /anymail/<esp>/tracking/
+# (bounces, complaints, opens); ESP webhooks are refused while it is unset.
+ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
 
 # --- i18n / static ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
