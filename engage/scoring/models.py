@@ -16,10 +16,21 @@ class Score(models.Model):
     the value is made of, so an operator sees why a customer scores as they do.
     """
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
+    # No database constraints on these keys: a scoring pass writes a row per
+    # customer and model, and checking each key locks the profile row (FOR KEY
+    # SHARE), which cost more than computing the scores. Deleting a profile or
+    # workspace through Django (erasure does) still deletes its scores, and a
+    # pass rewrites the rows from the events of existing profiles only.
     # Lookups by profile use the unique (profile, model) index.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
     profile = models.ForeignKey(
-        Profile, on_delete=models.CASCADE, related_name="scores", db_index=False
+        Profile,
+        on_delete=models.CASCADE,
+        related_name="scores",
+        db_index=False,
+        db_constraint=False,
     )
     model = models.CharField(max_length=64, help_text="Scoring model id, e.g. rfm or ces.")
     value = models.FloatField()
@@ -46,9 +57,16 @@ class ScoreHistory(models.Model):
     """One value per customer, model and week (the Monday of the week computed):
     the trend is this week's value against last week's."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
+    # Keys without database constraints, as on Score.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
     profile = models.ForeignKey(
-        Profile, on_delete=models.CASCADE, related_name="score_history", db_index=False
+        Profile,
+        on_delete=models.CASCADE,
+        related_name="score_history",
+        db_index=False,
+        db_constraint=False,
     )
     model = models.CharField(max_length=64)
     week = models.DateField()

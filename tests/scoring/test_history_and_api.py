@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from rest_framework.test import APIClient
 
+from engage.privacy.services import erase_profile
 from engage.profiles.merge import merge_profiles
 from engage.profiles.models import ProfileMerge
 from engage.scoring.models import Score, ScoreHistory
@@ -102,3 +103,15 @@ def test_scores_follow_a_merge(workspace):
     body = client_for(workspace.secret_key).get(f"/api/profiles/{merged.pk}/scores").json()
     assert body["profile_id"] == survivor.pk
     assert [s["model"] for s in body["scores"]] == ["dormancy", "rfm"]
+
+
+def test_erasure_deletes_scores_and_history(workspace, quiet):
+    other = customer(workspace.workspace)
+    did(other, "Page Viewed", 1)
+    compute(workspace.workspace, "dormancy")
+
+    erase_profile(profile=quiet, requested_by="test")
+
+    assert not Score.objects.filter(profile_id=quiet.pk).exists()
+    assert not ScoreHistory.objects.filter(profile_id=quiet.pk).exists()
+    assert Score.objects.filter(profile=other).exists()
