@@ -10,7 +10,7 @@ event names. Then, on PostgreSQL:
 1. The segment "did Order Completed at least 2 times in the last 30 days and
    plan = pro", compiled by ``engage.segments.compiler``: time of its COUNT,
    beside a hand-written SQL COUNT of the same set (the baseline; both must
-   agree), best of ``--repeat`` runs after a warm-up.
+   agree), best of ``--repeat`` alternating runs after a warm-up.
 2. A full refresh of that segment into stored memberships (every member
    enters, with its ``segment_entered`` event), then a steady refresh (no
    change).
@@ -100,14 +100,19 @@ def seed(cursor, workspace_id: int, profiles: int, events: int, now) -> tuple[in
     return low, high
 
 
-def best_of(repeat: int, run) -> tuple[float, object]:
-    run()  # warm-up: data in cache, plan cached
-    times, result = [], None
+def best_of(repeat: int, *runs) -> list[tuple[float, object]]:
+    """Best time and result of each of ``runs``, timed alternately so that
+    load from other processes hits them alike."""
+    for run in runs:
+        run()  # warm-up: data in cache
+    times: list[list[float]] = [[] for _ in runs]
+    results: list[object] = [None] * len(runs)
     for _ in range(repeat):
-        start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+        for i, run in enumerate(runs):
+            start = time.perf_counter()
+            results[i] = run()
+            times[i].append(time.perf_counter() - start)
+    return [(min(t), r) for t, r in zip(times, results, strict=True)]
 
 
 def bench_size(size: int, args) -> dict:
@@ -151,8 +156,9 @@ def bench_size(size: int, args) -> dict:
                 cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
                 plan = "\n".join(row[0] for row in cursor.fetchall())
                 print(f"-- {label} ({size:,} profiles)\n{plan}", flush=True)
-    compiled_s, compiled_count = best_of(args.repeat, compiled)
-    baseline_s, baseline_count = best_of(args.repeat, baseline)
+    (compiled_s, compiled_count), (baseline_s, baseline_count) = best_of(
+        args.repeat, compiled, baseline
+    )
     if compiled_count != baseline_count:
         raise SystemExit(f"counts differ: compiled {compiled_count}, baseline {baseline_count}")
 
@@ -218,7 +224,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,300000", help="profile counts, comma-separated")
     parser.add_argument("--events", type=int, default=20, help="events per profile")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per query (best kept)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per query (best kept)")
     parser.add_argument("--recheck", type=int, default=200, help="profiles re-checked one by one")
     parser.add_argument("--explain", action="store_true", help="print both query plans")
     args = parser.parse_args()
