@@ -120,8 +120,10 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["profile", "-created_at"], name="message_per_profile"),
+            # Webhooks find a message by the provider's id: per workspace for
+            # channel webhooks, across workspaces for ESP events (ids are the ESP's).
             models.Index(
-                fields=["workspace", "channel", "provider_message_id"],
+                fields=["provider_message_id", "channel"],
                 name="message_provider_id",
                 condition=~models.Q(provider_message_id=""),
             ),

@@ -1,9 +1,10 @@
 """Routes customers' mail clients and providers reach, without an API key:
-provider webhooks and signed tracking links."""
+provider webhooks (channels', and ESPs' through anymail) and signed
+tracking links."""
 
 from django.urls import path
 
-from . import tracking_views, webhooks
+from . import esp, tracking_views, webhooks
 
 app_name = "messaging"
 
@@ -12,4 +13,5 @@ urlpatterns = [
     path("t/u/<str:token>/", tracking_views.unsubscribe, name="unsubscribe"),
     path("t/c/<str:token>/", tracking_views.click, name="click"),
     path("t/o/<str:token>/", tracking_views.open_pixel, name="open"),
+    path("anymail/<slug:esp>/tracking/", esp.tracking_webhook, name="esp-tracking"),
 ]
