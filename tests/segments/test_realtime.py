@@ -2,9 +2,11 @@
 re-checked, only for their profiles; the periodic task handles time."""
 
 import datetime as dt
+import threading
 
 import pytest
 
+from engage.events.models import Event
 from engage.segments import membership, tasks
 from engage.segments.models import Segment, SegmentMembership
 from engage.segments.realtime import affected_segments
@@ -125,3 +127,34 @@ def test_beat_refreshes_time_dependent_segments_only(workspace, django_capture_o
     assert current(ever) == set()  # not time-dependent: left to the real-time path
     membership.refresh(ever)
     assert current(ever) == {ann.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_rechecks_of_one_profile_record_one_stay(workspace):
+    from django.db import connection
+
+    ws = workspace.workspace
+    ann = ProfileFactory(workspace=ws)
+    EventFactory(profile=ann, timestamp=dt.datetime.now(dt.UTC))
+    segment = Segment.objects.create(
+        workspace=ws, name="buyers", rules={"event": {"name": "Order Completed"}}
+    )
+    barrier, errors = threading.Barrier(4), []
+
+    def recheck():
+        try:
+            barrier.wait(timeout=5)
+            membership.refresh(segment, profile_ids=[ann.pk])
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=recheck) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert errors == []
+    assert current(segment) == {ann.pk}
+    assert Event.objects.filter(profile=ann, name="segment_entered").count() == 1
