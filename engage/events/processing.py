@@ -7,14 +7,15 @@ batch, so any number of workers can run side by side and an event is processed
 exactly once: a worker that dies mid-batch rolls its batch back and another
 worker claims it again.
 
-Per event, inside a savepoint: the identifiers are extracted and normalized;
-an event carrying an erased customer's identifier is deleted (the erasure
-must stick); otherwise the profile is resolved (created, found or merged),
-the event's traits, times, timezone and locale are applied to it, and the
-event is marked processed. A savepoint that fails on a deadlock, a
-serialization failure or a unique-key race is retried; an event that fails
-for any other reason is marked processed with a warning and logged, so that
-one bad event cannot block the queue.
+Per event: the identifiers are extracted and normalized; an event carrying
+an erased customer's identifier is deleted (the erasure must stick);
+otherwise the profile is resolved (created, found or merged), the event's
+traits, times, timezone and locale are applied to it, and the event is marked
+processed. When anything in a batch fails, the batch rolls back and is
+processed again with a savepoint per event: a savepoint that fails on a
+deadlock, a serialization failure or a unique-key race is retried; an event
+that fails for any other reason is marked processed with a warning and
+logged, so that one bad event cannot block the queue.
 """
 
 import logging
@@ -100,7 +101,21 @@ def process_batch(*, batch_size: int, outcome: Outcome) -> int:
     Returns how many were claimed. ``outcome`` is only updated once the batch
     committed: a batch rolled back on contention is claimed again, and its
     events must not be counted twice.
+
+    A batch is first processed without a savepoint per event (two round trips
+    fewer per event, about 15% of the work). If anything fails, it rolls back
+    whole and is claimed again event by event, each in a savepoint, so that a
+    conflict is retried and a bad event is set aside without holding up the
+    others.
     """
+    try:
+        return _process_batch(batch_size, outcome, careful=False)
+    except Exception:
+        logger.info("batch failed; processing it again event by event", exc_info=True)
+    return _process_batch(batch_size, outcome, careful=True)
+
+
+def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> int:
     processed = dropped = 0
     with transaction.atomic():
         events = list(
@@ -129,8 +144,9 @@ def process_batch(*, batch_size: int, outcome: Outcome) -> int:
             lock_identifiers(workspace_id, by_workspace[workspace_id])
 
         now = timezone.now()
+        process = _process_with_retries if careful else _process_once
         for event in events:
-            kept = _process_with_retries(
+            kept = process(
                 event,
                 workspaces[event.workspace_id],
                 extracted[event.pk],
@@ -145,6 +161,16 @@ def process_batch(*, batch_size: int, outcome: Outcome) -> int:
     outcome.processed += processed
     outcome.dropped += dropped
     return len(events)
+
+
+def _process_once(event, workspace, extracted, *, check_suppression, now) -> bool:
+    return process_event(
+        event=event,
+        workspace=workspace,
+        extracted=extracted,
+        check_suppression=check_suppression,
+        now=now,
+    )
 
 
 def _process_with_retries(event, workspace, extracted, *, check_suppression, now) -> bool:
