@@ -1,0 +1,285 @@
+"""Processing benchmark: events/s through identity resolution, 1 and 2 workers.
+
+``scripts/bench processing`` stores the unprocessed identify/track events of
+``--users`` customers (5 or 6 each), as a website sends them: anonymous browsing,
+then an identify with the user id, the browser's anonymousId and an email,
+then logged-in tracking; ``--second-device`` of the customers also browse on
+a second device and identify there, which merges that device's profile into
+theirs. Then, each time from the same freshly stored events:
+
+1. Baseline: a claim-only loop in one process (``SELECT ... FOR UPDATE SKIP
+   LOCKED`` of a batch, ``UPDATE`` marking it processed, commit): what claiming
+   alone costs, with no identity resolution.
+2. ``engage.events.processing.run()`` in 1 worker process.
+3. The same in 2 worker processes side by side.
+
+It prints events/s (and per worker) with the ratio to the baseline, and checks
+the outcome: every event processed, one profile per customer, one merge per
+second device.
+"""
+
+import argparse
+import multiprocessing
+import os
+import random
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from bench._pg import server_version, services, setup_django
+
+PAGES = ("/", "/pricing", "/docs", "/blog/launch", "/p/trail-shoe", "/cart")
+
+
+def customer_events(rng: random.Random, n: int, start: datetime, second_device: bool):
+    """The events of customer ``n`` as (timestamp, Segment message), in their order."""
+    user_id = f"user-{n}"
+    email = f"Customer.{n}@Example.com"  # normalized by identity resolution
+    devices = [str(uuid.UUID(int=rng.getrandbits(128)))]
+    if second_device:
+        devices.append(str(uuid.UUID(int=rng.getrandbits(128))))
+    at = start + timedelta(seconds=rng.randrange(0, 86_400))
+    events = []
+
+    def add(message):
+        nonlocal at
+        at += timedelta(seconds=rng.randrange(1, 600))
+        events.append((at, {**message, "timestamp": at.isoformat()}))
+
+    def page(**ids):
+        add(
+            {
+                "type": "track",
+                "event": "Page Viewed",
+                "properties": {"path": rng.choice(PAGES)},
+                **ids,
+            }
+        )
+
+    page(anonymousId=devices[0])
+    page(anonymousId=devices[0])
+    add(
+        {
+            "type": "identify",
+            "userId": user_id,
+            "anonymousId": devices[0],
+            "traits": {
+                "email": email,
+                "name": f"Customer {n}",
+                "plan": rng.choice(("free", "pro")),
+            },
+            "context": {"timezone": "Europe/Paris", "locale": "fr-FR"},
+        }
+    )
+    add(
+        {
+            "type": "track",
+            "event": "Order Completed",
+            "userId": user_id,
+            "anonymousId": devices[0],
+            "properties": {"total": round(rng.uniform(5, 300), 2), "currency": "EUR"},
+        }
+    )
+    if second_device:
+        page(anonymousId=devices[1])
+        add({"type": "identify", "userId": user_id, "anonymousId": devices[1], "traits": {}})
+    else:
+        page(userId=user_id, anonymousId=devices[0])
+    return events
+
+
+def generate(users: int, second_share: float, seed: int = 7):
+    """The Segment messages of ``users`` customers in time order, and how many merges."""
+    rng = random.Random(seed)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    second = set(rng.sample(range(users), int(users * second_share)))
+    events = []
+    for n in range(users):
+        events += customer_events(rng, n, start, n in second)
+    events.sort(key=lambda item: item[0])
+    return [message for _, message in events], len(second)
+
+
+def store(workspace_id: int, messages: list[dict]) -> None:
+    """Store ``messages`` unprocessed, as ingestion does."""
+    from engage.events.ingestion.storage import store_events
+    from engage.events.ingestion.validation import Batch, validate_message
+
+    batch = Batch(datetime.now(UTC))
+    for i in range(0, len(messages), 1000):
+        errors = []
+        rows = [
+            validate_message({**m, "messageId": f"m-{i + j}"}, None, batch, errors, i + j)
+            for j, m in enumerate(messages[i : i + 1000])
+        ]
+        if errors:
+            raise SystemExit(f"generated events are invalid: {errors[:3]}")
+        store_events(workspace_id=workspace_id, rows=rows)
+
+
+def reset(workspace_id: int, messages: list[dict]) -> None:
+    """Empty every profile and event table, store the events again, VACUUM ANALYZE."""
+    from django.db import connection
+
+    from engage.events.models import Event
+    from engage.profiles.models import Profile
+
+    with connection.cursor() as cursor:
+        # CASCADE reaches every table pointing at profiles or events.
+        cursor.execute(f"TRUNCATE {Profile._meta.db_table}, {Event._meta.db_table} CASCADE")
+    store(workspace_id, messages)
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {Event._meta.db_table}")
+        cursor.execute("CHECKPOINT")
+    connection.close()  # the worker processes fork from here
+
+
+def claim_only(batch_size: int) -> int:
+    """Claim every pending event in batches and mark it processed; no resolution."""
+    from django.db import connection, transaction
+
+    from engage.events.models import Event
+
+    table = Event._meta.db_table
+    done = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE processed_at IS NULL ORDER BY id "
+                "LIMIT %s FOR UPDATE SKIP LOCKED",
+                [batch_size],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            if ids:
+                cursor.execute(f"UPDATE {table} SET processed_at = now() WHERE id = ANY(%s)", [ids])
+        done += len(ids)
+        if len(ids) < batch_size:
+            return done
+
+
+def _worker(task, batch_size, barrier, results):
+    from django.db import connection
+
+    from engage.events import processing
+
+    connection.ensure_connection()
+    barrier.wait()
+    started = time.perf_counter()
+    if task == "claim":
+        count = claim_only(batch_size)
+    else:
+        count = processing.run(batch_size=batch_size).processed
+    results.put((count, time.perf_counter() - started, time.perf_counter()))
+    connection.close()
+
+
+def measure(task: str, workers: int, batch_size: int) -> dict:
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(workers + 1)
+    results = context.Queue()
+    processes = [
+        context.Process(target=_worker, args=(task, batch_size, barrier, results))
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    barrier.wait()
+    started = time.perf_counter()
+    outcomes = [results.get(timeout=1800) for _ in processes]
+    for process in processes:
+        process.join()
+    if any(process.exitcode for process in processes):
+        raise SystemExit(f"a {task} worker failed")
+    events = sum(count for count, _, _ in outcomes)
+    seconds = max(finished for _, _, finished in outcomes) - started
+    return {
+        "events": events,
+        "seconds": seconds,
+        "per_second": events / seconds,
+        "per_worker": [count / spent for count, spent, _ in outcomes],
+    }
+
+
+def check(users: int, second_devices: int, expected_events: int) -> None:
+    from engage.events.models import Event
+    from engage.profiles.models import Profile, ProfileMerge
+
+    pending = Event.objects.filter(processed_at__isnull=True).count()
+    customers = Profile.objects.filter(merged_into__isnull=True).count()
+    merges = ProfileMerge.objects.count()
+    unattributed = Event.objects.filter(profile__isnull=True).count()
+    problems = []
+    if pending:
+        problems.append(f"{pending} events left unprocessed")
+    if unattributed:
+        problems.append(f"{unattributed} events without a profile")
+    if customers != users:
+        problems.append(f"{customers} profiles for {users} customers")
+    if merges != second_devices:
+        problems.append(f"{merges} merges for {second_devices} second devices")
+    if Event.objects.count() != expected_events:
+        problems.append("events were lost")
+    if problems:
+        raise SystemExit("processing went wrong: " + "; ".join(problems))
+
+
+def run(env: dict, args) -> dict:
+    setup_django(env)
+    from engage.workspaces.services import create_workspace
+
+    workspace = create_workspace(name="processing benchmark").workspace
+    users = args.users
+    messages, second_devices = generate(users, args.second_device)
+    results = {"pg": server_version(env["DATABASE_URL"]), "cpus": os.cpu_count()}
+
+    reset(workspace.pk, messages)
+    results["claim"] = measure("claim", 1, args.batch_size)
+    for workers in (1, 2):
+        reset(workspace.pk, messages)
+        results[f"process{workers}"] = measure("process", workers, args.batch_size)
+        check(users, second_devices, len(messages))
+    report(results, args, len(messages), users, second_devices)
+    return results
+
+
+def report(results: dict, args, events: int, users: int, merges: int) -> None:
+    claim = results["claim"]
+    print(
+        f"\nprocessing: PostgreSQL {results['pg']}, {results['cpus']} CPUs, {events} events "
+        f"from {users} customers ({merges} merges), batches of {args.batch_size}"
+    )
+    print(
+        f"  baseline, claim + UPDATE only (1 process): {claim['per_second']:>8,.0f} events/s"
+        f"  ({claim['seconds']:.1f} s)"
+    )
+    for workers in (1, 2):
+        figures = results[f"process{workers}"]
+        per_worker = ", ".join(f"{rate:,.0f}" for rate in figures["per_worker"])
+        print(
+            f"  identity resolution, {workers} worker(s):        "
+            f"{figures['per_second']:>8,.0f} events/s  ({figures['seconds']:.1f} s; "
+            f"per worker {per_worker}); ratio to baseline "
+            f"{figures['per_second'] / claim['per_second']:.1%}"
+        )
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--users", type=int, default=6_000, help="customers (5 events each, 6 with two devices)"
+    )
+    p.add_argument(
+        "--second-device", type=float, default=0.3, help="share of customers with two devices"
+    )
+    p.add_argument("--batch-size", type=int, default=200, help="events claimed per transaction")
+    return p
+
+
+def main(argv=None) -> None:
+    args = parser().parse_args(argv)
+    with services() as env:
+        run(env, args)
+
+
+if __name__ == "__main__":
+    main()
