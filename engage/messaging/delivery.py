@@ -136,7 +136,7 @@ def apply_to_message(
     props = {"channel": channel.id, **(properties or {})}
     if message is not None:
         props["message_id"] = message.pk
-    timeline.record_event(
+    first_time = timeline.record_event(
         profile=profile,
         name=timeline.event_name(channel.event_label(), kind),
         key=key,
@@ -144,6 +144,8 @@ def apply_to_message(
         at=at,
         channel=channel.id,
     )
+    if not first_time:
+        return True  # the same signal again (a second click of "unsubscribe")
     if kind in consent.OPT_OUT_SOURCES:
         consent.record_consent(
             profile=profile,

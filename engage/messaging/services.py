@@ -189,8 +189,9 @@ def _claim(message_id: int, now: datetime) -> tuple[Message, Channel, Profile] |
             return None
         channel = enabled_channel(workspace=message.workspace, channel_id=message.channel)
         if channel is None:
-            _finish(message, Message.SKIPPED, error="channel not enabled")
-            _decide(message, MessageDecision.SKIP, "channel_disabled", message.channel)
+            detail = f"{message.channel} is not enabled (or its settings are invalid)"
+            _finish(message, Message.SKIPPED, error=detail)
+            _decide(message, MessageDecision.SKIP, "channel_disabled", detail)
             return None
         verdict = policy.check(message=message, profile=profile, now=now, channel=type(channel))
         if verdict.action == policy.SKIP:

@@ -9,7 +9,7 @@ stored once.
 
 from datetime import datetime
 
-from django.db import connection
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from engage.events.models import Event
@@ -46,9 +46,9 @@ def record_event(
 ) -> bool:
     """Store the event unless ``key`` was stored already; True when stored."""
     now = timezone.now()
-    created = Event.objects.bulk_create(
-        [
-            Event(
+    try:
+        with transaction.atomic():
+            Event.objects.create(
                 workspace_id=profile.workspace_id,
                 message_id=key[:100],
                 type="track",
@@ -61,8 +61,6 @@ def record_event(
                 origin_profile_id=profile.pk,
                 processed_at=now,
             )
-        ],
-        ignore_conflicts=True,
-    )
-    # PostgreSQL leaves the id unset when the row conflicted.
-    return created[0].pk is not None if connection.vendor == "postgresql" else True
+    except IntegrityError:
+        return False
+    return True

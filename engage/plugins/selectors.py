@@ -1,8 +1,12 @@
+import logging
+
 from engage.workspaces.models import Workspace
 
-from .base import Channel
+from .base import Channel, SettingsError
 from .manager import UnknownPlugin, get_channel_class
 from .models import PluginConfig
+
+logger = logging.getLogger(__name__)
 
 
 def enabled_config(*, workspace: Workspace, plugin_id: str) -> PluginConfig | None:
@@ -22,4 +26,10 @@ def enabled_channel(*, workspace: Workspace, channel_id: str) -> Channel | None:
         cls = get_channel_class(channel_id)
     except UnknownPlugin:
         return None
-    return cls(cls.validate_settings(config.settings), workspace=workspace)
+    try:
+        settings = cls.validate_settings(config.settings)
+    except SettingsError as exc:
+        # Stored before a plugin upgrade changed its schema, for instance.
+        logger.warning("%s is misconfigured in workspace %s: %s", channel_id, workspace.pk, exc)
+        return None
+    return cls(settings, workspace=workspace)

@@ -118,6 +118,20 @@ def test_a_channel_not_enabled_for_the_workspace_skips_the_message(
     assert MessageDecision.objects.get(message=message).reason == "channel_disabled"
 
 
+def test_a_channel_whose_stored_settings_no_longer_validate_is_skipped_not_crashed(
+    workspace, email_channel, customer, smtp_server
+):
+    email_channel.settings["smtp_port"] = "not a port"
+    email_channel.save()
+    message = queue_email(workspace.workspace, customer)
+
+    assert services.deliver(message.pk) is None
+
+    decision = MessageDecision.objects.get(message=message)
+    assert decision.reason == "channel_disabled" and "invalid" in decision.detail
+    assert smtp_server.messages == []
+
+
 def test_templates_render_traits_identities_and_event_with_defaults_and_locales(
     workspace, customer
 ):
