@@ -7,6 +7,7 @@ repeated a few times, since a race that loses only sometimes still loses.
 
 import threading
 from collections import Counter
+from functools import partial
 
 import pytest
 from django.db import connection, transaction
@@ -72,25 +73,54 @@ def canonical_profiles(workspace):
     return Profile.objects.filter(workspace=workspace, merged_into__isnull=True)
 
 
-@pytest.mark.parametrize("round_", range(ROUNDS))
-def test_two_identifies_tying_the_same_pair_merge_once(make_workspace, round_):
-    ws = make_workspace(f"race-{round_}").workspace
-    known = send(ws, "identify", user_id="u-1", traits={"plan": "pro"}).profile
-    visitor = send(ws, anonymous_id="a-1", name="Viewed Pricing").profile
-    tying = [pending_event(ws, "identify", user_id="u-1", anonymous_id="a-1") for _ in range(2)]
+def test_two_identifies_tying_the_same_pair_merge_once(make_workspace):
+    for round_ in range(ROUNDS):
+        ws = make_workspace(f"race-{round_}").workspace
+        known = send(ws, "identify", user_id="u-1", traits={"plan": "pro"}).profile
+        visitor = send(ws, anonymous_id="a-1", name="Viewed Pricing").profile
+        tying = [pending_event(ws, "identify", user_id="u-1", anonymous_id="a-1") for _ in range(2)]
 
-    assert sum(race(one_at_a_time, one_at_a_time)) == len(tying)
+        assert sum(race(one_at_a_time, one_at_a_time)) == len(tying)
 
-    [survivor] = canonical_profiles(ws)
-    assert survivor.pk == min(known.pk, visitor.pk)
-    assert identities(survivor) == {("user_id", "u-1"), ("anonymous_id", "a-1")}
-    assert set(Event.objects.filter(workspace=ws).values_list("profile", flat=True)) == {
-        survivor.pk
-    }
-    assert not Event.objects.filter(workspace=ws, processed_at__isnull=True).exists()
-    merge = ProfileMerge.objects.get(workspace=ws)
-    assert (merge.survivor_id, merge.merged_id) == (survivor.pk, max(known.pk, visitor.pk))
-    assert merge.reason == ProfileMerge.IDENTIFY
+        [survivor] = canonical_profiles(ws)
+        assert survivor.pk == min(known.pk, visitor.pk)
+        assert identities(survivor) == {("user_id", "u-1"), ("anonymous_id", "a-1")}
+        assert set(Event.objects.filter(workspace=ws).values_list("profile", flat=True)) == {
+            survivor.pk
+        }
+        assert not Event.objects.filter(workspace=ws, processed_at__isnull=True).exists()
+        merge = ProfileMerge.objects.get(workspace=ws)
+        assert (merge.survivor_id, merge.merged_id) == (survivor.pk, max(known.pk, visitor.pk))
+        assert merge.reason == ProfileMerge.IDENTIFY
+
+
+def test_events_tying_three_customers_in_a_ring_at_once_make_one(make_workspace):
+    for round_ in range(ROUNDS):
+        ws = make_workspace(f"race-{round_}").workspace
+        send(ws, user_id="u-1")
+        send(ws, anonymous_id="a-2")
+        send(ws, "identify", anonymous_id="a-3", traits={"email": "three@example.com"})
+        ring = [
+            {"user_id": "u-1", "anonymous_id": "a-2"},
+            {"anonymous_id": "a-2", "traits": {"email": "three@example.com"}},
+            {"user_id": "u-1", "traits": {"email": "three@example.com"}},
+        ]
+        for fields in ring:
+            pending_event(ws, "identify", **fields)
+
+        assert sum(race(*[one_at_a_time] * len(ring))) == len(ring)
+
+        [profile] = canonical_profiles(ws)
+        assert identities(profile) == {
+            ("user_id", "u-1"),
+            ("anonymous_id", "a-2"),
+            ("anonymous_id", "a-3"),
+            ("email", "three@example.com"),
+        }
+        assert Event.objects.filter(workspace=ws, profile=profile).count() == 6
+        others = Profile.objects.filter(workspace=ws).exclude(pk=profile.pk)
+        assert {p.merged_into_id for p in others} == {profile.pk}
+        assert ProfileMerge.objects.filter(workspace=ws).count() == 2
 
 
 def customer_with(workspace, kind, value, *, events):
@@ -100,92 +130,94 @@ def customer_with(workspace, kind, value, *, events):
     return profile
 
 
-@pytest.mark.parametrize("round_", range(ROUNDS))
-def test_merging_a_pair_both_ways_at_once_ends_with_one_merge(make_workspace, round_):
-    ws = make_workspace(f"race-{round_}").workspace
-    a = customer_with(ws, Identity.USER_ID, "u-a", events=2)
-    b = customer_with(ws, Identity.ANONYMOUS_ID, "a-b", events=3)
+def test_merging_a_pair_both_ways_at_once_ends_with_one_merge(make_workspace):
+    for round_ in range(ROUNDS):
+        ws = make_workspace(f"race-{round_}").workspace
+        a = customer_with(ws, Identity.USER_ID, "u-a", events=2)
+        b = customer_with(ws, Identity.ANONYMOUS_ID, "a-b", events=3)
 
-    results = race(
-        lambda: merge_profiles(survivor=a, merged=b, reason=ProfileMerge.MANUAL),
-        lambda: merge_profiles(survivor=b, merged=a, reason=ProfileMerge.MANUAL),
-    )
+        results = race(
+            partial(merge_profiles, survivor=a, merged=b, reason=ProfileMerge.MANUAL),
+            partial(merge_profiles, survivor=b, merged=a, reason=ProfileMerge.MANUAL),
+        )
 
-    # One call merged, the other found them merged already.
-    assert sorted(result is None for result in results) == [False, True]
-    [survivor] = canonical_profiles(ws)
-    [merged] = Profile.objects.filter(workspace=ws, merged_into=survivor)
-    assert {survivor.pk, merged.pk} == {a.pk, b.pk}
-    assert identities(survivor) == {("user_id", "u-a"), ("anonymous_id", "a-b")}
-    assert Event.objects.filter(profile=survivor).count() == 5
-    assert not Event.objects.filter(profile=merged).exists()
-    merge = ProfileMerge.objects.get(workspace=ws)
-    assert (merge.survivor_id, merge.merged_id) == (survivor.pk, merged.pk)
-
-
-@pytest.mark.parametrize("round_", range(ROUNDS))
-def test_a_ring_of_merges_at_once_leaves_one_customer_one_hop_away(make_workspace, round_):
-    ws = make_workspace(f"race-{round_}").workspace
-    a = customer_with(ws, Identity.USER_ID, "u-a", events=1)
-    b = customer_with(ws, Identity.ANONYMOUS_ID, "a-b", events=2)
-    c = customer_with(ws, "crm", "c-c", events=3)
-
-    results = race(
-        lambda: merge_profiles(survivor=a, merged=b, reason=ProfileMerge.MANUAL),
-        lambda: merge_profiles(survivor=b, merged=c, reason=ProfileMerge.MANUAL),
-        lambda: merge_profiles(survivor=c, merged=a, reason=ProfileMerge.MANUAL),
-    )
-
-    # Two merges make one customer of three; the third call found them merged.
-    assert sum(result is not None for result in results) == 2
-    [survivor] = canonical_profiles(ws)
-    others = Profile.objects.filter(workspace=ws).exclude(pk=survivor.pk)
-    assert {p.merged_into_id for p in others} == {survivor.pk}  # one hop, never a chain
-    assert identities(survivor) == {("user_id", "u-a"), ("anonymous_id", "a-b"), ("crm", "c-c")}
-    assert Event.objects.filter(profile=survivor).count() == 6
-    assert ProfileMerge.objects.filter(workspace=ws).count() == 2
+        # One call merged, the other found them merged already.
+        assert sorted(result is None for result in results) == [False, True]
+        [survivor] = canonical_profiles(ws)
+        [merged] = Profile.objects.filter(workspace=ws, merged_into=survivor)
+        assert {survivor.pk, merged.pk} == {a.pk, b.pk}
+        assert identities(survivor) == {("user_id", "u-a"), ("anonymous_id", "a-b")}
+        assert Event.objects.filter(profile=survivor).count() == 5
+        assert not Event.objects.filter(profile=merged).exists()
+        merge = ProfileMerge.objects.get(workspace=ws)
+        assert (merge.survivor_id, merge.merged_id) == (survivor.pk, merged.pk)
 
 
-@pytest.mark.parametrize("round_", range(ROUNDS))
-def test_splitting_a_merge_while_its_survivor_is_merged_away(make_workspace, round_):
-    ws = make_workspace(f"race-{round_}").workspace
-    a = customer_with(ws, Identity.USER_ID, "u-a", events=1)
-    b = customer_with(ws, Identity.ANONYMOUS_ID, "a-b", events=2)
-    c = customer_with(ws, "crm", "c-c", events=3)
-    first = merge_profiles(survivor=a, merged=b, reason=ProfileMerge.MANUAL)
+def test_a_ring_of_merges_at_once_leaves_one_customer_one_hop_away(make_workspace):
+    for round_ in range(ROUNDS):
+        ws = make_workspace(f"race-{round_}").workspace
+        a = customer_with(ws, Identity.USER_ID, "u-a", events=1)
+        b = customer_with(ws, Identity.ANONYMOUS_ID, "a-b", events=2)
+        c = customer_with(ws, "crm", "c-c", events=3)
 
-    race(
-        lambda: split_merge(merge=first, by="operator"),
-        lambda: merge_profiles(survivor=c, merged=a, reason=ProfileMerge.MANUAL),
-    )
+        results = race(
+            partial(merge_profiles, survivor=a, merged=b, reason=ProfileMerge.MANUAL),
+            partial(merge_profiles, survivor=b, merged=c, reason=ProfileMerge.MANUAL),
+            partial(merge_profiles, survivor=c, merged=a, reason=ProfileMerge.MANUAL),
+        )
 
-    # In either order: b is itself again, a is part of c.
-    assert set(canonical_profiles(ws)) == {b, c}
-    assert identities(Profile.objects.get(pk=b.pk)) == {("anonymous_id", "a-b")}
-    assert identities(Profile.objects.get(pk=c.pk)) == {("user_id", "u-a"), ("crm", "c-c")}
-    assert Event.objects.filter(profile=b).count() == 2
-    assert Event.objects.filter(profile=c).count() == 4
-    assert Profile.objects.get(pk=a.pk).merged_into_id == c.pk
-    first.refresh_from_db()
-    assert first.split_by == "operator"
+        # Two merges make one customer of three; the third call found them merged.
+        assert sum(result is not None for result in results) == 2
+        [survivor] = canonical_profiles(ws)
+        others = Profile.objects.filter(workspace=ws).exclude(pk=survivor.pk)
+        assert {p.merged_into_id for p in others} == {survivor.pk}  # one hop, never a chain
+        assert identities(survivor) == {("user_id", "u-a"), ("anonymous_id", "a-b"), ("crm", "c-c")}
+        assert Event.objects.filter(profile=survivor).count() == 6
+        assert ProfileMerge.objects.filter(workspace=ws).count() == 2
 
 
-@pytest.mark.parametrize("round_", range(ROUNDS))
-def test_a_new_email_seen_by_several_workers_at_once_makes_one_customer(make_workspace, round_):
-    ws = make_workspace(f"race-{round_}").workspace
-    devices = [f"device-{n}" for n in range(3)]
-    for device in devices:
-        pending_event(ws, "identify", anonymous_id=device, traits={"email": "New@Example.com"})
+def test_splitting_a_merge_while_its_survivor_is_merged_away(make_workspace):
+    for round_ in range(ROUNDS):
+        ws = make_workspace(f"race-{round_}").workspace
+        a = customer_with(ws, Identity.USER_ID, "u-a", events=1)
+        b = customer_with(ws, Identity.ANONYMOUS_ID, "a-b", events=2)
+        c = customer_with(ws, "crm", "c-c", events=3)
+        first = merge_profiles(survivor=a, merged=b, reason=ProfileMerge.MANUAL)
 
-    assert sum(race(*[one_at_a_time] * len(devices))) == len(devices)
+        race(
+            partial(split_merge, merge=first, by="operator"),
+            partial(merge_profiles, survivor=c, merged=a, reason=ProfileMerge.MANUAL),
+        )
 
-    [profile] = Profile.objects.filter(workspace=ws)
-    assert identities(profile) == {
-        ("email", "new@example.com"),
-        *(("anonymous_id", device) for device in devices),
-    }
-    assert not ProfileMerge.objects.filter(workspace=ws).exists()
-    assert set(Event.objects.filter(workspace=ws).values_list("profile", flat=True)) == {profile.pk}
+        # In either order: b is itself again, a is part of c.
+        assert set(canonical_profiles(ws)) == {b, c}
+        assert identities(Profile.objects.get(pk=b.pk)) == {("anonymous_id", "a-b")}
+        assert identities(Profile.objects.get(pk=c.pk)) == {("user_id", "u-a"), ("crm", "c-c")}
+        assert Event.objects.filter(profile=b).count() == 2
+        assert Event.objects.filter(profile=c).count() == 4
+        assert Profile.objects.get(pk=a.pk).merged_into_id == c.pk
+        first.refresh_from_db()
+        assert first.split_by == "operator"
+
+
+def test_a_new_email_seen_by_several_workers_at_once_makes_one_customer(make_workspace):
+    for round_ in range(ROUNDS):
+        ws = make_workspace(f"race-{round_}").workspace
+        devices = [f"device-{n}" for n in range(3)]
+        for device in devices:
+            pending_event(ws, "identify", anonymous_id=device, traits={"email": "New@Example.com"})
+
+        assert sum(race(*[one_at_a_time] * len(devices))) == len(devices)
+
+        [profile] = Profile.objects.filter(workspace=ws)
+        assert identities(profile) == {
+            ("email", "new@example.com"),
+            *(("anonymous_id", device) for device in devices),
+        }
+        assert not ProfileMerge.objects.filter(workspace=ws).exists()
+        assert set(Event.objects.filter(workspace=ws).values_list("profile", flat=True)) == {
+            profile.pk
+        }
 
 
 @pytest.fixture
@@ -209,38 +241,39 @@ def committed_processing():
     post_save.disconnect(receiver, sender=Event)
 
 
-@pytest.mark.parametrize("round_", range(3))
 def test_racing_workers_process_each_event_exactly_once(
-    make_workspace, settings, committed_processing, round_
+    make_workspace, settings, committed_processing
 ):
     settings.ENGAGE_PROCESSING_BATCH = 7
-    ws = make_workspace(f"race-{round_}").workspace
-    # Ten events each of a dozen visitors, interleaved. Four of them also
-    # order as signed-in users and sign in midway, so that batches of
-    # different workers touch the same customers and merge them.
-    for n in range(120):
-        visitor, step = n % 12, n // 12
-        if visitor < 4 and step == 5:
-            pending_event(ws, "identify", user_id=f"u-{visitor}", anonymous_id=f"a-{visitor}")
-        elif visitor < 4 and step % 2 == 0:
-            pending_event(ws, user_id=f"u-{visitor}", name="Ordered")
-        else:
-            pending_event(ws, anonymous_id=f"a-{visitor}", name="Viewed")
-    pending = list(Event.objects.filter(workspace=ws).values_list("pk", flat=True))
+    for round_ in range(3):
+        committed_processing.clear()
+        ws = make_workspace(f"race-{round_}").workspace
+        # Ten events each of a dozen visitors, interleaved. Four of them also
+        # order as signed-in users and sign in midway, so that batches of
+        # different workers touch the same customers and merge them.
+        for n in range(120):
+            visitor, step = n % 12, n // 12
+            if visitor < 4 and step == 5:
+                pending_event(ws, "identify", user_id=f"u-{visitor}", anonymous_id=f"a-{visitor}")
+            elif visitor < 4 and step % 2 == 0:
+                pending_event(ws, user_id=f"u-{visitor}", name="Ordered")
+            else:
+                pending_event(ws, anonymous_id=f"a-{visitor}", name="Viewed")
+        pending = list(Event.objects.filter(workspace=ws).values_list("pk", flat=True))
 
-    processed = race(*[process_pending] * 4)
+        processed = race(*[process_pending] * 4)
 
-    assert sum(processed) == len(pending)
-    assert committed_processing == Counter(pending)
-    assert not Event.objects.filter(workspace=ws, processed_at__isnull=True).exists()
-    assert canonical_profiles(ws).count() == 12
-    for visitor in range(4):
-        profile = profile_of(ws, Identity.ANONYMOUS_ID, f"a-{visitor}")
-        assert identities(profile) == {
-            ("user_id", f"u-{visitor}"),
-            ("anonymous_id", f"a-{visitor}"),
-        }
-        assert Event.objects.filter(profile=profile).count() == 10
+        assert sum(processed) == len(pending)
+        assert committed_processing == Counter(pending)
+        assert not Event.objects.filter(workspace=ws, processed_at__isnull=True).exists()
+        assert canonical_profiles(ws).count() == 12
+        for visitor in range(4):
+            profile = profile_of(ws, Identity.ANONYMOUS_ID, f"a-{visitor}")
+            assert identities(profile) == {
+                ("user_id", f"u-{visitor}"),
+                ("anonymous_id", f"a-{visitor}"),
+            }
+            assert Event.objects.filter(profile=profile).count() == 10
 
 
 def test_a_batch_rolled_back_on_contention_is_counted_once(
