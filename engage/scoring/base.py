@@ -32,6 +32,10 @@ class Run:
         return kinds_cte(self.workspace_id)
 
 
+# First key of the transaction-level advisory lock taken per workspace while
+# its scores are rewritten (the second key is the workspace id).
+LOCK_KEY = 0x5C0E
+
 # Events engage writes itself; they are not something the customer did.
 SYSTEM_SUFFIXES = ("Sent", "Delivered", "Bounced", "Failed")
 SYSTEM_EVENTS = ("segment_entered", "segment_exited")
@@ -115,6 +119,10 @@ class SetScoringModel(ScoringModel):
         run = Run(workspace_id=workspace.pk, settings=settings, as_of=as_of, sql=sql)
         select, params = self.select(run)
         with connection.cursor() as cursor:
+            if sql.pg:
+                # Two runs for one workspace (the weekly task and compute_scores)
+                # take turns instead of colliding on the rows the other wrote.
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_KEY, workspace.pk])
             cursor.execute(
                 "DELETE FROM scoring_score WHERE workspace_id = %s AND model = %s",
                 [workspace.pk, self.id],
