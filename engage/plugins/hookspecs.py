@@ -62,6 +62,7 @@ def engage_check_send(message, profile, now):
     and the current time. Returns an ``engage.messaging.policy.Decision``
     to skip or defer the send, or None to have no opinion. All results are
     collected: any skip wins over any defer, and a defer waits for the latest
-    proposed time. Runs at send time, after engage's own consent check, and
-    every skip or deferral is written to the decision log with its reason.
+    proposed time. Runs at send time, after engage's own consent, quiet-hours
+    and cap checks let the message through, and every skip or deferral is
+    written to the decision log with its reason.
     """
