@@ -13,6 +13,7 @@ what went wrong onto engage's send errors.
   a specific code (RCS falls back to SMS on one).
 """
 
+import threading
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -65,23 +66,39 @@ def _error_of(response: httpx.Response) -> tuple[str, str, object]:
     return "", str(body)[:300], body
 
 
+_local = threading.local()
+
+
+def client() -> httpx.Client:
+    """This thread's guarded client. Kept for the process's life: building one
+    loads the TLS trust store, which costs more than a provider call, and its
+    pool keeps connections to providers open between sends. Every new
+    connection is still checked by the SSRF guard."""
+    if getattr(_local, "client", None) is None:
+        _local.client = guarded_client()
+    return _local.client
+
+
 def request(method: str, url: str, *, timeout: float | None = None, **kwargs) -> httpx.Response:
     """Send one provider request through the SSRF-guarded client; the 2xx
     response, or a SendError."""
-    options = {"timeout": timeout} if timeout is not None else {}
-    with guarded_client(**options) as client:
-        try:
-            response = client.request(method, url, **kwargs)
-        except BlockedAddress as exc:
-            raise PermanentSendError(str(exc)) from None
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise TransientSendError(f"could not connect to the provider: {exc}") from None
-        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as exc:
-            raise SendOutcomeUnknown(
-                f"no answer from the provider after sending ({type(exc).__name__})"
-            ) from None
-        except httpx.TransportError as exc:
-            raise SendOutcomeUnknown(f"transport error after sending: {exc}") from None
+    try:
+        response = client().request(
+            method,
+            url,
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+            **kwargs,
+        )
+    except BlockedAddress as exc:
+        raise PermanentSendError(str(exc)) from None
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        raise TransientSendError(f"could not connect to the provider: {exc}") from None
+    except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as exc:
+        raise SendOutcomeUnknown(
+            f"no answer from the provider after sending ({type(exc).__name__})"
+        ) from None
+    except httpx.TransportError as exc:
+        raise SendOutcomeUnknown(f"transport error after sending: {exc}") from None
     status = response.status_code
     if 200 <= status < 300:
         return response
