@@ -10,6 +10,7 @@ script the next answers (``fail_next``) to play outages and rejections.
 import base64
 import json
 import threading
+import xml.etree.ElementTree as ET
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -173,6 +174,13 @@ class FakeTwilio(ProviderServer):
         if resource == "Calls.json":
             if not req.form.get("Twiml") and not req.form.get("Url"):
                 raise Reply(400, {"code": 21205, "message": "Url or Twiml is required."})
+            if req.form.get("Twiml"):
+                try:
+                    root = ET.fromstring(req.form["Twiml"])  # noqa: S314 (test input)
+                except ET.ParseError:
+                    root = None
+                if root is None or root.tag != "Response":
+                    raise Reply(400, {"code": 12100, "message": "Document parse failure"})
             sid = f"CA{self.counter:032x}"
             return 201, {"sid": sid, "status": "queued", "to": req.form["To"]}
         raise Reply(404, {"code": 20404, "message": "The requested resource was not found"})
