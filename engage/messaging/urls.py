@@ -8,6 +8,11 @@ urlpatterns = [
     path("messages/send", views.SendMessageView.as_view(), name="message-send"),
     path("messages/<int:message_id>", views.MessageDetailView.as_view(), name="message-detail"),
     path(
+        "profiles/<int:profile_id>/consents",
+        views.ProfileConsentsView.as_view(),
+        name="profile-consents",
+    ),
+    path(
         "profiles/<int:profile_id>/decisions",
         views.ProfileDecisionsView.as_view(),
         name="profile-decisions",

@@ -1,7 +1,10 @@
 import pytest
 
 from engage.messaging.models import Message, MessageTemplate
+from engage.messaging.services import deliver
 from engage.profiles.models import Profile
+
+from .helpers import queue_email
 
 pytestmark = pytest.mark.django_db
 
@@ -162,3 +165,32 @@ def test_a_write_key_cannot_send(api, workspace, customer):
         body="x",
     )
     assert response.status_code == 403
+
+
+def test_consent_changes_are_recorded_with_history_and_drive_sending(
+    api, workspace, other_workspace, email_channel, customer
+):
+    url = f"/api/profiles/{customer.pk}/consents"
+    key = workspace.secret_key
+
+    out = api("post", url, key, {"channel": "email", "status": "opted_out", "source": "crm"})
+    assert out.status_code == 201, out.json()
+    promo = queue_email(workspace.workspace, customer, category="marketing")
+    deliver(promo.pk)
+    promo.refresh_from_db()
+    assert promo.status == Message.SKIPPED
+
+    back = api("post", url, key, {"channel": "email", "status": "opted_in", "source": "prefs"})
+    assert back.status_code == 201
+    again = queue_email(workspace.workspace, customer, category="marketing")
+    assert deliver(again.pk) == Message.SENT
+
+    history = api("get", url, key).json()
+    assert [(c["status"], c["source"]) for c in history] == [
+        ("opted_in", "prefs"),
+        ("opted_out", "crm"),
+    ]
+    bad = api("post", url, key, {"status": "maybe"})
+    assert bad.status_code == 400 and "status" in bad.json()
+    assert api("get", url, other_workspace.secret_key).status_code == 404
+    assert api("post", url, other_workspace.secret_key, {"status": "opted_in"}).status_code == 404

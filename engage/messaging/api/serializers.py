@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from engage.messaging.models import Message, MessageDecision
+from engage.messaging.models import Consent, Message, MessageDecision
 from engage.profiles.models import Identity
 
 IDENTIFIER_KINDS = Identity.BUILTIN_KINDS
@@ -95,3 +95,21 @@ class DecisionSerializer(serializers.ModelSerializer):
             "until",
             "created_at",
         ]
+
+
+class ConsentSerializer(serializers.ModelSerializer):
+    message_id = serializers.IntegerField(allow_null=True, read_only=True)
+
+    class Meta:
+        model = Consent
+        fields = ["id", "channel", "topic", "status", "source", "message_id", "created_at"]
+
+
+class ConsentChangeSerializer(serializers.Serializer):
+    """A consent change the customer made elsewhere (a preference centre, a
+    signup form, a CRM). ``channel`` empty means every channel."""
+
+    channel = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
+    topic = serializers.SlugField(max_length=64, required=False, default=Consent.MARKETING)
+    status = serializers.ChoiceField(choices=[s for s, _ in Consent.STATUSES])
+    source = serializers.SlugField(max_length=32, required=False, default="api")

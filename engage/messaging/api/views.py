@@ -8,15 +8,22 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engage.messaging import selectors, services
+from engage.messaging import consent, selectors, services
 from engage.messaging.models import MessageTemplate
 from engage.messaging.rendering import Content, TemplateError
 from engage.profiles.identifiers import InvalidIdentifier
 from engage.profiles.selectors import canonical_profile, profile_by_identifier
 
-from .serializers import DecisionSerializer, MessageSerializer, SendSerializer
+from .serializers import (
+    ConsentChangeSerializer,
+    ConsentSerializer,
+    DecisionSerializer,
+    MessageSerializer,
+    SendSerializer,
+)
 
 MAX_DECISIONS = 200
+MAX_CONSENTS = 500
 
 
 def _workspace(request):
@@ -111,3 +118,36 @@ class ProfileDecisionsView(APIView):
             raise NotFound("no such profile in this workspace")
         decisions = selectors.decisions_for_profile(workspace=workspace, profile_id=profile.pk)
         return Response(DecisionSerializer(decisions[:MAX_DECISIONS], many=True).data)
+
+
+class ProfileConsentsView(APIView):
+    def _profile(self, request, profile_id):
+        profile = canonical_profile(workspace=_workspace(request), profile_id=profile_id)
+        if profile is None:
+            raise NotFound("no such profile in this workspace")
+        return profile
+
+    @extend_schema(
+        responses=ConsentSerializer(many=True),
+        summary="A customer's consent history",
+        description="Every consent change, newest first; the newest per channel and topic "
+        "is the current state.",
+    )
+    def get(self, request, profile_id: int):
+        profile = self._profile(request, profile_id)
+        rows = consent.history(profile=profile)[:MAX_CONSENTS]
+        return Response(ConsentSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=ConsentChangeSerializer,
+        responses={201: ConsentSerializer},
+        summary="Record a consent change",
+        description="Appends to the history. An opt-in lifts an earlier opt-out of the same "
+        "channel and topic, so record one only when the customer gave it.",
+    )
+    def post(self, request, profile_id: int):
+        profile = self._profile(request, profile_id)
+        serializer = ConsentChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = consent.record_consent(profile=profile, **serializer.validated_data)
+        return Response(ConsentSerializer(row).data, status=status.HTTP_201_CREATED)
