@@ -4,8 +4,9 @@ The browser's ``PushSubscription`` (``{"endpoint", "keys": {"p256dh",
 "auth"}}``) is stored on the profile as the trait ``web_push_subscription``.
 The payload is encrypted for that browser (RFC 8291, ``aes128gcm``, by
 pywebpush) and the request carries a VAPID token (RFC 8292) signed with the
-operator's key. Endpoints come from browsers, so they go through the SSRF
-guard like every outbound URL. A 404 or 410 means the subscription is gone:
+operator's key. Endpoints come from browsers (through the public write key),
+so they must be on a known push service's host (``push_service_hosts``) and
+go through the SSRF guard like every outbound URL. A 404 or 410 means the subscription is gone:
 the trait is removed and the send fails permanently.
 """
 
@@ -32,6 +33,22 @@ from ._http import ProviderRejected
 
 SUBSCRIPTION_TRAIT = "web_push_subscription"
 GONE = (404, 410)
+# The browsers' push services. Subscriptions arrive through the public write
+# key, so an endpoint elsewhere would make engage POST wherever a visitor likes.
+PUSH_SERVICE_HOSTS = (
+    "fcm.googleapis.com,updates.push.services.mozilla.com,web.push.apple.com,"
+    ".push.apple.com,.notify.windows.com"
+)
+
+
+def host_allowed(endpoint: str, allowed: str) -> bool:
+    """Whether the endpoint's host is listed in ``allowed`` (comma-separated;
+    an entry with a leading dot allows every subdomain)."""
+    host = (urlsplit(endpoint).hostname or "").lower()
+    for entry in (e.strip().lower() for e in allowed.split(",")):
+        if entry and (host == entry or (entry.startswith(".") and host.endswith(entry))):
+            return True
+    return False
 
 
 def subscription_of(profile) -> dict | None:
@@ -71,6 +88,11 @@ class WebPushChannel(Channel):
             "vapid_subject", required=True, help="Contact for push services: mailto: or https:."
         ),
         SettingField("ttl_seconds", type="integer", default=86400),
+        SettingField(
+            "push_service_hosts",
+            default=PUSH_SERVICE_HOSTS,
+            help="Hosts subscriptions may point at (comma-separated, .suffix for subdomains).",
+        ),
     )
 
     @classmethod
@@ -105,6 +127,10 @@ class WebPushChannel(Channel):
         if subscription is None or not subscription["endpoint"].startswith(address):
             raise PermanentSendError("no_address: the web push subscription changed or was removed")
         endpoint = subscription["endpoint"]
+        if not host_allowed(endpoint, self.settings.get("push_service_hosts", PUSH_SERVICE_HOSTS)):
+            raise PermanentSendError(
+                f"endpoint: {urlsplit(endpoint).hostname} is not a known push service"
+            )
         payload = json.dumps(
             {"title": message.subject, "body": message.body, "message_id": message.pk}
         ).encode()

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from engage.plugins.base import PermanentSendError, SettingsError
 from plugins._http import ProviderRejected
-from plugins.webpush import WebPushChannel
+from plugins.webpush import PUSH_SERVICE_HOSTS, WebPushChannel, host_allowed
 
 from .providers import FakePushService
 
@@ -40,10 +40,14 @@ def subscribed(customer, push_service):
     return customer
 
 
-def channel(vapid_key) -> WebPushChannel:
+def channel(vapid_key, hosts="127.0.0.1") -> WebPushChannel:
     return WebPushChannel(
         WebPushChannel.validate_settings(
-            {"vapid_private_key": raw_private(vapid_key), "vapid_subject": "mailto:ops@acme.test"}
+            {
+                "vapid_private_key": raw_private(vapid_key),
+                "vapid_subject": "mailto:ops@acme.test",
+                "push_service_hosts": hosts,
+            }
         )
     )
 
@@ -108,3 +112,28 @@ def test_settings_errors_name_the_field():
         "vapid_private_key": "not a P-256 private key (base64url raw or PEM)",
         "vapid_subject": "must start with mailto: or https://",
     }
+
+
+def test_endpoints_off_the_push_services_are_refused(
+    push_service, subscribed, vapid_key, make_message
+):
+    webpush = channel(vapid_key, hosts=PUSH_SERVICE_HOSTS)  # the defaults
+    with pytest.raises(PermanentSendError, match=r"127\.0\.0\.1 is not a known push service"):
+        webpush.send(message=make_message("webpush"), address=webpush.address_for(subscribed))
+    assert push_service.requests == []
+
+
+@pytest.mark.parametrize(
+    "endpoint,allowed",
+    [
+        ("https://fcm.googleapis.com/fcm/send/abc", True),
+        ("https://wns2-by3p.notify.windows.com/w/?token=x", True),
+        ("https://web.push.apple.com/QGx", True),
+        ("https://updates.push.services.mozilla.com/wpush/v2/x", True),
+        ("https://evil.example/fcm.googleapis.com", False),
+        ("https://fcm.googleapis.com.evil.example/x", False),
+        ("https://notify.windows.com.evil.example/x", False),
+    ],
+)
+def test_default_push_service_hosts(endpoint, allowed):
+    assert host_allowed(endpoint, PUSH_SERVICE_HOSTS) is allowed
