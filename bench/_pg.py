@@ -12,8 +12,10 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -123,6 +125,8 @@ def redis(tmp: Path):
 @contextlib.contextmanager
 def services():
     """Yield ``{"DATABASE_URL": ..., "REDIS_URL": ...}``, starting what is not given."""
+    # Stopped with SIGTERM, still stop the servers and remove their files.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="engage-bench-")))
         tmp.chmod(0o755)

@@ -217,7 +217,11 @@ def run(env: dict, args) -> dict:
     table = Event._meta.db_table
     columns = ", ".join(["workspace_id", *COLUMNS])
     batches = args.events // args.batch_size
-    results = {"pg": server_version(env["DATABASE_URL"]), "cpus": os.cpu_count()}
+    results = {
+        "pg": server_version(env["DATABASE_URL"]),
+        "cpus": os.cpu_count(),
+        "load": os.getloadavg()[0],
+    }
 
     server = Gunicorn(
         env, workers=args.workers, worker_class=args.worker_class, threads=args.threads
@@ -301,7 +305,8 @@ def report(results: dict, args) -> None:
     noop, track = results["noop"], results["track"]
     print(
         f"\ningestion: PostgreSQL {results['pg']}, {results['cpus']} CPUs, gunicorn "
-        f"{args.workers} {args.worker_class} workers, {args.clients} client processes"
+        f"{args.workers} {args.worker_class} workers, {args.clients} client processes; "
+        f"load average {results['load']:.1f} before the run"
     )
     print(
         f"  /v1/batch ({args.batch_size}/request, {batch['bytes_per_event']:.0f} B/event): "

@@ -13,9 +13,10 @@ theirs. Then, each time from the same freshly stored events:
 2. ``engage.events.processing.run()`` in 1 worker process.
 3. The same in 2 worker processes side by side.
 
-It prints events/s (and per worker) with the ratio to the baseline, and checks
-the outcome: every event processed, one profile per customer, one merge per
-second device.
+Each measurement stops after ``--seconds`` (events left over are then
+processed untimed). It prints events/s (and per worker) with the ratio to the
+baseline, and checks the outcome: every event processed, one profile per
+customer, one merge per second device.
 """
 
 import argparse
@@ -157,7 +158,7 @@ def claim_only(batch_size: int) -> int:
             return done
 
 
-def _worker(task, batch_size, barrier, results):
+def _worker(task, batch_size, budget, barrier, results):
     from django.db import connection
 
     from engage.events import processing
@@ -168,17 +169,17 @@ def _worker(task, batch_size, barrier, results):
     if task == "claim":
         count = claim_only(batch_size)
     else:
-        count = processing.run(batch_size=batch_size).processed
+        count = processing.run(batch_size=batch_size, time_budget=budget).processed
     results.put((count, time.perf_counter() - started, time.perf_counter()))
     connection.close()
 
 
-def measure(task: str, workers: int, batch_size: int) -> dict:
+def measure(task: str, workers: int, batch_size: int, budget: float | None = None) -> dict:
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(workers + 1)
     results = context.Queue()
     processes = [
-        context.Process(target=_worker, args=(task, batch_size, barrier, results))
+        context.Process(target=_worker, args=(task, batch_size, budget, barrier, results))
         for _ in range(workers)
     ]
     for process in processes:
@@ -198,6 +199,16 @@ def measure(task: str, workers: int, batch_size: int) -> dict:
         "per_second": events / seconds,
         "per_worker": [count / spent for count, spent, _ in outcomes],
     }
+
+
+def finish() -> None:
+    """Process what a time-capped measurement left, so that the outcome can be checked."""
+    from django.db import connection
+
+    from engage.events import processing
+
+    processing.run()
+    connection.close()
 
 
 def check(users: int, second_devices: int, expected_events: int) -> None:
@@ -230,13 +241,18 @@ def run(env: dict, args) -> dict:
     workspace = create_workspace(name="processing benchmark").workspace
     users = args.users
     messages, second_devices = generate(users, args.second_device)
-    results = {"pg": server_version(env["DATABASE_URL"]), "cpus": os.cpu_count()}
+    results = {
+        "pg": server_version(env["DATABASE_URL"]),
+        "cpus": os.cpu_count(),
+        "load": os.getloadavg()[0],
+    }
 
     reset(workspace.pk, messages)
     results["claim"] = measure("claim", 1, args.batch_size)
     for workers in (1, 2):
         reset(workspace.pk, messages)
-        results[f"process{workers}"] = measure("process", workers, args.batch_size)
+        results[f"process{workers}"] = measure("process", workers, args.batch_size, args.seconds)
+        finish()
         check(users, second_devices, len(messages))
     report(results, args, len(messages), users, second_devices)
     return results
@@ -246,7 +262,8 @@ def report(results: dict, args, events: int, users: int, merges: int) -> None:
     claim = results["claim"]
     print(
         f"\nprocessing: PostgreSQL {results['pg']}, {results['cpus']} CPUs, {events} events "
-        f"from {users} customers ({merges} merges), batches of {args.batch_size}"
+        f"from {users} customers ({merges} merges), batches of {args.batch_size}; "
+        f"load average {results['load']:.1f} before the run"
     )
     print(
         f"  baseline, claim + UPDATE only (1 process): {claim['per_second']:>8,.0f} events/s"
@@ -266,7 +283,13 @@ def report(results: dict, args, events: int, users: int, merges: int) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
-        "--users", type=int, default=6_000, help="customers (5 events each, 6 with two devices)"
+        "--users", type=int, default=2_000, help="customers (5 events each, 6 with two devices)"
+    )
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=30.0,
+        help="time cap per measurement (events left over are processed untimed, then checked)",
     )
     p.add_argument(
         "--second-device", type=float, default=0.3, help="share of customers with two devices"
