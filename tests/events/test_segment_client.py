@@ -5,6 +5,7 @@ type must arrive as the library sent it, messageId included, and identities
 must resolve as they would from any other source.
 """
 
+import logging
 from datetime import datetime
 
 import pytest
@@ -232,3 +233,25 @@ def test_each_write_key_lands_in_its_own_workspace(workspace, other_workspace, c
         ("user_id", "same-user"),
         ("email", "two@globex.example"),
     }
+
+
+def test_the_client_waits_out_a_rate_limit_and_delivers_everything(workspace, client_for, caplog):
+    caplog.set_level(logging.DEBUG, logger="segment")
+    ws = workspace.workspace
+    ws.rate_limit_per_second = 2
+    ws.save(update_fields=["rate_limit_per_second"])
+    errors = []
+    segment = client_for(
+        workspace.write_key,
+        sync_mode=False,
+        upload_size=1,  # one request per call, so that they exceed the rate
+        on_error=lambda error, batch: errors.append(error),
+    )
+    sent = [segment.track("user-1", "Clicked", {"n": n})[1] for n in range(5)]
+    segment.flush()
+
+    # 429 with Retry-After made the client wait and resend, never give up.
+    assert "Rate-limited (status 429)" in caplog.text
+    assert errors == []
+    stored_ids = set(Event.objects.filter(workspace=ws).values_list("message_id", flat=True))
+    assert stored_ids == {message["messageId"] for message in sent}
