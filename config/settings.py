@@ -174,6 +174,11 @@ ENGAGE_PUBLIC_URL = env("ENGAGE_PUBLIC_URL", default="http://localhost:8000")
 # Basic-auth "user:password" your ESP sends to /anymail/<esp>/tracking/
 # (bounces, complaints, opens); ESP webhooks are refused while it is unset.
 ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
+# Message sends: attempts for transient errors, first backoff (doubling), and
+# how long a message may stay "sending" before its worker counts as dead.
+ENGAGE_SEND_MAX_ATTEMPTS = env.int("ENGAGE_SEND_MAX_ATTEMPTS", default=5)
+ENGAGE_SEND_BACKOFF_SECONDS = env.float("ENGAGE_SEND_BACKOFF_SECONDS", default=30.0)
+ENGAGE_SENDING_TIMEOUT_SECONDS = env.float("ENGAGE_SENDING_TIMEOUT_SECONDS", default=300.0)
 
 # --- i18n / static ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
