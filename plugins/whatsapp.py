@@ -177,18 +177,36 @@ class WhatsAppChannel(Channel):
         return signals
 
     def _inbound(self, value: dict) -> list[WebhookSignal]:
-        return [
-            WebhookSignal(
-                kind="inbound",
-                provider_event_id=item["id"],
-                address=_phone(item["from"]),
-                text=_inbound_text(item),
-                occurred_at=_timestamp(item.get("timestamp")),
-                detail={"type": item.get("type", "")},
+        """Each inbound message; one that answers a message of ours (a reply, a
+        button tap: ``context.id``) also marks that message ``replied``."""
+        signals = []
+        for item in value.get("messages") or []:
+            if not (item.get("id") and item.get("from")):
+                continue
+            address = _phone(item["from"])
+            at = _timestamp(item.get("timestamp"))
+            signals.append(
+                WebhookSignal(
+                    kind="inbound",
+                    provider_event_id=item["id"],
+                    address=address,
+                    text=_inbound_text(item),
+                    occurred_at=at,
+                    detail={"type": item.get("type", "")},
+                )
             )
-            for item in value.get("messages") or []
-            if item.get("id") and item.get("from")
-        ]
+            answered = (item.get("context") or {}).get("id")
+            if answered:
+                signals.append(
+                    WebhookSignal(
+                        kind="replied",
+                        provider_event_id=f"{item['id']}:replied",
+                        provider_message_id=answered,
+                        address=address,
+                        occurred_at=at,
+                    )
+                )
+        return signals
 
     def _statuses(self, value: dict) -> list[WebhookSignal]:
         signals = []

@@ -283,3 +283,22 @@ def test_pipeline_skips_free_text_outside_the_window_with_its_reason(meta, works
     )
     assert deliver(second.message.pk) == Message.SENT
     assert meta.accepted[-1].json["text"]["body"] == "Hello Ada"
+
+
+def test_a_reply_to_our_message_marks_it_replied(client, hook, make_message, customer):
+    message = make_message("whatsapp", status=Message.DELIVERED, provider_message_id="wamid.OUT2")
+    notification = inbound_notification(text="Yes please", msg_id="wamid.IN9")
+    item = notification["entry"][0]["changes"][0]["value"]["messages"][0]
+    item["context"] = {"from": "15550783881", "id": "wamid.OUT2"}
+    raw = json.dumps(notification).encode()
+    response = client.post(
+        hook,
+        raw,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=hub_signature(APP_SECRET, raw),
+    )
+    assert response.status_code == 200
+    message.refresh_from_db()
+    assert message.status == Message.REPLIED and message.replied_at is not None
+    names = set(Event.objects.filter(profile=customer).values_list("name", flat=True))
+    assert {"WhatsApp Replied", "WhatsApp Message Received"} <= names
