@@ -9,14 +9,24 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from celery import Celery
 from django.db import connection
 from django.utils import timezone
 
 from engage.messaging import services
 from engage.messaging.models import Message, MessageDecision
+from tests.live_processes import (
+    celery_worker,
+    free_port,
+    kill,
+    process_env,
+    redis_server,
+    redis_server_binary,
+)
 
 from .helpers import queue_email
 
@@ -97,3 +107,48 @@ def test_a_stuck_message_of_an_idempotent_channel_is_queued_again(
     message.refresh_from_db()
     assert message.status == Message.QUEUED
     assert MessageDecision.objects.get(message=message).action == "retry"
+
+
+def wait_for_status(message, status: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message.refresh_from_db()
+        if message.status == status:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"message still {message.status}, not {status}")
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("transactional_db")
+def test_a_celery_worker_killed_mid_send_is_recovered_by_the_sweep_without_a_resend(
+    workspace, email_channel, customer, smtp_server, tmp_path
+):
+    redis_server_binary()
+    smtp_server.hold = True
+    message = queue_email(workspace.workspace, customer, key="invoice-9")
+    with redis_server(free_port(), tmp_path) as broker:
+        env = process_env(
+            CELERY_BROKER_URL=broker,
+            ENGAGE_SWEEP_SECONDS="0.5",
+            ENGAGE_SENDING_TIMEOUT_SECONDS="1",
+        )
+        publisher = Celery(broker=broker)
+        with celery_worker(env, tmp_path) as worker:
+            publisher.send_task("engage.messaging.tasks.deliver_message", args=[message.pk])
+            assert smtp_server.data_started.wait(30), (tmp_path / "celery-worker.log").read_text()
+            message.refresh_from_db()
+            assert message.status == Message.SENDING
+            kill(worker)
+        smtp_server.release.set()  # the provider has the message and may deliver it
+
+        with celery_worker(env, tmp_path, beat=True):
+            wait_for_status(message, Message.UNKNOWN)
+            # The broker redelivering the task changes nothing either.
+            publisher.send_task("engage.messaging.tasks.deliver_message", args=[message.pk])
+            time.sleep(1.5)
+
+    message.refresh_from_db()
+    assert message.status == Message.UNKNOWN and message.attempts == 1
+    assert MessageDecision.objects.get(message=message).reason == "worker_lost"
+    assert len(smtp_server.messages) <= 1
