@@ -3,9 +3,12 @@
 import json
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
+from engage.profiles.models import Profile
+from engage.scoring.admin import ScoreInline
 from engage.scoring.models import ScoringSettings
 
 from .helpers import compute, customer, did
@@ -74,3 +77,20 @@ def test_settings_form_names_the_bad_json_path(workspace):
     form["intent_rules"] = json.dumps([rule])
     assert client.post("/admin/scoring/scoringsettings/add/", form).status_code == 302
     assert ScoringSettings.objects.get().intent_rules[0]["all"][0]["within_days"] == 1
+
+
+def test_score_inline_lists_the_profiles_scores_read_only(workspace, scored, rf):
+    mine, _ = scored
+    site = admin.AdminSite(name="scoring-inline-test")
+
+    class ProfileWithScores(admin.ModelAdmin):
+        inlines = [ScoreInline]
+
+    request = rf.get("/")
+    request.user = User.objects.create_superuser("root", password="not-used")
+    [inline] = ProfileWithScores(Profile, site).get_inline_instances(request, mine)
+    formset = inline.get_formset(request, mine)(instance=mine)
+
+    assert [form.instance.model for form in formset.forms] == ["rfm"]
+    assert not inline.has_change_permission(request, mine)
+    assert "components" in inline.get_readonly_fields(request, mine)
