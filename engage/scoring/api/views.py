@@ -1,6 +1,6 @@
 """A customer's scores over HTTP (secret key), scoped to the key's workspace."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,8 +19,20 @@ class ProfileScoresView(APIView):
         description="Every scoring model's current value, cell and components, with weekly "
         "history and the trend against the previous week. A merged profile's id resolves to "
         "the profile it was merged into.",
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
-        responses={200: ProfileScoresSerializer},
+        parameters=[
+            OpenApiParameter(
+                "profile_id",
+                int,
+                OpenApiParameter.PATH,
+                description="A profile id; a merged profile's id resolves to its survivor.",
+            )
+        ],
+        responses={
+            200: ProfileScoresSerializer,
+            401: OpenApiResponse(description="No key, or an unknown or revoked key."),
+            403: OpenApiResponse(description="A write key: it can only ingest events."),
+            404: OpenApiResponse(description="No such profile in the key's workspace."),
+        },
     )
     def get(self, request: Request, profile_id: int) -> Response:
         profile = profile_selectors.canonical_profile(
