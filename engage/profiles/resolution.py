@@ -20,18 +20,18 @@ Concurrency: the caller runs this in a transaction. On PostgreSQL a
 transaction-level advisory lock per identifier (taken in sorted order) keeps
 two workers from creating or merging on the same identifier at once; the
 matched profiles are then locked in id order and re-read, and a profile merged
-away meanwhile makes the lookup start again.
+away meanwhile makes the caller roll back and start again.
 """
 
 import hashlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 
 from .identifiers import InvalidIdentifier, is_junk, normalize
-from .merge import MAX_LOCK_ATTEMPTS, ProfilesMoved, lock_profiles, merge_locked
+from .merge import lock_profiles, merge_locked
 from .models import Identity, Profile, ProfileMerge
 
 # Lower ranks win when a limit forces an identifier out; external kinds rank
@@ -204,17 +204,14 @@ def resolve_identifiers(
 
     Must run inside a transaction (the locks last until it ends). Returns None
     when no identifier is usable (the event cannot be attributed).
+
+    Raises ProfilesMoved when a matched profile was merged away by another
+    worker while this one waited for its lock. The caller then rolls back
+    (to a savepoint), which releases the profiles already locked (see
+    merge.lock_profiles), and calls again; processing does.
     """
     lock_identifiers(workspace.pk, extracted.lock_pairs())
-    for _ in range(MAX_LOCK_ATTEMPTS):
-        try:
-            # A savepoint per attempt, so that a failed attempt releases the
-            # profiles it locked (see merge.lock_canonical).
-            with transaction.atomic():
-                return _resolve(workspace, extracted, event_type, message_id)
-        except ProfilesMoved:
-            continue
-    raise ProfilesMoved
+    return _resolve(workspace, extracted, event_type, message_id)
 
 
 def _resolve(workspace, extracted: Extracted, event_type: str, message_id: str):
