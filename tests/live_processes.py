@@ -100,6 +100,13 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILL ``process`` and its children at once, as a crash or an OOM kill would."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("ab") as out:
         return subprocess.Popen(

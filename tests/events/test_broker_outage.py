@@ -9,17 +9,19 @@ With the broker up, each ingestion request gets its events processed at once.
 """
 
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from engage.events.models import Event
-from engage.profiles.models import Identity
-from tests.identity_helpers import identities, profile_of
+from engage.profiles.models import Identity, Profile
+from tests.identity_helpers import T0, identities, profile_of
 from tests.live_processes import (
     celery_worker,
     free_port,
     gunicorn,
+    kill,
     process_env,
     redis_server,
     redis_server_binary,
@@ -31,6 +33,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("transactional_db")]
 # loopback port fails at once, and later requests do not even try for a while.
 MAX_REQUEST_SECONDS = 1.0
 PROCESSING_TIMEOUT = 30.0
+BACKLOG = 200
+BATCH = 10
 
 
 def post(url, path, body, write_key):
@@ -126,3 +130,48 @@ def test_with_the_broker_up_ingestion_asks_a_worker_to_process_at_once(workspace
             ("anonymous_id", f"a-{n}"),
             ("email", f"{n}@ex.com"),
         }
+
+
+def test_a_worker_killed_mid_backlog_loses_nothing(workspace, tmp_path):
+    """SIGKILL mid-batch: the batch rolls back, and the next worker's sweep redoes it."""
+    ws = workspace.workspace
+    visitors = 50
+    Event.objects.bulk_create(
+        Event(
+            workspace=ws,
+            message_id=f"m-{n}",
+            type="track",
+            name="Viewed",
+            anonymous_id=f"a-{n % visitors}",
+            timestamp=T0 + timedelta(seconds=n),
+            received_at=T0 + timedelta(seconds=n),
+        )
+        for n in range(BACKLOG)
+    )
+    broker_port = free_port()
+    env = process_env(
+        CELERY_BROKER_URL=f"redis://127.0.0.1:{broker_port}/0",
+        ENGAGE_SWEEP_SECONDS="1",
+        ENGAGE_PROCESSING_BATCH=str(BATCH),
+    )
+    processed = Event.objects.filter(workspace=ws, processed_at__isnull=False)
+    with redis_server(broker_port, tmp_path):
+        with celery_worker(env, tmp_path, beat=True) as worker:
+            deadline = time.monotonic() + PROCESSING_TIMEOUT
+            while not processed.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            kill(worker)
+        done = processed.count()
+        assert 0 < done < BACKLOG, "the worker was not stopped in the middle of the backlog"
+        # Only whole batches were committed: the one in flight rolled back.
+        assert done % BATCH == 0
+
+        with celery_worker(env, tmp_path, beat=True):
+            wait_until_processed(ws, BACKLOG)
+
+    assert Profile.objects.filter(workspace=ws).count() == visitors
+    for profile in Profile.objects.filter(workspace=ws)[:20]:
+        [anonymous_id] = profile.identities.values_list("value", flat=True)
+        events = Event.objects.filter(profile=profile)
+        assert set(events.values_list("anonymous_id", flat=True)) == {anonymous_id}
+        assert events.count() == BACKLOG // visitors
