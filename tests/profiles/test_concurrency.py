@@ -283,8 +283,9 @@ def test_a_batch_rolled_back_on_contention_is_counted_once(
     events = [pending_event(ws, anonymous_id=f"a-{n}") for n in range(3)]
     pending = [event.pk for event in events]
     # The second event keeps conflicting, as if other workers kept merging its
-    # profile, until its batch gives up and rolls back; the next claim succeeds.
-    conflicts = iter(range(processing.MAX_EVENT_ATTEMPTS))
+    # profile: in the batch's fast pass, then in every attempt of its careful
+    # pass, until the batch gives up and rolls back; the next claim succeeds.
+    conflicts = iter(range(1 + processing.MAX_EVENT_ATTEMPTS))
     resolve = processing.resolve_identifiers
 
     def conflicting(**kwargs):
@@ -295,4 +296,5 @@ def test_a_batch_rolled_back_on_contention_is_counted_once(
     monkeypatch.setattr(processing, "resolve_identifiers", conflicting)
 
     assert process_pending() == 3
+    assert next(conflicts, None) is None  # the careful pass did give up
     assert committed_processing == Counter(pending)
