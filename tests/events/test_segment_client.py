@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 from segment.analytics import Client
-from segment.analytics.request import APIError
+from segment.analytics.request import APIError, post
 
 from engage.events.models import Event
 from engage.profiles.models import Identity, ProfileMerge
@@ -255,3 +255,40 @@ def test_the_client_waits_out_a_rate_limit_and_delivers_everything(workspace, cl
     assert errors == []
     stored_ids = set(Event.objects.filter(workspace=ws).values_list("message_id", flat=True))
     assert stored_ids == {message["messageId"] for message in sent}
+
+
+def test_an_explicit_batch_posted_with_the_library_is_stored_whole(workspace, engage_url):
+    ws = workspace.workspace
+    batch = [
+        {
+            "type": "identify",
+            "userId": "u-5",
+            "traits": {"email": "cy@example.com"},
+            "messageId": "e1",
+        },
+        {
+            "type": "track",
+            "userId": "u-5",
+            "event": "Paid",
+            "properties": {"eur": 9},
+            "messageId": "e2",
+        },
+        {"type": "alias", "previousId": "anon-5", "userId": "u-5", "messageId": "e3"},
+        {"type": "group", "userId": "u-5", "groupId": "g-1", "messageId": "e4"},
+    ]
+    response = post(workspace.write_key, engage_url, gzip=True, batch=batch)
+
+    assert response.json() == {"success": True}
+    stored_events = Event.objects.filter(workspace=ws).order_by("message_id")
+    assert [(e.message_id, e.type) for e in stored_events] == [
+        ("e1", "identify"),
+        ("e2", "track"),
+        ("e3", "alias"),
+        ("e4", "group"),
+    ]
+    assert stored(ws, {"messageId": "e2"}).properties == {"eur": 9}
+    assert identities(profile_of(ws, Identity.USER_ID, "u-5")) == {
+        ("user_id", "u-5"),
+        ("email", "cy@example.com"),
+        ("anonymous_id", "anon-5"),
+    }
