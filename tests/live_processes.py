@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from django.db import connection
@@ -28,25 +29,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def process_env(**overrides: str | None) -> dict[str, str]:
+def process_env(**overrides: str) -> dict[str, str]:
     """The environment of an engage process using this pytest process's test database.
 
     ``CELERY_BROKER_URL`` is left out unless given: tasks then run inline.
-    A value of None removes the variable.
     """
     db = connection.settings_dict
+    user, password = quote(db["USER"] or "", safe=""), quote(db["PASSWORD"] or "", safe="")
     env = dict(os.environ)
     env.pop("CELERY_BROKER_URL", None)
-    env["DATABASE_URL"] = (
-        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    )
+    env["DATABASE_URL"] = f"postgres://{user}:{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     env["PYTHONUNBUFFERED"] = "1"
-    for name, value in overrides.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
+    env.update(overrides)
     return env
 
 
