@@ -11,11 +11,14 @@ Per event: the identifiers are extracted and normalized; an event carrying
 an erased customer's identifier is deleted (the erasure must stick);
 otherwise the profile is resolved (created, found or merged), the event's
 traits, times, timezone and locale are applied to it, and the event is marked
-processed. When anything in a batch fails, the batch rolls back and is
-processed again with a savepoint per event: a savepoint that fails on a
-deadlock, a serialization failure or a unique-key race is retried; an event
-that fails for any other reason is marked processed with a warning and
-logged, so that one bad event cannot block the queue.
+processed. A batch locks each profile once, applies its events to it in
+memory, in event order, and writes profiles and events with one UPDATE each
+at the end (and before a merge, which reads those rows). When anything in a
+batch fails, the batch rolls back and is processed again with a savepoint per
+event: a savepoint that fails on a deadlock, a serialization failure or a
+unique-key race is retried; an event that fails for any other reason is
+marked processed with a warning and logged, so that one bad event cannot
+block the queue.
 """
 
 import logging
@@ -29,7 +32,9 @@ from django.utils import timezone
 from engage.privacy.models import Suppression
 from engage.privacy.selectors import suppressed
 from engage.profiles.merge import ProfilesMoved
+from engage.profiles.models import Profile
 from engage.profiles.resolution import (
+    BatchProfiles,
     Extracted,
     extract_identifiers,
     lock_identifiers,
@@ -48,6 +53,35 @@ MAX_EVENT_ATTEMPTS = 4
 # SQLSTATEs worth retrying: deadlock_detected, serialization_failure,
 # lock_not_available.
 RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
+PROFILE_FIELDS = [
+    "traits",
+    "trait_updated_at",
+    "first_seen_at",
+    "last_seen_at",
+    "timezone",
+    "locale",
+]
+EVENT_FIELDS = ["profile", "origin_profile_id", "processed_at", "warnings"]
+
+
+class PendingWrites:
+    """The event and profile writes of a batch, made once for the whole batch.
+
+    Profiles are locked once per batch and changed in memory, event after
+    event, then written with one UPDATE; events likewise. ``flush`` also runs
+    before a merge, which reads and moves profile and event rows.
+    """
+
+    def __init__(self):
+        self.events: list[Event] = []
+        self.batch = BatchProfiles(flush=self.flush)
+
+    def flush(self) -> None:
+        if self.batch.profiles:
+            Profile.objects.bulk_update(list(self.batch.profiles.values()), PROFILE_FIELDS)
+        if self.events:
+            Event.objects.bulk_update(self.events, EVENT_FIELDS)
+            self.events = []
 
 
 class Contention(Exception):
@@ -144,33 +178,33 @@ def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> int:
             lock_identifiers(workspace_id, by_workspace[workspace_id])
 
         now = timezone.now()
-        process = _process_with_retries if careful else _process_once
+        pending = None if careful else PendingWrites()
         for event in events:
-            kept = process(
-                event,
-                workspaces[event.workspace_id],
-                extracted[event.pk],
-                check_suppression=event.workspace_id in with_suppressions,
-                now=now,
-            )
+            workspace = workspaces[event.workspace_id]
+            check = event.workspace_id in with_suppressions
+            if careful:
+                kept = _process_with_retries(
+                    event, workspace, extracted[event.pk], check_suppression=check, now=now
+                )
+            else:
+                kept = process_event(
+                    event=event,
+                    workspace=workspace,
+                    extracted=extracted[event.pk],
+                    check_suppression=check,
+                    now=now,
+                    pending=pending,
+                )
             if kept:
                 processed += 1
             else:
                 dropped += 1
+        if pending is not None:
+            pending.flush()
         send_events_processed(events, workspaces)
     outcome.processed += processed
     outcome.dropped += dropped
     return len(events)
-
-
-def _process_once(event, workspace, extracted, *, check_suppression, now) -> bool:
-    return process_event(
-        event=event,
-        workspace=workspace,
-        extracted=extracted,
-        check_suppression=check_suppression,
-        now=now,
-    )
 
 
 def _process_with_retries(event, workspace, extracted, *, check_suppression, now) -> bool:
@@ -207,9 +241,20 @@ def _process_with_retries(event, workspace, extracted, *, check_suppression, now
 
 
 def process_event(
-    *, event: Event, workspace: Workspace, extracted: Extracted, check_suppression: bool, now
+    *,
+    event: Event,
+    workspace: Workspace,
+    extracted: Extracted,
+    check_suppression: bool,
+    now,
+    pending: PendingWrites | None = None,
 ) -> bool:
-    """Resolve and apply one claimed event; False when it was dropped (erased customer)."""
+    """Resolve and apply one claimed event; False when it was dropped (erased customer).
+
+    With ``pending``, the caller holds the batch's identifier locks and writes
+    the event and its profile later (``pending.flush``); otherwise both are
+    saved here.
+    """
     if check_suppression:
         pairs = [(i.kind, i.value) for i in extracted.identifiers]
         if extracted.previous_id:
@@ -223,6 +268,7 @@ def process_event(
         extracted=extracted,
         event_type=event.type,
         message_id=event.message_id,
+        batch=None if pending is None else pending.batch,
     )
     warnings = [*extracted.warnings]
     if resolution is None:
@@ -230,16 +276,24 @@ def process_event(
     else:
         warnings += resolution.warnings
         _apply_to_profile(event, resolution.profile)
+        if pending is None:
+            resolution.profile.save(update_fields=PROFILE_FIELDS)
         event.profile = resolution.profile
         event.origin_profile_id = resolution.profile.pk
     event.warnings = [*event.warnings, *warnings]
     event.processed_at = now
-    event.save(update_fields=["profile", "origin_profile_id", "processed_at", "warnings"])
+    if pending is None:
+        event.save(update_fields=EVENT_FIELDS)
+    else:
+        pending.events.append(event)
     return True
 
 
 def _apply_to_profile(event: Event, profile) -> None:
-    """Traits (latest update per trait wins), first/last seen, timezone and locale."""
+    """Traits (latest update per trait wins), first/last seen, timezone and locale.
+
+    In memory only: the caller saves the profile, at once or with its batch.
+    """
     context = event.context if isinstance(event.context, dict) else {}
     at = event.timestamp
     newest = profile.last_seen_at is None or at >= profile.last_seen_at
@@ -255,13 +309,3 @@ def _apply_to_profile(event: Event, profile) -> None:
         profile.first_seen_at = at
     if newest:
         profile.last_seen_at = at
-    profile.save(
-        update_fields=[
-            "traits",
-            "trait_updated_at",
-            "first_seen_at",
-            "last_seen_at",
-            "timezone",
-            "locale",
-        ]
-    )

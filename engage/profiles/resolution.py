@@ -24,6 +24,7 @@ away meanwhile makes the caller roll back and start again.
 """
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -95,6 +96,22 @@ class Resolution:
     created: bool = False
     merges: list[ProfileMerge] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BatchProfiles:
+    """Profiles a batch of events holds locked, for ``resolve_identifiers``.
+
+    A caller resolving many events in one transaction (processing) already
+    holds every identifier lock of the batch, and keeps the profiles it has
+    locked or created here, with their unsaved changes, so that each is locked
+    once and saved once per batch. Before a merge, ``flush`` must write every
+    pending change (a merge reads and moves rows in the database); the profiles
+    are then dropped and locked again from the database.
+    """
+
+    flush: Callable[[], None]
+    profiles: dict[int, Profile] = field(default_factory=dict)
 
 
 def extract_identifiers(*, event, workspace) -> Extracted:
@@ -198,7 +215,12 @@ def identity_limit(workspace, kind: str) -> int:
 
 
 def resolve_identifiers(
-    *, workspace, extracted: Extracted, event_type: str = "", message_id: str = ""
+    *,
+    workspace,
+    extracted: Extracted,
+    event_type: str = "",
+    message_id: str = "",
+    batch: BatchProfiles | None = None,
 ) -> Resolution | None:
     """Find, create or merge the profile the identifiers belong to.
 
@@ -209,12 +231,17 @@ def resolve_identifiers(
     worker while this one waited for its lock. The caller then rolls back
     (to a savepoint), which releases the profiles already locked (see
     merge.lock_profiles), and calls again; processing does.
+
+    With ``batch``, the caller already holds the identifier locks of
+    ``extracted`` (taken with ``lock_identifiers``) and the profiles returned
+    may carry changes it has not saved yet (see BatchProfiles).
     """
-    lock_identifiers(workspace.pk, extracted.lock_pairs())
-    return _resolve(workspace, extracted, event_type, message_id)
+    if batch is None:
+        lock_identifiers(workspace.pk, extracted.lock_pairs())
+    return _resolve(workspace, extracted, event_type, message_id, batch)
 
 
-def _resolve(workspace, extracted: Extracted, event_type: str, message_id: str):
+def _resolve(workspace, extracted: Extracted, event_type: str, message_id: str, batch):
     warnings: list[str] = []
     identifiers = list(extracted.identifiers)
     if extracted.previous_id:
@@ -248,10 +275,21 @@ def _resolve(workspace, extracted: Extracted, event_type: str, message_id: str):
     if not profile_ids:
         profile = Profile.objects.create(workspace=workspace)
         _attach(workspace, profile, identifiers)
+        if batch is not None:
+            batch.profiles[profile.pk] = profile
         return Resolution(profile=profile, created=True, warnings=warnings)
 
+    if batch is not None and len(profile_ids) == 1 and profile_ids[0] in batch.profiles:
+        survivor = batch.profiles[profile_ids[0]]
+        _attach(workspace, survivor, [i for i in identifiers if i not in existing])
+        return Resolution(profile=survivor, warnings=warnings)
+    if batch is not None and len(profile_ids) > 1:
+        batch.flush()
+        batch.profiles.clear()
     locked = lock_profiles(profile_ids)
     survivor = locked[profile_ids[0]]
+    if batch is not None:
+        batch.profiles[survivor.pk] = survivor
     resolution = Resolution(profile=survivor, warnings=warnings)
     for other_id in profile_ids[1:]:
         reason, detail = _why(event_type, identifiers, existing, survivor.pk, other_id)

@@ -11,6 +11,7 @@ from functools import partial
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.db.models.signals import post_save
 
 from engage.events import processing
@@ -221,21 +222,38 @@ def test_a_new_email_seen_by_several_workers_at_once_makes_one_customer(make_wor
 
 
 @pytest.fixture
-def committed_processing():
-    """Counts, per event id, processing saves that were committed."""
+def committed_processing(monkeypatch):
+    """Counts, per event id, processing writes that were committed.
+
+    Processing marks an event processed with ``save`` (event by event) or
+    ``bulk_update`` (a whole batch at once); both are counted.
+    """
     counts: Counter = Counter()
     lock = threading.Lock()
 
-    def count(pk):
+    def count(pks):
         with lock:
-            counts[pk] += 1
+            counts.update(pks)
+
+    def written(pks, fields):
+        if fields and "processed_at" in fields:
+            # A write in a savepoint that rolled back (a retried conflict) is
+            # not an effect: on_commit forgets it.
+            transaction.on_commit(lambda pks=list(pks): count(pks))
 
     def receiver(sender, instance, update_fields=None, **kwargs):
-        if update_fields and "processed_at" in update_fields:
-            # A save in a savepoint that rolled back (a retried conflict) is
-            # not an effect: on_commit forgets it.
-            transaction.on_commit(lambda pk=instance.pk: count(pk))
+        written([instance.pk], update_fields)
 
+    bulk_update = QuerySet.bulk_update
+
+    def counting_bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        result = bulk_update(self, objs, fields, *args, **kwargs)
+        if self.model is Event:
+            written([obj.pk for obj in objs], fields)
+        return result
+
+    monkeypatch.setattr(QuerySet, "bulk_update", counting_bulk_update)
     post_save.connect(receiver, sender=Event, weak=False)
     yield counts
     post_save.disconnect(receiver, sender=Event)
