@@ -21,12 +21,13 @@ marked processed with a warning and logged, so that one bad event cannot
 block the queue.
 """
 
+import json
 import logging
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from engage.privacy.models import Suppression
@@ -74,14 +75,53 @@ class PendingWrites:
 
     def __init__(self):
         self.events: list[Event] = []
+        self.profiles: dict[int, Profile] = {}  # changed since the last flush
         self.batch = BatchProfiles(flush=self.flush)
 
     def flush(self) -> None:
-        if self.batch.profiles:
-            Profile.objects.bulk_update(list(self.batch.profiles.values()), PROFILE_FIELDS)
-        if self.events:
-            Event.objects.bulk_update(self.events, EVENT_FIELDS)
-            self.events = []
+        update_rows(Profile, list(self.profiles.values()), PROFILE_FIELDS)
+        update_rows(Event, self.events, EVENT_FIELDS)
+        self.profiles, self.events = {}, []
+
+
+def update_rows(model, rows: list, fields: list[str]) -> None:
+    """Write ``fields`` of ``rows`` with one statement.
+
+    On PostgreSQL an ``UPDATE … FROM unnest(…)``: Django's ``bulk_update``
+    builds one CASE per field and row, which costs more Python time than the
+    round trips it saves.
+    """
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update(rows, fields)
+        return
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    columns, types, sets, arrays = [quote(pk.column)], [f"{pk.db_type(connection)}[]"], [], []
+    arrays.append([row.pk for row in rows])
+    for name in fields:
+        field = model._meta.get_field(name)
+        column = quote(field.column)
+        columns.append(column)
+        values = [getattr(row, field.attname) for row in rows]
+        if isinstance(field, models.JSONField):
+            types.append("text[]")
+            sets.append(f"{column} = v.{column}::jsonb")
+            values = [json.dumps(value, cls=field.encoder) for value in values]
+        else:
+            types.append(f"{field.db_type(connection)}[]")
+            sets.append(f"{column} = v.{column}")
+        arrays.append(values)
+    placeholders = ", ".join(f"%s::{kind}" for kind in types)
+    # Names and types come from the model; every value is a parameter.
+    sql = (
+        f"UPDATE {quote(model._meta.db_table)} AS t SET {', '.join(sets)} "  # noqa: S608
+        f"FROM unnest({placeholders}) AS v({', '.join(columns)}) "
+        f"WHERE t.{columns[0]} = v.{columns[0]}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, arrays)
 
 
 class Contention(Exception):
@@ -278,6 +318,8 @@ def process_event(
         _apply_to_profile(event, resolution.profile)
         if pending is None:
             resolution.profile.save(update_fields=PROFILE_FIELDS)
+        else:
+            pending.profiles[resolution.profile.pk] = resolution.profile
         event.profile = resolution.profile
         event.origin_profile_id = resolution.profile.pk
     event.warnings = [*event.warnings, *warnings]

@@ -106,8 +106,8 @@ class BatchProfiles:
     holds every identifier lock of the batch, and keeps the profiles it has
     locked or created here, with their unsaved changes, so that each is locked
     once and saved once per batch. Before a merge, ``flush`` must write every
-    pending change (a merge reads and moves rows in the database); the profiles
-    are then dropped and locked again from the database.
+    pending change (a merge reads and moves rows in the database); the merging
+    profiles are then locked again from the database.
     """
 
     flush: Callable[[], None]
@@ -285,7 +285,8 @@ def _resolve(workspace, extracted: Extracted, event_type: str, message_id: str, 
         return Resolution(profile=survivor, warnings=warnings)
     if batch is not None and len(profile_ids) > 1:
         batch.flush()
-        batch.profiles.clear()
+        for pk in profile_ids:
+            batch.profiles.pop(pk, None)
     locked = lock_profiles(profile_ids)
     survivor = locked[profile_ids[0]]
     if batch is not None:

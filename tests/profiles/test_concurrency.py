@@ -11,7 +11,6 @@ from functools import partial
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import QuerySet
 from django.db.models.signals import post_save
 
 from engage.events import processing
@@ -226,7 +225,7 @@ def committed_processing(monkeypatch):
     """Counts, per event id, processing writes that were committed.
 
     Processing marks an event processed with ``save`` (event by event) or
-    ``bulk_update`` (a whole batch at once); both are counted.
+    ``update_rows`` (a whole batch at once); both are counted.
     """
     counts: Counter = Counter()
     lock = threading.Lock()
@@ -244,16 +243,14 @@ def committed_processing(monkeypatch):
     def receiver(sender, instance, update_fields=None, **kwargs):
         written([instance.pk], update_fields)
 
-    bulk_update = QuerySet.bulk_update
+    update_rows = processing.update_rows
 
-    def counting_bulk_update(self, objs, fields, *args, **kwargs):
-        objs = list(objs)
-        result = bulk_update(self, objs, fields, *args, **kwargs)
-        if self.model is Event:
-            written([obj.pk for obj in objs], fields)
-        return result
+    def counting_update_rows(model, rows, fields):
+        update_rows(model, rows, fields)
+        if model is Event:
+            written([row.pk for row in rows], fields)
 
-    monkeypatch.setattr(QuerySet, "bulk_update", counting_bulk_update)
+    monkeypatch.setattr(processing, "update_rows", counting_update_rows)
     post_save.connect(receiver, sender=Event, weak=False)
     yield counts
     post_save.disconnect(receiver, sender=Event)
