@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
 
 from .identifiers import InvalidIdentifier, is_junk, normalize
 from .merge import lock_profiles, merge_locked
@@ -320,18 +319,25 @@ def _previous_identifier(workspace, value: str) -> Identifier:
 
 
 def _find(workspace, identifiers) -> dict[Identifier, int]:
-    """{identifier: profile id} for the identifiers the workspace knows."""
+    """{identifier: profile id} for the identifiers the workspace knows.
+
+    Plain SQL: this runs once per processed event, and building the query
+    through the ORM cost several times the query itself.
+    """
     by_kind: dict[str, list[str]] = {}
     for i in identifiers:
         by_kind.setdefault(i.kind, []).append(i.value)
-    match = Q()
+    clauses, params = [], [workspace.pk]
     for kind, values in by_kind.items():
-        match |= Q(kind=kind, value__in=values)
-    rows = Identity.objects.filter(match, workspace=workspace)
-    return {
-        Identifier(kind, value): profile_id
-        for kind, value, profile_id in rows.values_list("kind", "value", "profile_id")
-    }
+        clauses.append(f"(kind = %s AND value IN ({', '.join(['%s'] * len(values))}))")
+        params += [kind, *values]
+    sql = (
+        f"SELECT kind, value, profile_id FROM {Identity._meta.db_table} "  # noqa: S608
+        f"WHERE workspace_id = %s AND ({' OR '.join(clauses)})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {Identifier(kind, value): profile_id for kind, value, profile_id in cursor}
 
 
 def _over_limit(workspace, identifiers, profile_ids, held) -> str | None:
