@@ -1,11 +1,12 @@
 """Admin: scores read-only (they are computed, never typed in), settings editable.
 
-``ScoreInline`` is for the profile admin: ``inlines = [..., ScoreInline]``
-shows a customer's scores with their components on the profile page.
+``ScoreInline`` is registered on the profile page, so an operator sees a
+customer's scores and their components beside identities and traits.
 """
 
 from django.contrib import admin
 
+from engage.profiles.admin import register_profile_inline
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
 from .models import Score, ScoreHistory, ScoringSettings
@@ -28,6 +29,9 @@ class ScoreInline(ReadOnlyMixin, admin.TabularInline):
     readonly_fields = fields
     extra = 0
     ordering = ["model"]
+
+
+register_profile_inline(ScoreInline)
 
 
 @admin.register(Score)

@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db import connection
 
 from engage.plugins.base import ScoringModel
+from engage.plugins.manager import channels
 
 from .dialect import Dialect
 
@@ -55,18 +56,25 @@ NAMES_SQL = """
 """
 
 
-def classify(name: str) -> tuple[int, int, int, str] | None:
+def channel_labels() -> dict[str, str]:
+    """{event label: channel id} of the installed channels ("Web Push" → "webpush")."""
+    return {cls.event_label(): channel_id for channel_id, cls in channels().items()}
+
+
+def classify(name: str, labels: dict[str, str]) -> tuple[int, int, int, str] | None:
     """(activity, delivery, response, channel) of an event name engage treats
     specially, or None for a plain customer action.
 
-    "Web Push Opened" is a response on channel ``web_push``; "SMS Delivered" a
-    delivery on ``sms`` and, like every event engage writes, not activity.
+    Only names that start with an installed channel's label count, so a
+    customer's own "Order Delivered" stays an action. "Web Push Opened" is a
+    response on channel ``webpush``; "SMS Delivered" a delivery on ``sms``
+    and, like every event engage writes, not activity.
     """
     if name in SYSTEM_EVENTS:
         return (0, 0, 0, "")
     head, _, suffix = name.rpartition(" ")
-    channel = head.strip().lower().replace(" ", "_")
-    if not channel:
+    channel = labels.get(head)
+    if channel is None:
         return None
     if suffix == "Delivered":
         return (0, 1, 0, channel)
@@ -88,9 +96,10 @@ def kinds_cte(workspace_id: int) -> tuple[str, list]:
     with connection.cursor() as cursor:
         cursor.execute(NAMES_SQL, [workspace_id, workspace_id])
         names = {row[0] for row in cursor.fetchall()} | set(SYSTEM_EVENTS)
+    labels = channel_labels()
     rows, params = [], []
     for name in sorted(names):
-        kind = classify(name)
+        kind = classify(name, labels)
         if kind is not None:
             rows.append("(%s, %s, %s, %s, %s)")
             params += [name, *kind]

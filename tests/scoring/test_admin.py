@@ -3,13 +3,10 @@
 import json
 
 import pytest
-from django.contrib import admin
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from engage.profiles.models import Profile
-from engage.scoring.admin import ScoreInline
-from engage.scoring.models import ScoringSettings
+from engage.scoring.models import Score, ScoringSettings
 
 from .helpers import compute, customer, did
 
@@ -79,18 +76,14 @@ def test_settings_form_names_the_bad_json_path(workspace):
     assert ScoringSettings.objects.get().intent_rules[0]["all"][0]["within_days"] == 1
 
 
-def test_score_inline_lists_the_profiles_scores_read_only(workspace, scored, rf):
+def test_profile_page_shows_the_customers_scores_read_only(workspace, scored):
     mine, _ = scored
-    site = admin.AdminSite(name="scoring-inline-test")
+    client = operator_of(workspace.workspace, "ann", "view_profile", "view_score")
 
-    class ProfileWithScores(admin.ModelAdmin):
-        inlines = [ScoreInline]
+    page = client.get(f"/admin/profiles/profile/{mine.pk}/change/")
 
-    request = rf.get("/")
-    request.user = User.objects.create_superuser("root", password="not-used")
-    [inline] = ProfileWithScores(Profile, site).get_inline_instances(request, mine)
-    formset = inline.get_formset(request, mine)(instance=mine)
-
-    assert [form.instance.model for form in formset.forms] == ["rfm"]
-    assert not inline.has_change_permission(request, mine)
-    assert "components" in inline.get_readonly_fields(request, mine)
+    assert page.status_code == 200
+    [inline] = [f for f in page.context["inline_admin_formsets"] if f.opts.model is Score]
+    assert [form.form.instance.model for form in inline] == ["rfm"]
+    assert not inline.has_change_permission
+    assert "components" in inline.readonly_fields

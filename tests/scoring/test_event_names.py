@@ -2,7 +2,7 @@
 
 import pytest
 
-from engage.scoring.base import classify
+from engage.scoring.base import channel_labels, classify
 
 
 @pytest.mark.parametrize(
@@ -10,7 +10,8 @@ from engage.scoring.base import classify
     [
         ("Email Delivered", (0, 1, 0, "email")),
         ("SMS Replied", (1, 0, 1, "sms")),
-        ("Web Push Opened", (1, 0, 1, "web_push")),
+        ("Web Push Opened", (1, 0, 1, "webpush")),
+        ("In-App Opened", (1, 0, 1, "inapp")),
         ("WhatsApp Clicked", (1, 0, 1, "whatsapp")),
         ("Email Sent", (0, 0, 0, "")),
         ("Email Bounced", (0, 0, 0, "")),
@@ -21,8 +22,11 @@ from engage.scoring.base import classify
         ("Order Completed", None),
         ("Message Received", None),
         ("Opened", None),
+        # A customer's own event that happens to end like a delivery signal.
+        ("Order Delivered", None),
+        ("Parcel Failed", None),
         ("", None),
     ],
 )
 def test_classify(name, kind):
-    assert classify(name) == kind
+    assert classify(name, channel_labels()) == kind

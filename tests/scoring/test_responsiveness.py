@@ -46,7 +46,7 @@ def test_preferred_channel_is_the_best_rate_with_enough_deliveries(workspace):
     assert got[reader.pk].value == pytest.approx(2 / 6)
     assert got[newcomer.pk].cell == "email"
     assert got[newcomer.pk].components["channels"] == {
-        "web_push": {"delivered": 2, "responses": 2, "rate": 1.0}
+        "webpush": {"delivered": 2, "responses": 2, "rate": 1.0}
     }
 
 
