@@ -39,7 +39,6 @@ from engage.profiles.resolution import (
     Extracted,
     extract_identifiers,
     lock_identifiers,
-    lock_key,
     resolve_identifiers,
 )
 from engage.profiles.traits import apply_traits
@@ -125,10 +124,6 @@ def update_rows(model, rows: list, fields: list[str]) -> None:
         cursor.execute(sql, arrays)
 
 
-class AllHeld(Exception):
-    """Other workers hold an identifier of every event claimed: wait for them instead."""
-
-
 class Contention(Exception):
     """An event kept conflicting with other workers; its batch is retried later."""
 
@@ -156,15 +151,15 @@ def run(*, time_budget: float | None = None, batch_size: int | None = None) -> O
     contention = 0
     while True:
         try:
-            claimed, left = process_batch(batch_size=batch_size, outcome=outcome)
+            claimed = process_batch(batch_size=batch_size, outcome=outcome)
         except Contention:
             # Our batch rolled back, letting the worker we conflicted with
             # finish; wait a little and claim again.
             contention += 1
             logger.warning("processing batch rolled back after repeated conflicts; retrying")
             time.sleep(min(0.05 * contention, 1.0))
-            claimed, left = batch_size, 0
-        if claimed < batch_size and not left:
+            claimed = batch_size
+        if claimed < batch_size:
             break
         if deadline is not None and time.monotonic() >= deadline:
             outcome.remaining = Event.objects.filter(processed_at__isnull=True).exists()
@@ -174,11 +169,10 @@ def run(*, time_budget: float | None = None, batch_size: int | None = None) -> O
     return outcome
 
 
-def process_batch(*, batch_size: int, outcome: Outcome) -> tuple[int, int]:
+def process_batch(*, batch_size: int, outcome: Outcome) -> int:
     """Claim up to ``batch_size`` events and process them in one transaction.
 
-    Returns how many were claimed, and how many of them were left for a later
-    claim because another worker held their identifiers. ``outcome`` is only updated once the batch
+    Returns how many were claimed. ``outcome`` is only updated once the batch
     committed: a batch rolled back on contention is claimed again, and its
     events must not be counted twice.
 
@@ -187,25 +181,15 @@ def process_batch(*, batch_size: int, outcome: Outcome) -> tuple[int, int]:
     whole and is claimed again event by event, each in a savepoint, so that a
     conflict is retried and a bad event is set aside without holding up the
     others.
-
-    The first pass only takes the identifiers that no other worker holds and
-    leaves the events needing the others for a later claim, so that two
-    workers whose batches share customers work side by side instead of one
-    waiting for the other's commit. When every event is held, it waits.
     """
     try:
-        try:
-            return _process_batch(batch_size, outcome, careful=False, wait=False)
-        except AllHeld:
-            return _process_batch(batch_size, outcome, careful=False, wait=True)
+        return _process_batch(batch_size, outcome, careful=False)
     except Exception:
         logger.info("batch failed; processing it again event by event", exc_info=True)
-    return _process_batch(batch_size, outcome, careful=True, wait=True)
+    return _process_batch(batch_size, outcome, careful=True)
 
 
-def _process_batch(
-    batch_size: int, outcome: Outcome, *, careful: bool, wait: bool
-) -> tuple[int, int]:
+def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> int:
     processed = dropped = 0
     with transaction.atomic():
         events = list(
@@ -214,7 +198,7 @@ def _process_batch(
             .order_by("id")[:batch_size]
         )
         if not events:
-            return 0, 0
+            return 0
         workspace_ids = {e.workspace_id for e in events}
         workspaces = Workspace.objects.in_bulk(workspace_ids)
         with_suppressions = set(
@@ -225,26 +209,17 @@ def _process_batch(
         extracted = {
             e.pk: extract_identifiers(event=e, workspace=workspaces[e.workspace_id]) for e in events
         }
-        if wait:
-            # Every identifier of the batch, locked up front in one sorted pass,
-            # so that two workers whose batches overlap cannot deadlock on them.
-            by_workspace: dict[int, list] = {}
-            for event in events:
-                pairs = extracted[event.pk].lock_pairs()
-                by_workspace.setdefault(event.workspace_id, []).extend(pairs)
-            for workspace_id in sorted(by_workspace):
-                lock_identifiers(workspace_id, by_workspace[workspace_id])
-            left = set()
-        else:
-            left = _lock_free_events(events, extracted)
-            if len(left) == len(events):
-                raise AllHeld
+        # Every identifier of the batch, locked up front in one sorted pass, so
+        # that two workers whose batches overlap cannot deadlock on them.
+        by_workspace: dict[int, list] = {}
+        for event in events:
+            by_workspace.setdefault(event.workspace_id, []).extend(extracted[event.pk].lock_pairs())
+        for workspace_id in sorted(by_workspace):
+            lock_identifiers(workspace_id, by_workspace[workspace_id])
 
         now = timezone.now()
         pending = None if careful else PendingWrites()
         for event in events:
-            if event.pk in left:
-                continue
             workspace = workspaces[event.workspace_id]
             check = event.workspace_id in with_suppressions
             if careful:
@@ -269,36 +244,7 @@ def _process_batch(
         send_events_processed(events, workspaces)
     outcome.processed += processed
     outcome.dropped += dropped
-    return len(events), len(left)
-
-
-def _lock_free_events(events, extracted) -> set[int]:
-    """Lock the identifiers no other worker holds; the ids of the events to leave.
-
-    One statement, never waiting, so it cannot deadlock. An event is left when
-    another worker holds one of its identifiers, and so is every later event
-    sharing an identifier with one left: a customer's events are still
-    resolved in their order.
-    """
-    if connection.vendor != "postgresql":
-        return set()  # one writer at a time: nothing is held
-    keys = {
-        event.pk: {lock_key(event.workspace_id, kind, value) for kind, value in pairs}
-        for event in events
-        for pairs in [extracted[event.pk].lock_pairs()]
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT k, pg_try_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k",
-            [sorted(set().union(*keys.values()))],
-        )
-        held = {key for key, taken in cursor if taken}
-    left, unavailable = set(), set()
-    for event in events:
-        if not keys[event.pk] <= held or keys[event.pk] & unavailable:
-            left.add(event.pk)
-            unavailable |= keys[event.pk]
-    return left
+    return len(events)
 
 
 def _process_with_retries(event, workspace, extracted, *, check_suppression, now) -> bool:
