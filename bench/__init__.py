@@ -5,3 +5,16 @@ on the same machine (a raw ``COPY``, a trivial view, a plain ``UPDATE``), and
 the ratio between the two: the VM this runs on is noisy (±30% between runs),
 and the ratio is what stays comparable.
 """
+
+# Track event names of a shop, shared by the generators so that every benchmark
+# writes the same kind of stream.
+EVENT_NAMES = (
+    "Product Viewed",
+    "Product Added",
+    "Checkout Started",
+    "Order Completed",
+    "Page Scrolled",
+    "Search Performed",
+    "Video Played",
+    "Coupon Applied",
+)

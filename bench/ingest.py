@@ -32,19 +32,10 @@ from base64 import b64encode
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench import EVENT_NAMES
 from bench._pg import free_port, server_version, services, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
-EVENT_NAMES = (
-    "Product Viewed",
-    "Product Added",
-    "Checkout Started",
-    "Order Completed",
-    "Page Scrolled",
-    "Search Performed",
-    "Video Played",
-    "Coupon Applied",
-)
 
 
 def track_event(rng: random.Random, now: datetime) -> dict:

@@ -26,18 +26,9 @@ import random
 import statistics
 import time
 
+from bench import EVENT_NAMES
 from bench._pg import server_version, setup_django
 
-EVENT_NAMES = [
-    "Product Viewed",
-    "Product Added",
-    "Checkout Started",
-    "Order Completed",
-    "Page Scrolled",
-    "Search Performed",
-    "Video Played",
-    "Coupon Applied",
-]
 TYPICAL = {
     "and": [
         {"event": {"name": "Order Completed", "at_least": 2, "within_days": 30}},
@@ -91,7 +82,7 @@ def seed(cursor, workspace_id: int, profiles: int, events: int, now) -> tuple[in
              -- one time per row (k referenced so the subquery is not run once)
              LATERAL (SELECT %s - random() * interval '90 days' + (k * 0) * interval '1 s') w(t)
         """,
-        [workspace_id, EVENT_NAMES, low, high, events, now],
+        [workspace_id, list(EVENT_NAMES), low, high, events, now],
     )
     # As autovacuum would have by then: statistics, and the visibility map that
     # lets the event index answer without visiting the table.
