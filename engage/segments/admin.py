@@ -9,8 +9,9 @@ stores the same dependency index and queues the same refresh.
 import json
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import Http404, HttpRequest, JsonResponse
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -125,6 +126,24 @@ class SegmentAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
             rules=obj.rules,
             description=obj.description,
         )
+
+    def get_actions(self, request):
+        # Bulk deletion would skip the check that no other segment uses one.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        segment = self.get_object(request, object_id)
+        users = services.segments_using(segment) if segment else []
+        if users:
+            self.message_user(
+                request,
+                f"“{segment}” was not deleted: segment(s) {', '.join(users)} use it.",
+                messages.ERROR,
+            )
+            return redirect("admin:segments_segment_change", segment.pk)
+        return super().delete_view(request, object_id, extra_context)
 
     def get_urls(self):
         preview = self.admin_site.admin_view(self.preview_view)

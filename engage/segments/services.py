@@ -141,13 +141,18 @@ def upload_members(*, segment: Segment, identifiers: list, replace: bool = False
     return result
 
 
-def delete_segment(segment: Segment) -> None:
-    """Delete a segment unless another segment's rules refer to it."""
-    users = [
+def segments_using(segment: Segment) -> list[str]:
+    """Names of the workspace's segments whose rules refer to ``segment``."""
+    return sorted(
         s.name
         for s in Segment.objects.filter(workspace_id=segment.workspace_id).exclude(pk=segment.pk)
         if segment.pk in schema.referenced_segment_ids(s.rules)
-    ]
+    )
+
+
+def delete_segment(segment: Segment) -> None:
+    """Delete a segment unless another segment's rules refer to it."""
+    users = segments_using(segment)
     if users:
-        raise InvalidSegment([f"id: used by segment(s) {', '.join(sorted(users))}"])
+        raise InvalidSegment([f"id: used by segment(s) {', '.join(users)}"])
     segment.delete()

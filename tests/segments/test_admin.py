@@ -97,3 +97,28 @@ def test_staff_see_and_preview_only_their_workspaces(workspace, other_workspace)
     )
     assert preview.status_code == 400
     assert preview.json()["errors"] == ["workspace: choose a workspace"]
+
+
+def test_a_segment_another_one_uses_is_not_deleted(admin_client, workspace):
+    ws = workspace.workspace
+    pro = Segment.objects.create(workspace=ws, name="Pro", rules=PRO)
+    Segment.objects.create(workspace=ws, name="Pro buyers", rules={"segment": {"id": pro.pk}})
+
+    page = admin_client.post(f"/admin/segments/segment/{pro.pk}/delete/", {"post": "yes"})
+
+    assert page.status_code == 302
+    assert page.url == f"/admin/segments/segment/{pro.pk}/change/"
+    assert "was not deleted: segment(s) Pro buyers use it" in admin_client.get(page.url).text
+    assert Segment.objects.filter(pk=pro.pk).exists()
+    # Bulk deletion, which would skip that check, is not offered.
+    changelist = admin_client.get("/admin/segments/segment/")
+    assert 'value="delete_selected"' not in changelist.text
+
+
+def test_an_unused_segment_is_deleted(admin_client, workspace):
+    pro = Segment.objects.create(workspace=workspace.workspace, name="Pro", rules=PRO)
+
+    page = admin_client.post(f"/admin/segments/segment/{pro.pk}/delete/", {"post": "yes"})
+
+    assert page.status_code == 302
+    assert not Segment.objects.filter(pk=pro.pk).exists()
