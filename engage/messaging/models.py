@@ -4,7 +4,29 @@ from engage.profiles.models import Profile
 from engage.workspaces.models import Workspace
 
 
-class Message(models.Model):
+class FollowsCustomer(models.Model):
+    """A per-customer row that follows its customer through merges and splits.
+
+    A merge moves it to the survivor; splitting that merge moves it back when
+    it was first written for the restored profile (or one merged into it),
+    as split does with events: an opt-out given as that customer must stay
+    with the email or phone it was given for.
+    """
+
+    origin_profile_id = models.BigIntegerField(
+        null=True, editable=False, help_text="The profile it was first written for."
+    )
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.origin_profile_id is None:
+            self.origin_profile_id = self.profile_id
+        super().save(*args, **kwargs)
+
+
+class Message(FollowsCustomer):
     """One message to one customer on one channel, and everything that happened to it.
 
     The row is the unit of idempotency: a send with an ``idempotency_key``
@@ -231,7 +253,7 @@ class WebhookReceipt(models.Model):
         return f"{self.channel} {self.kind} {self.provider_event_id}"
 
 
-class MessageDecision(models.Model):
+class MessageDecision(FollowsCustomer):
     """Why a customer did not get a message, or not yet: every skip, deferral,
     retry and held send, with its reason. Read per profile."""
 
@@ -266,7 +288,7 @@ class MessageDecision(models.Model):
         return f"{self.action} {self.channel}: {self.reason}"
 
 
-class Consent(models.Model):
+class Consent(FollowsCustomer):
     """One change of a customer's consent for a topic on a channel.
 
     Rows are never updated: the latest row for (profile, channel, topic) is

@@ -2,7 +2,8 @@
 
 from django.dispatch import receiver
 
-from engage.profiles.signals import profile_merged
+from engage.profiles.models import Profile
+from engage.profiles.signals import profile_merged, profile_split
 
 from .models import Consent, Message, MessageDecision
 
@@ -12,7 +13,16 @@ def on_profile_merged(sender, *, survivor, merged, **kwargs):
     """Re-point the merged profile's rows to the survivor, in the merge's transaction.
 
     Consent history moves too, so an opt-out given as the merged profile still
-    stops marketing to the customer. A later split leaves them with the survivor.
+    stops marketing to the customer.
     """
     for model in (Message, Consent, MessageDecision):
         model.objects.filter(profile=merged).update(profile=survivor)
+
+
+@receiver(profile_split, dispatch_uid="messaging-split")
+def on_profile_split(sender, *, survivor, merged, **kwargs):
+    """Give the restored profile back the rows first written for it or for a
+    profile merged into it; rows written for the survivor stay."""
+    family = {merged.pk, *Profile.objects.filter(merged_into=merged).values_list("pk", flat=True)}
+    for model in (Message, Consent, MessageDecision):
+        model.objects.filter(profile=survivor, origin_profile_id__in=family).update(profile=merged)

@@ -4,7 +4,7 @@ import pytest
 
 from engage.messaging import consent, services
 from engage.messaging.models import Consent, Message, MessageDecision, MessagingPolicy
-from engage.profiles.merge import merge_profiles
+from engage.profiles.merge import merge_profiles, split_merge
 from engage.profiles.models import Profile, ProfileMerge
 
 from .helpers import queue_email
@@ -174,3 +174,28 @@ def test_a_merge_carries_opt_outs_messages_and_decisions_to_the_survivor(
     promo = queue_email(workspace.workspace, customer, category="marketing")
     services.deliver(promo.pk)
     assert decision(promo).reason == "opted_out"
+
+
+def test_splitting_the_merge_gives_back_the_opt_out_and_messages_it_carried(
+    workspace, email_channel, customer, smtp_server
+):
+    other = Profile.objects.create(workspace=workspace.workspace)
+    consent.record_consent(profile=other, status=Consent.OPTED_OUT, source="unsubscribe")
+    theirs = queue_email(workspace.workspace, other, category="marketing")
+    services.deliver(theirs.pk)
+    merge = merge_profiles(survivor=customer, merged=other, reason=ProfileMerge.MANUAL)
+    mine = queue_email(workspace.workspace, customer, category="transactional")
+
+    split_merge(merge=merge, by="operator")
+
+    theirs.refresh_from_db()
+    mine.refresh_from_db()
+    assert theirs.profile_id == other.pk
+    assert MessageDecision.objects.get(message=theirs).profile_id == other.pk
+    assert consent.current_status(profile=other, channel="email", topic="marketing") == (
+        Consent.OPTED_OUT
+    )
+    assert mine.profile_id == customer.pk
+    # The survivor never opted out: its marketing goes out again.
+    promo = queue_email(workspace.workspace, customer, category="marketing")
+    assert services.deliver(promo.pk) == Message.SENT
