@@ -10,7 +10,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from engage.plugins.base import Channel, WebhookSignal
-from engage.profiles.identifiers import InvalidIdentifier
+from engage.privacy.selectors import suppressed
+from engage.profiles.identifiers import InvalidIdentifier, is_junk, normalize
+from engage.profiles.resolution import Extracted, Identifier, resolve_identifiers
 from engage.profiles.selectors import canonical_profile, profile_by_identifier
 from engage.workspaces.models import Workspace
 
@@ -27,6 +29,10 @@ STATUS_SIGNALS = {
     "complained": "complained_at",
     "unsubscribed": "unsubscribed_at",
 }
+# Signals the customer sends: from an address engage has never seen, they
+# start a profile (a text to the brand's number is a customer reaching out,
+# and a STOP must stick to that number before anyone adds it).
+CUSTOMER_SIGNALS = ("inbound", "opted_out", "opted_in")
 # A provider's late failure report ranks with ``delivered``: it can turn a
 # ``sent`` message into ``failed``, never an opened one.
 FAILED_RANK = Message.SIGNAL_RANK[Message.DELIVERED]
@@ -58,13 +64,26 @@ def advance_status(message: Message, kind: str, at) -> list[str]:
     return changed
 
 
-def find_profile(*, workspace: Workspace, channel: type[Channel], address: str):
+def find_profile(*, workspace: Workspace, channel: type[Channel], address: str, kind: str = ""):
+    """The customer at ``address``; for a signal the customer sent, created
+    through identity resolution when the address is new."""
     if not (address and channel.address_kind):
         return None
+    kind_of_address = channel.address_kind
     try:
-        return profile_by_identifier(workspace=workspace, kind=channel.address_kind, value=address)
+        value = normalize(kind_of_address, address, phone_region=workspace.default_phone_region)
     except InvalidIdentifier:
         return None
+    profile = profile_by_identifier(workspace=workspace, kind=kind_of_address, value=value)
+    if profile is not None or kind not in CUSTOMER_SIGNALS:
+        return profile
+    if is_junk(value, extra_blocked=workspace.blocked_identifiers) or suppressed(
+        workspace.pk, [(kind_of_address, value)]
+    ):
+        return None  # erased customers stay erased, as in event processing
+    extracted = Extracted(identifiers=[Identifier(kind_of_address, value)])
+    resolution = resolve_identifiers(workspace=workspace, extracted=extracted)
+    return resolution.profile if resolution else None
 
 
 def apply_signal(
@@ -130,7 +149,7 @@ def apply_to_message(
             message.save(update_fields=[*changed, "updated_at"])
         profile = canonical_profile(workspace=workspace, profile_id=message.profile_id)
     else:
-        profile = find_profile(workspace=workspace, channel=channel, address=address)
+        profile = find_profile(workspace=workspace, channel=channel, address=address, kind=kind)
     if profile is None:
         return False
     props = {"channel": channel.id, **(properties or {})}

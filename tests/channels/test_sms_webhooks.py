@@ -3,8 +3,12 @@
 import pytest
 
 from engage.events.models import Event
+from engage.messaging.consent import current_status
 from engage.messaging.models import Consent, Message
 from engage.plugins.services import configure_plugin
+from engage.privacy.services import erase_profile
+from engage.profiles.models import Profile
+from engage.profiles.selectors import profile_by_identifier
 from plugins.twilio_sms import twilio_signature
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN
@@ -62,3 +66,27 @@ def test_forged_webhook_is_refused_and_changes_nothing(client, sms_enabled, cust
     response = post_signed(client, sms_enabled, params, token="not-the-token")
     assert response.status_code == 403
     assert not Consent.objects.filter(profile=customer).exists()
+
+
+def test_stop_from_a_number_never_seen_sticks_to_that_number(client, sms_enabled, workspace):
+    params = {"MessageSid": "SMnew", "From": "+14155559876", "To": "+14155550123", "Body": "STOP"}
+    assert post_signed(client, sms_enabled, params).status_code == 200
+
+    ws = workspace.workspace
+    profile = profile_by_identifier(workspace=ws, kind="phone", value="+1 415 555 9876")
+    assert profile is not None
+    assert current_status(profile=profile, channel="sms", topic="marketing") == (Consent.OPTED_OUT)
+    assert Event.objects.filter(profile=profile, name="SMS Opted Out").count() == 1
+
+
+def test_a_delivery_report_for_an_unknown_number_creates_no_customer(client, sms_enabled):
+    params = {"MessageSid": "SMx", "MessageStatus": "delivered", "To": "+14155559876"}
+    assert post_signed(client, sms_enabled, params).status_code == 200
+    assert not Profile.objects.exists()
+
+
+def test_stop_from_an_erased_number_brings_nothing_back(client, sms_enabled, workspace, customer):
+    erase_profile(profile=customer, requested_by="dpo")
+    params = {"MessageSid": "SMgone", "From": "+14155552671", "To": "+14155550123", "Body": "STOP"}
+    assert post_signed(client, sms_enabled, params).status_code == 200
+    assert not Profile.objects.exists()
