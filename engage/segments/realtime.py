@@ -5,11 +5,13 @@ Each segment stores its dependency index (``schema.Dependencies``): the event
 names and trait keys its rules read, and whether it reads identities or
 consents. A batch touching none of them leaves the segment alone. What only
 time changes (a window sliding past an event) is left to the periodic refresh.
+A profile entering or leaving a segment re-checks, for that profile, the
+segments whose rules refer to it, so "member of segment X" is real time too.
 """
 
 from django.db import transaction
 
-from . import membership
+from . import membership, schema
 from .models import Segment
 
 
@@ -30,16 +32,33 @@ def affected_segments(
 
 
 def recheck(*, workspace_id: int, profile_ids: list[int], segment_ids: list[int]) -> int:
-    """Re-check ``segment_ids`` for ``profile_ids``; returns how many
-    memberships changed."""
+    """Re-check ``segment_ids`` for ``profile_ids``, then the segments that
+    refer to one whose membership changed; returns how many memberships changed.
+
+    Validation refuses reference cycles, so each round goes one level further
+    up the references and the rounds end.
+    """
     changed = 0
-    segments = Segment.objects.filter(
-        workspace_id=workspace_id, kind=Segment.DYNAMIC, pk__in=segment_ids
-    ).order_by("pk")
-    for segment in segments:
-        change = membership.refresh(segment, profile_ids=profile_ids)
-        changed += change.entered + change.exited
+    dynamic = Segment.objects.filter(workspace_id=workspace_id, kind=Segment.DYNAMIC)
+    pending = set(segment_ids)
+    while pending:
+        moved = set()
+        for segment in dynamic.filter(pk__in=pending).order_by("pk"):
+            change = membership.refresh(segment, profile_ids=profile_ids)
+            if change.entered or change.exited:
+                changed += change.entered + change.exited
+                moved.add(segment.pk)
+        pending = _referring(dynamic, moved) if moved else set()
     return changed
+
+
+def _referring(segments, segment_ids: set[int]) -> set[int]:
+    """The segments whose rules refer to any of ``segment_ids``."""
+    return {
+        s.pk
+        for s in segments.only("pk", "rules")
+        if segment_ids & schema.referenced_segment_ids(s.rules)
+    }
 
 
 def on_events_processed(sender, *, workspace, profile_ids, event_names, trait_keys, **kwargs):

@@ -158,3 +158,31 @@ def test_concurrent_rechecks_of_one_profile_record_one_stay(workspace):
     assert errors == []
     assert current(segment) == {ann.pk}
     assert Event.objects.filter(profile=ann, name="segment_entered").count() == 1
+
+
+def test_entering_a_segment_rechecks_the_segments_that_refer_to_it(
+    workspace, segments, django_capture_on_commit_callbacks
+):
+    ws = workspace.workspace
+    _, pro, _ = segments
+    with django_capture_on_commit_callbacks(execute=True):
+        pro_buyers = save_segment(
+            workspace=ws,
+            name="pro buyers",
+            rules={"and": [{"segment": {"id": pro.pk}}, {"event": {"name": "Order Completed"}}]},
+        )
+        pro_fans = save_segment(
+            workspace=ws, name="pro fans", rules={"segment": {"id": pro_buyers.pk}}
+        )
+        send(ws, user_id="ann", name="Order Completed")
+    ann = profile_of(ws, "user_id", "ann")
+    assert current(pro_buyers) == set()
+
+    # No periodic refresh runs: the trait change reaches both levels at once.
+    with django_capture_on_commit_callbacks(execute=True):
+        send(ws, "identify", user_id="ann", traits={"plan": "pro"})
+    assert current(pro) == current(pro_buyers) == current(pro_fans) == {ann.pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        send(ws, "identify", user_id="ann", traits={"plan": "free"})
+    assert current(pro) == current(pro_buyers) == current(pro_fans) == set()
+    assert Event.objects.filter(profile=ann, name="segment_exited").count() == 3
