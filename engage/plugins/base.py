@@ -273,9 +273,33 @@ class ScoringModel(Plugin):
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class ImportProblem:
+    """A source record an importer could not turn into a call: yielded instead
+    of the call, it is reported (``where`` places it, e.g. "line 7") and skipped."""
+
+    where: str
+    field: str
+    reason: str
+
+
 class Importer(Plugin):
-    """Reads customers and events from a source system (CRM, POS, support desk)."""
+    """Reads customers and events from a source system (CRM, POS, support desk).
+
+    engage instantiates it with validated settings; ``engage.plugins.importing``
+    runs it (``manage.py import_source``).
+    """
+
+    def __init__(self, settings: dict[str, Any], *, workspace=None):
+        self.settings = settings
+        self.workspace = workspace
 
     def read(self, *, workspace):
-        """Yield Segment-spec calls (dicts) to ingest, as ``/v1/batch`` items."""
+        """Yield Segment-spec calls (dicts) to ingest, as ``/v1/batch`` items,
+        or an ``ImportProblem`` for a source record that cannot be imported.
+
+        Give each call a stable ``messageId`` (derived from the source record's
+        id): engage deduplicates on it, so running an import again stores
+        nothing twice.
+        """
         raise NotImplementedError
