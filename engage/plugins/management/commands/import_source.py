@@ -1,0 +1,51 @@
+"""Run a source importer for one workspace, e.g. customers from a CSV file."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from engage.plugins.importing import (
+    MAX_REPORTED_ERRORS,
+    ImportNotPossible,
+    ImportReport,
+    run_import,
+)
+from engage.workspaces.models import Workspace
+
+
+class Command(BaseCommand):
+    help = "Import customers and events from a source with an importer plugin enabled there."
+
+    def add_arguments(self, parser):
+        parser.add_argument("plugin_id", help="Importer plugin id, e.g. csv_customers.")
+        parser.add_argument("--workspace", required=True, help="Workspace id or name.")
+        parser.add_argument("--batch-size", type=int, default=500, help="Calls stored at once.")
+
+    def handle(self, *args, plugin_id, workspace, batch_size, **options):
+        if batch_size < 1:
+            raise CommandError("--batch-size: must be at least 1")
+        match = {"pk": int(workspace)} if workspace.isdigit() else {"name": workspace}
+        ws = Workspace.objects.filter(**match).first()
+        if ws is None:
+            raise CommandError(f"--workspace: no workspace with id or name {workspace!r}")
+        try:
+            report = run_import(
+                workspace=ws, plugin_id=plugin_id, batch_size=batch_size, progress=self._progress
+            )
+        except ImportNotPossible as exc:
+            raise CommandError(str(exc)) from None
+        except OSError as exc:
+            raise CommandError(f"{plugin_id}: could not read the source: {exc}") from None
+        self.stdout.write(
+            f"read {report.read}, stored {report.stored}, "
+            f"duplicates {report.duplicates}, invalid {report.invalid}"
+        )
+        for error in report.errors:
+            where = error.get("where") or f"item {error['index']}"
+            self.stdout.write(f"  {where}: {error['field']}: {error['reason']}")
+        if len(report.errors) >= MAX_REPORTED_ERRORS:
+            self.stdout.write(f"  (only the first {MAX_REPORTED_ERRORS} problems are listed)")
+        style = self.style.WARNING if report.invalid else self.style.SUCCESS
+        self.stdout.write(style(f"imported into workspace {ws.name} (id {ws.pk})"))
+
+    def _progress(self, report: ImportReport) -> None:
+        self.stdout.write(f"  {report.read} read, {report.stored} stored")
+        self.stdout.flush()
