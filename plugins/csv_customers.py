@@ -43,15 +43,18 @@ class CsvCustomers(Importer):
         region = workspace.default_phone_region
         # utf-8-sig drops the byte-order mark spreadsheet programs write.
         with open(self.settings["path"], encoding="utf-8-sig", newline="") as file:
-            reader = csv.DictReader(file)
-            columns = [name.strip() for name in reader.fieldnames or ()]
-            for raw in reader:
-                line = reader.line_num
+            reader = csv.reader(file)
+            columns = [name.strip() for name in next(reader, ())]
+            for cells in reader:
+                if not any(cell.strip() for cell in cells):
+                    continue  # a blank line
                 row = {}
-                for key, value in zip(columns, raw.values(), strict=False):
-                    if key and isinstance(value, str) and value.strip():
-                        row[key] = value.strip()
-                yield self._call(row, line=line, columns=columns, source=source, region=region)
+                for name, cell in zip(columns, cells, strict=False):
+                    if name and cell.strip():
+                        row[name] = cell.strip()
+                yield self._call(
+                    row, line=reader.line_num, columns=columns, source=source, region=region
+                )
 
     def _call(self, row: dict, *, line: int, columns: list, source: str, region: str):
         where = f"line {line}"

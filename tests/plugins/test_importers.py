@@ -17,6 +17,7 @@ CSV = (
     "u-1, Ada@Example.com ,+442079460958,crm-1,Ada,Lovelace,gold\n"
     ",grace@example.com,,crm-2,Grace,Hopper,\n"
     "u-3,not-an-email,,,Bad,Email,free\n"
+    "\n"
     ",,,,No,Identifier,free\n"
 )
 
@@ -55,7 +56,7 @@ def test_csv_rows_become_profiles_and_bad_rows_are_reported(
 
     assert "read 4, stored 2, duplicates 0, invalid 2" in output
     assert "line 4: email: not a valid email address" in output
-    assert "line 5: user_id,email,phone,external_id: no identifier" in output
+    assert "line 6: user_id,email,phone,external_id: no identifier" in output
     assert "first_name, last_name, plan" in output  # the row's columns are named
 
     ada = profile_of(ws, Identity.USER_ID, "u-1")
