@@ -124,6 +124,10 @@ def update_rows(model, rows: list, fields: list[str]) -> None:
         cursor.execute(sql, arrays)
 
 
+class AllLeft(Exception):
+    """Every claimed event follows an older one that another worker holds."""
+
+
 class Contention(Exception):
     """An event kept conflicting with other workers; its batch is retried later."""
 
@@ -151,15 +155,19 @@ def run(*, time_budget: float | None = None, batch_size: int | None = None) -> O
     contention = 0
     while True:
         try:
-            claimed = process_batch(batch_size=batch_size, outcome=outcome)
+            claimed, left = process_batch(batch_size=batch_size, outcome=outcome)
+        except AllLeft:
+            # The worker holding the older events commits within a batch's time.
+            time.sleep(0.01)
+            claimed, left = batch_size, batch_size
         except Contention:
             # Our batch rolled back, letting the worker we conflicted with
             # finish; wait a little and claim again.
             contention += 1
             logger.warning("processing batch rolled back after repeated conflicts; retrying")
             time.sleep(min(0.05 * contention, 1.0))
-            claimed = batch_size
-        if claimed < batch_size:
+            claimed, left = batch_size, 0
+        if claimed < batch_size and not left:
             break
         if deadline is not None and time.monotonic() >= deadline:
             outcome.remaining = Event.objects.filter(processed_at__isnull=True).exists()
@@ -169,10 +177,11 @@ def run(*, time_budget: float | None = None, batch_size: int | None = None) -> O
     return outcome
 
 
-def process_batch(*, batch_size: int, outcome: Outcome) -> int:
+def process_batch(*, batch_size: int, outcome: Outcome) -> tuple[int, int]:
     """Claim up to ``batch_size`` events and process them in one transaction.
 
-    Returns how many were claimed. ``outcome`` is only updated once the batch
+    Returns how many were claimed, and how many of them were left for a later
+    claim (see ``_left_for_older``). ``outcome`` is only updated once the batch
     committed: a batch rolled back on contention is claimed again, and its
     events must not be counted twice.
 
@@ -184,12 +193,14 @@ def process_batch(*, batch_size: int, outcome: Outcome) -> int:
     """
     try:
         return _process_batch(batch_size, outcome, careful=False)
+    except AllLeft:
+        raise
     except Exception:
         logger.info("batch failed; processing it again event by event", exc_info=True)
     return _process_batch(batch_size, outcome, careful=True)
 
 
-def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> int:
+def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> tuple[int, int]:
     processed = dropped = 0
     with transaction.atomic():
         events = list(
@@ -198,7 +209,7 @@ def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> int:
             .order_by("id")[:batch_size]
         )
         if not events:
-            return 0
+            return 0, 0
         workspace_ids = {e.workspace_id for e in events}
         workspaces = Workspace.objects.in_bulk(workspace_ids)
         with_suppressions = set(
@@ -209,17 +220,24 @@ def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> int:
         extracted = {
             e.pk: extract_identifiers(event=e, workspace=workspaces[e.workspace_id]) for e in events
         }
+        left = _left_for_older(events, extracted, workspaces)
+        if len(left) == len(events):
+            raise AllLeft
         # Every identifier of the batch, locked up front in one sorted pass, so
         # that two workers whose batches overlap cannot deadlock on them.
         by_workspace: dict[int, list] = {}
         for event in events:
-            by_workspace.setdefault(event.workspace_id, []).extend(extracted[event.pk].lock_pairs())
+            if event.pk not in left:
+                pairs = extracted[event.pk].lock_pairs()
+                by_workspace.setdefault(event.workspace_id, []).extend(pairs)
         for workspace_id in sorted(by_workspace):
             lock_identifiers(workspace_id, by_workspace[workspace_id])
 
         now = timezone.now()
         pending = None if careful else PendingWrites()
         for event in events:
+            if event.pk in left:
+                continue
             workspace = workspaces[event.workspace_id]
             check = event.workspace_id in with_suppressions
             if careful:
@@ -244,7 +262,46 @@ def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> int:
         send_events_processed(events, workspaces)
     outcome.processed += processed
     outcome.dropped += dropped
-    return len(events)
+    return len(events), len(left)
+
+
+def _left_for_older(events, extracted, workspaces) -> set[int]:
+    """The claimed events to leave until older pending events are processed.
+
+    Events older than the batch and still pending are being processed by
+    other workers (the claim skipped them). A claimed event sharing an
+    identifier with one of them is left for a later claim, and so is every
+    later event sharing an identifier with one left: each customer's events
+    are resolved in their order, while the rest of the batch goes ahead
+    instead of waiting for the other worker's identifier locks.
+    """
+    if connection.vendor != "postgresql":
+        return set()  # one writer at a time: nothing older is in flight
+    older = list(
+        Event.objects.filter(processed_at__isnull=True, pk__lt=events[0].pk).only(
+            "workspace_id", "type", "user_id", "anonymous_id", "previous_id", "traits", "context"
+        )
+    )
+    if not older:
+        return set()
+    missing = {e.workspace_id for e in older} - set(workspaces)
+    workspaces = {**workspaces, **Workspace.objects.in_bulk(missing)}
+
+    def keys(event, found) -> set:
+        return {(event.workspace_id, *pair) for pair in found.lock_pairs()}
+
+    busy = set()
+    for event in older:
+        busy |= keys(
+            event, extract_identifiers(event=event, workspace=workspaces[event.workspace_id])
+        )
+    left = set()
+    for event in events:
+        mine = keys(event, extracted[event.pk])
+        if mine & busy:
+            left.add(event.pk)
+            busy |= mine
+    return left
 
 
 def _process_with_retries(event, workspace, extracted, *, check_suppression, now) -> bool:

@@ -1,0 +1,99 @@
+"""Events following an older event another worker holds wait for it; the rest go ahead."""
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from engage.events import processing
+from engage.events.models import Event
+from engage.profiles.models import ProfileMerge
+from engage.profiles.resolution import lock_identifiers
+from tests.identity_helpers import identities, pending_event, profile_of
+
+pytestmark = pytest.mark.usefixtures("transactional_db")
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("workers run side by side on PostgreSQL only")
+
+
+@pytest.fixture
+def other_worker():
+    """Claim an event in another transaction, as a worker busy with it would."""
+    holding, release, threads = threading.Event(), threading.Event(), []
+
+    def claim(event, pairs):
+        def run():
+            try:
+                with transaction.atomic():
+                    list(Event.objects.select_for_update().filter(pk=event.pk))
+                    lock_identifiers(event.workspace_id, pairs)
+                    holding.set()
+                    release.wait(timeout=10)
+            finally:
+                connection.close()
+
+        threads.append(threading.Thread(target=run))
+        threads[-1].start()
+        assert holding.wait(timeout=10)
+        return release
+
+    yield claim
+    release.set()
+    for thread in threads:
+        thread.join(timeout=10)
+
+
+def processed_ids():
+    return set(Event.objects.filter(processed_at__isnull=False).values_list("pk", flat=True))
+
+
+def test_a_customers_later_events_wait_for_an_older_one_in_flight(workspace, other_worker):
+    ws = workspace.workspace
+    busy = pending_event(ws, anonymous_id="busy")
+    pending_event(ws, "identify", user_id="u", anonymous_id="busy")
+    # Nothing in common with the busy event, but it must follow the identify
+    # that ties u to the busy visitor.
+    pending_event(ws, user_id="u")
+    free = pending_event(ws, anonymous_id="free")
+    release = other_worker(busy, [("anonymous_id", "busy")])
+
+    claimed, left = processing.process_batch(batch_size=10, outcome=processing.Outcome())
+
+    assert (claimed, left) == (3, 2)
+    assert processed_ids() == {free.pk}
+    release.set()
+    assert processing.process_pending() == 3
+    # In order: the identify tied u to the visitor's profile, so no second
+    # profile for u and no merge.
+    assert ProfileMerge.objects.count() == 0
+    assert identities(profile_of(ws, "user_id", "u")) == {
+        ("user_id", "u"),
+        ("anonymous_id", "busy"),
+    }
+
+
+def test_a_batch_that_must_all_wait_is_processed_once_the_older_event_is(workspace, other_worker):
+    ws = workspace.workspace
+    busy = pending_event(ws, anonymous_id="busy")
+    later = [pending_event(ws, anonymous_id="busy") for _ in range(2)]
+    release = other_worker(busy, [("anonymous_id", "busy")])
+    done = []
+
+    def work():
+        try:
+            done.append(processing.process_pending())
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join(timeout=0.3)
+    assert worker.is_alive() and processed_ids() == set()
+    release.set()
+    worker.join(timeout=10)
+    assert done == [3]
+    assert processed_ids() == {busy.pk, *(e.pk for e in later)}
