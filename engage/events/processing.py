@@ -5,7 +5,10 @@ Workers claim the oldest pending events with ``SELECT … FOR UPDATE SKIP
 LOCKED`` (on SQLite, a single writer, the lock is a no-op), one transaction per
 batch, so any number of workers can run side by side and an event is processed
 exactly once: a worker that dies mid-batch rolls its batch back and another
-worker claims it again.
+worker claims it again. A claimed event that follows an older one still in flight with another
+worker (they share an identifier) is left for a later claim, so that each
+customer's events are resolved in their order without the whole batch
+waiting for the other worker.
 
 Per event: the identifiers are extracted and normalized; an event carrying
 an erased customer's identifier is deleted (the erasure must stick);
