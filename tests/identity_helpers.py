@@ -20,6 +20,7 @@ def pending_event(
     previous_id="",
     traits=None,
     context=None,
+    properties=None,
     name="",
     at=None,
     message_id=None,
@@ -35,6 +36,7 @@ def pending_event(
         previous_id=previous_id,
         traits=traits or {},
         context=context or {},
+        properties=properties or {},
         timestamp=at,
         received_at=at,
     )

@@ -12,7 +12,8 @@ waiting for the other worker.
 
 Per event: the identifiers are extracted and normalized; an event carrying
 an erased customer's identifier is deleted (the erasure must stick);
-otherwise the profile is resolved (created, found or merged), the event's
+otherwise enrichment plugins add their properties (``engage_enrich_event``),
+the profile is resolved (created, found or merged), the event's
 traits, times, timezone and locale are applied to it, and the event is marked
 processed. A batch locks each profile once, applies its events to it in
 memory, in event order, and writes profiles and events with one UPDATE each
@@ -33,6 +34,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.utils import timezone
 
+from engage.plugins.enrichment import enrich_event
 from engage.privacy.models import Suppression
 from engage.privacy.selectors import suppressed
 from engage.profiles.merge import ProfilesMoved
@@ -78,13 +80,15 @@ class PendingWrites:
 
     def __init__(self):
         self.events: list[Event] = []
+        self.enriched: list[Event] = []  # events whose properties plugins changed
         self.profiles: dict[int, Profile] = {}  # changed since the last flush
         self.batch = BatchProfiles(flush=self.flush)
 
     def flush(self) -> None:
         update_rows(Profile, list(self.profiles.values()), PROFILE_FIELDS)
         update_rows(Event, self.events, EVENT_FIELDS)
-        self.profiles, self.events = {}, []
+        update_rows(Event, self.enriched, ["properties"])
+        self.profiles, self.events, self.enriched = {}, [], []
 
 
 def update_rows(model, rows: list, fields: list[str]) -> None:
@@ -362,6 +366,7 @@ def process_event(
         if suppressed(workspace.pk, pairs):
             event.delete()
             return False
+    enriched = enrich_event(event=event, workspace=workspace)
 
     resolution = resolve_identifiers(
         workspace=workspace,
@@ -385,9 +390,11 @@ def process_event(
     event.warnings = [*event.warnings, *warnings]
     event.processed_at = now
     if pending is None:
-        event.save(update_fields=EVENT_FIELDS)
+        event.save(update_fields=[*EVENT_FIELDS, "properties"] if enriched else EVENT_FIELDS)
     else:
         pending.events.append(event)
+        if enriched:
+            pending.enriched.append(event)
     return True
 
 
