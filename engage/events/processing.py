@@ -59,14 +59,7 @@ MAX_EVENT_ATTEMPTS = 4
 # SQLSTATEs worth retrying: deadlock_detected, serialization_failure,
 # lock_not_available.
 RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
-PROFILE_FIELDS = [
-    "traits",
-    "trait_updated_at",
-    "first_seen_at",
-    "last_seen_at",
-    "timezone",
-    "locale",
-]
+PROFILE_FIELDS = list(Profile.EVENT_DRIVEN_FIELDS)
 EVENT_FIELDS = ["profile", "origin_profile_id", "processed_at", "warnings"]
 
 

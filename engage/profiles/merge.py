@@ -127,16 +127,7 @@ def merge_locked(
     survivor.last_seen_at = _latest(survivor.last_seen_at, merged.last_seen_at)
     survivor.timezone = survivor.timezone or merged.timezone
     survivor.locale = survivor.locale or merged.locale
-    survivor.save(
-        update_fields=[
-            "traits",
-            "trait_updated_at",
-            "first_seen_at",
-            "last_seen_at",
-            "timezone",
-            "locale",
-        ]
-    )
+    survivor.save(update_fields=Profile.EVENT_DRIVEN_FIELDS)
     merged.merged_into = survivor
     merged.save(update_fields=["merged_into"])
 

@@ -7,6 +7,16 @@ class Profile(models.Model):
     """One customer. A merged profile keeps its row, pointing at its survivor, so
     that a merge can be split again."""
 
+    # What events and merges change on a profile (written with update_fields).
+    EVENT_DRIVEN_FIELDS = (
+        "traits",
+        "trait_updated_at",
+        "first_seen_at",
+        "last_seen_at",
+        "timezone",
+        "locale",
+    )
+
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="profiles")
     traits = models.JSONField(default=dict, blank=True)
     # {trait: ISO-8601 event time of the value held}: the latest update wins,
