@@ -266,7 +266,9 @@ def deliver(message_id: int, *, now: datetime | None = None) -> str | None:
             profile=profile,
             name=timeline.event_name(channel.event_label(), "sent"),
             key=f"engage:message:{message.pk}:sent",
-            properties={"channel": message.channel, "message_id": message.pk},
+            # What the channel says about the send (e.g. RCS that went out as
+            # SMS) stays with it on the timeline.
+            properties={**result.detail, "channel": message.channel, "message_id": message.pk},
             at=sent_at,
             channel=message.channel,
         )

@@ -141,3 +141,38 @@ def test_a_customer_without_a_push_token_is_skipped_not_failed(
     message.refresh_from_db()
     assert message.status == Message.SKIPPED
     assert MessageDecision.objects.get(message=message).reason == "no_address"
+
+
+def test_an_rcs_message_that_went_out_as_sms_says_so_on_the_timeline(twilio, workspace):
+    ws = workspace.workspace
+    send(ws, "identify", user_id="u-8", traits={"phone": PHONE})
+    profile = profile_of(ws, "phone", PHONE)
+    configure_plugin(
+        workspace=ws,
+        plugin_id="rcs",
+        settings={
+            "account_sid": ACCOUNT_SID,
+            "auth_token": AUTH_TOKEN,
+            "from_number": "+14155550123",
+            "rcs_sender_id": "acme_agent",
+            "api_base_url": twilio.url,
+        },
+    )
+    twilio.rcs_incapable.add(PHONE)
+    message = create_message(
+        workspace=ws,
+        profile=profile,
+        channel="rcs",
+        category=Message.TRANSACTIONAL,
+        content=Content(body="Your order has shipped"),
+        deliver_now=False,
+    ).message
+
+    assert deliver(message.pk) == Message.SENT
+
+    [sms] = twilio.accepted
+    assert sms.form["From"] == "+14155550123"
+    sent = Event.objects.get(profile=profile, name="RCS Sent")
+    assert sent.properties["sent_as"] == "sms"
+    assert "63106" in sent.properties["fallback_reason"]
+    assert sent.properties["message_id"] == message.pk
