@@ -131,6 +131,13 @@ class WhatsAppChannel(Channel):
         language = (message.locale or self.settings["default_language"]).replace("-", "_")
         payload["type"] = "template"
         payload["template"] = {"name": message.template.name, "language": {"code": language}}
+        # The rendered body of a WhatsApp template holds its parameters, one
+        # per line: line N fills {{N}} of the template Meta approved.
+        parameters = [line.strip() for line in message.body.splitlines() if line.strip()]
+        if parameters:
+            payload["template"]["components"] = [
+                {"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]}
+            ]
         return payload
 
     def send(self, *, message, address: str) -> SendResult:

@@ -230,6 +230,11 @@ class FakeMeta(ProviderServer):
             template = body.get("template") or {}
             if not template.get("name") or not (template.get("language") or {}).get("code"):
                 raise self.error(400, 132000, "Template name and language code are required.")
+            for component in template.get("components", []):
+                for parameter in component.get("parameters", []):
+                    text = parameter.get("text")
+                    if parameter.get("type") != "text" or not text or "\n" in text:
+                        raise self.error(400, 132000, "Invalid template parameter.")
         else:
             raise self.error(400, 100, "Param type must be one of {text, template, ...}.")
         self.counter += 1

@@ -141,11 +141,27 @@ def test_outside_the_window_sends_the_approved_template(meta, make_message, cust
     template = MessageTemplate.objects.create(
         workspace=customer.workspace, name="order_update", channel="whatsapp", body="x"
     )
-    message = make_message("whatsapp", template=template, locale="pt-BR")
+    message = make_message("whatsapp", body="", template=template, locale="pt-BR")
     whatsapp(meta.url).send(message=message, address="+14155552671")
     [req] = meta.accepted
     assert req.json["type"] == "template"
     assert req.json["template"] == {"name": "order_update", "language": {"code": "pt_BR"}}
+
+
+def test_template_parameters_come_one_per_line_of_the_rendered_body(meta, make_message, customer):
+    customer_wrote(customer, hours_ago=25)
+    template = MessageTemplate.objects.create(
+        workspace=customer.workspace, name="order_update", channel="whatsapp", body="x"
+    )
+    message = make_message("whatsapp", body="Ada\n\n  A-1001 \n", template=template)
+    whatsapp(meta.url).send(message=message, address="+14155552671")
+    [req] = meta.accepted
+    assert req.json["template"]["components"] == [
+        {
+            "type": "body",
+            "parameters": [{"type": "text", "text": "Ada"}, {"type": "text", "text": "A-1001"}],
+        }
+    ]
 
 
 def test_outside_the_window_without_template_is_refused_unsent(meta, make_message, customer):
