@@ -2,13 +2,16 @@
 
 The survivor keeps its own scores (they were computed from its own, larger
 history); a score only the merged profile had moves to the survivor until the
-next computation. History is kept the same way, week by week.
+next computation. History is kept the same way, week by week. A split
+rescores the workspace once it commits: quintiles are relative, so the
+restored customer gets scores and the survivor loses what was not its own.
 """
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.dispatch import receiver
 
-from engage.profiles.signals import profile_merged
+from engage.profiles.signals import profile_merged, profile_split
 
 from .models import Score, ScoreHistory
 
@@ -25,3 +28,11 @@ def move_scores_to_survivor(sender, survivor, merged, **kwargs):
         profile=survivor
     )
     ScoreHistory.objects.filter(profile=merged).delete()
+
+
+@receiver(profile_split, dispatch_uid="scoring-split")
+def rescore_after_split(sender, survivor, **kwargs):
+    from .tasks import compute_workspace_scores
+
+    workspace_id = survivor.workspace_id
+    transaction.on_commit(lambda: compute_workspace_scores.delay(workspace_id))

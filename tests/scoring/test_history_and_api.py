@@ -6,11 +6,11 @@ import pytest
 from rest_framework.test import APIClient
 
 from engage.privacy.services import erase_profile
-from engage.profiles.merge import merge_profiles
+from engage.profiles.merge import merge_profiles, split_merge
 from engage.profiles.models import ProfileMerge
 from engage.scoring.models import Score, ScoreHistory
 
-from .helpers import AS_OF, compute, customer, did
+from .helpers import AS_OF, compute, customer, did, scores
 
 NEXT_WEEK = AS_OF + dt.timedelta(days=7)
 
@@ -115,3 +115,21 @@ def test_erasure_deletes_scores_and_history(workspace, quiet):
     assert not Score.objects.filter(profile_id=quiet.pk).exists()
     assert not ScoreHistory.objects.filter(profile_id=quiet.pk).exists()
     assert Score.objects.filter(profile=other).exists()
+
+
+def test_a_split_scores_both_customers_again(workspace, django_capture_on_commit_callbacks):
+    ws = workspace.workspace
+    survivor, merged = customer(ws), customer(ws)
+    did(survivor, "Order Completed", 2, revenue=10)
+    did(merged, "Order Completed", 4, revenue=20)
+    merge = merge_profiles(survivor=survivor, merged=merged, reason=ProfileMerge.MANUAL)
+    compute(ws, "rfm")
+    assert not Score.objects.filter(profile=merged).exists()
+    assert scores(ws, "rfm")[survivor.pk].components["frequency"] == 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        split_merge(merge=merge, by="operator")
+
+    rfm = scores(ws, "rfm")
+    assert rfm[merged.pk].components["frequency"] == 1
+    assert rfm[survivor.pk].components["frequency"] == 1
