@@ -3,14 +3,16 @@
 The form shows one field per setting of the chosen plugin (pick the plugin
 first when adding one, or open ``add/?plugin_id=<id>``). Secret settings are
 write-only: rendered empty, and left blank they keep the stored value.
+Importers can be run from the list ("Run the selected importers now").
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
 from .base import Plugin, SettingField, SettingsError
+from .importing import ImportNotPossible, describe_problem, run_import
 from .manager import configurable_plugins
 from .models import PluginConfig
 from .services import configure_plugin, merge_secrets
@@ -95,6 +97,7 @@ class PluginConfigAdmin(WorkspaceScopedAdmin):
     list_filter = ["enabled", "plugin_id"]
 
     base_fields = ["workspace", "plugin_id", "enabled"]
+    actions = ["run_import_now"]
 
     def get_form(self, request, obj=None, **kwargs):
         # The setting fields are added per plugin by the form itself.
@@ -121,3 +124,21 @@ class PluginConfigAdmin(WorkspaceScopedAdmin):
         )
         obj.pk = config.pk
         obj.settings = config.settings
+
+    @admin.action(description="Run the selected importers now", permissions=["change"])
+    def run_import_now(self, request, queryset):
+        """Runs in the request, for the lists an operator uploads by hand;
+        ``manage.py import_source`` is the way for large sources."""
+        for config in queryset.select_related("workspace"):
+            label = f"{config.plugin_id} in {config.workspace}"
+            try:
+                report = run_import(workspace=config.workspace, plugin_id=config.plugin_id)
+            except (ImportNotPossible, OSError) as exc:
+                self.message_user(request, f"{label}: {exc}", messages.ERROR)
+                continue
+            problems = "; ".join(describe_problem(e) for e in report.errors[:5])
+            self.message_user(
+                request,
+                f"{label}: {report.summary()}" + (f" ({problems})" if problems else ""),
+                messages.WARNING if report.invalid else messages.SUCCESS,
+            )

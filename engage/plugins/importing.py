@@ -45,6 +45,18 @@ class ImportReport:
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append(error)
 
+    def summary(self) -> str:
+        return (
+            f"read {self.read}, stored {self.stored}, "
+            f"duplicates {self.duplicates}, invalid {self.invalid}"
+        )
+
+
+def describe_problem(error: dict) -> str:
+    """One reported problem as an operator reads it: where, field, reason."""
+    where = error.get("where") or f"item {error['index']}"
+    return f"{where}: {error['field']}: {error['reason']}"
+
 
 def load_importer(*, workspace: Workspace, plugin_id: str) -> Importer:
     """The importer as configured for the workspace, or ImportNotPossible saying why."""

@@ -178,3 +178,41 @@ def test_a_plugin_importer_reports_invalid_calls_by_index_and_field(
 
     again = run_import(workspace=ws, plugin_id="test_tickets")
     assert (again.stored, again.duplicates) == (0, 2)  # no messageId: derived, stable
+
+
+def test_an_operator_runs_an_importer_from_the_admin(
+    admin_client, workspace, customers_csv, django_capture_on_commit_callbacks
+):
+    ws = workspace.workspace
+    config = configure_plugin(
+        workspace=ws, plugin_id="csv_customers", settings={"path": str(customers_csv)}
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = admin_client.post(
+            "/admin/plugins/pluginconfig/",
+            {"action": "run_import_now", "_selected_action": [config.pk]},
+            follow=True,
+        )
+
+    text = page.content.decode()
+    assert "read 4, stored 2, duplicates 0, invalid 2" in text
+    assert "line 4: email: not a valid email address" in text
+    assert profile_of(ws, "email", "grace@example.com").traits["first_name"] == "Grace"
+
+
+def test_the_admin_says_why_an_importer_cannot_run(admin_client, workspace, tmp_path):
+    config = configure_plugin(
+        workspace=workspace.workspace,
+        plugin_id="csv_customers",
+        settings={"path": str(tmp_path / "gone.csv")},
+    )
+
+    page = admin_client.post(
+        "/admin/plugins/pluginconfig/",
+        {"action": "run_import_now", "_selected_action": [config.pk]},
+        follow=True,
+    )
+
+    assert "gone.csv" in page.content.decode()
+    assert not Event.objects.exists()

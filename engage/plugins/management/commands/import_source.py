@@ -6,6 +6,7 @@ from engage.plugins.importing import (
     MAX_REPORTED_ERRORS,
     ImportNotPossible,
     ImportReport,
+    describe_problem,
     run_import,
 )
 from engage.workspaces.models import Workspace
@@ -34,13 +35,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except OSError as exc:
             raise CommandError(f"{plugin_id}: could not read the source: {exc}") from None
-        self.stdout.write(
-            f"read {report.read}, stored {report.stored}, "
-            f"duplicates {report.duplicates}, invalid {report.invalid}"
-        )
+        self.stdout.write(report.summary())
         for error in report.errors:
-            where = error.get("where") or f"item {error['index']}"
-            self.stdout.write(f"  {where}: {error['field']}: {error['reason']}")
+            self.stdout.write(f"  {describe_problem(error)}")
         if len(report.errors) >= MAX_REPORTED_ERRORS:
             self.stdout.write(f"  (only the first {MAX_REPORTED_ERRORS} problems are listed)")
         style = self.style.WARNING if report.invalid else self.style.SUCCESS
