@@ -20,7 +20,7 @@ Concurrency: the caller runs this in a transaction. On PostgreSQL a
 transaction-level advisory lock per identifier (taken in sorted order) keeps
 two workers from creating or merging on the same identifier at once; the
 matched profiles are then locked in id order and re-read, and a profile merged
-away meanwhile makes the caller roll back and start again.
+away meanwhile makes resolution roll back to its savepoint and start again.
 """
 
 import hashlib
@@ -28,10 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from .identifiers import InvalidIdentifier, is_junk, normalize
-from .merge import lock_profiles, merge_locked
+from .merge import MAX_LOCK_ATTEMPTS, ProfilesMoved, lock_profiles, merge_locked
 from .models import Identity, Profile, ProfileMerge
 
 # Lower ranks win when a limit forces an identifier out; external kinds rank
@@ -226,18 +226,26 @@ def resolve_identifiers(
     Must run inside a transaction (the locks last until it ends). Returns None
     when no identifier is usable (the event cannot be attributed).
 
-    Raises ProfilesMoved when a matched profile was merged away by another
-    worker while this one waited for its lock. The caller then rolls back
-    (to a savepoint), which releases the profiles already locked (see
-    merge.lock_profiles), and calls again; processing does.
+    A matched profile merged away by another worker while this one waited
+    for its lock (ProfilesMoved) is retried here, each attempt in a
+    savepoint so the profiles locked so far are released (see
+    merge.lock_profiles); ProfilesMoved escapes only after MAX_LOCK_ATTEMPTS.
 
     With ``batch``, the caller already holds the identifier locks of
     ``extracted`` (taken with ``lock_identifiers``) and the profiles returned
-    may carry changes it has not saved yet (see BatchProfiles).
+    may carry changes it has not saved yet (see BatchProfiles); a batch
+    handles ProfilesMoved itself, by processing again event by event.
     """
-    if batch is None:
-        lock_identifiers(workspace.pk, extracted.lock_pairs())
-    return _resolve(workspace, extracted, event_type, message_id, batch)
+    if batch is not None:
+        return _resolve(workspace, extracted, event_type, message_id, batch)
+    lock_identifiers(workspace.pk, extracted.lock_pairs())
+    for _ in range(MAX_LOCK_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _resolve(workspace, extracted, event_type, message_id, None)
+        except ProfilesMoved:
+            continue
+    raise ProfilesMoved
 
 
 def _resolve(workspace, extracted: Extracted, event_type: str, message_id: str, batch):

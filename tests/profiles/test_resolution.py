@@ -268,3 +268,31 @@ def test_unprocessed_events_of_the_same_customer_in_one_batch_resolve_together(w
     assert process_pending() == 4
     assert canonical_profiles(ws).count() == 1
     assert Event.objects.filter(profile=canonical_profiles(ws).get()).count() == 4
+
+
+def test_resolution_retries_when_a_matched_profile_moved_under_it(workspace, monkeypatch):
+    """A webhook or the careful processing path resolving while another worker
+    merges: the first attempt finds the profile moved, the next one succeeds."""
+    from engage.profiles import resolution
+    from engage.profiles.merge import ProfilesMoved
+
+    ws = workspace.workspace
+    send(ws, "identify", user_id="ann", traits={"email": "ann@example.com"})
+    real_lock = resolution.lock_profiles
+    attempts = []
+
+    def moved_once(profile_ids):
+        attempts.append(profile_ids)
+        if len(attempts) == 1:
+            real_lock(profile_ids)  # locked, then found merged away
+            raise ProfilesMoved
+        return real_lock(profile_ids)
+
+    monkeypatch.setattr(resolution, "lock_profiles", moved_once)
+    extracted = resolution.Extracted(
+        identifiers=[resolution.Identifier(Identity.EMAIL, "ann@example.com")]
+    )
+    found = resolution.resolve_identifiers(workspace=ws, extracted=extracted)
+
+    assert len(attempts) == 2
+    assert found.profile == profile_of(ws, "user_id", "ann")
