@@ -1,4 +1,21 @@
-# Sourced by scripts/demo and scripts/test: make .venv hold what requirements/$1 asks for.
+# Sourced by scripts/demo, scripts/test and scripts/bench.
+
+find_pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+# PostgreSQL and Redis for the tests and benchmarks: installed with apt-get
+# (after apt-get update) when missing.
+ensure_servers() {
+  local missing=() sudo=""
+  [ -x "$(find_pg_bin)/initdb" ] || missing+=(postgresql)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  [ ${#missing[@]} -gt 0 ] || return 0
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  echo "Installing ${missing[*]} with apt-get..."
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Make .venv hold what requirements/$1 asks for.
 # Re-installs only when the requirement files change (a stamp of their hash).
 ensure_venv() {
   local reqs="requirements/$1"
