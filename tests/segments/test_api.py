@@ -101,7 +101,9 @@ def test_members_are_keyset_paginated_and_is_member_answers(api, workspace):
         if after is None:
             break
     assert seen == [p.pk for p in pros]
-    assert api("get", f"/api/segments/{segment_id}/members?limit=0").status_code == 400
+    bad = api("get", f"/api/segments/{segment_id}/members?limit=0")
+    assert bad.status_code == 400
+    assert bad.json()["errors"] == ["limit: must be an integer from 1 to 1000"]
 
     yes = api("get", f"/api/segments/{segment_id}/members/{pros[0].pk}").json()
     assert yes["member"] is True and yes["entered_at"]

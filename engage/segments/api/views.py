@@ -38,8 +38,8 @@ class Invalid(APIException):
     default_code = "invalid"
 
     def __init__(self, errors: list[str]):
-        super().__init__("; ".join(errors))
-        self.errors = errors
+        # The same body as every other 400 of this API.
+        super().__init__({"detail": "; ".join(errors), "errors": errors})
 
 
 def _invalid_response(errors: list[str]) -> Response:
