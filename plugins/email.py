@@ -134,12 +134,15 @@ class Email(Channel):
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             _raise_for_code(min(codes, default=550), str(exc.recipients))
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-            _raise_for_code(exc.smtp_code, _text(exc.smtp_error))
         except (smtplib.SMTPConnectError, ConnectionRefusedError, socket.gaierror) as exc:
             raise TransientSendError(f"cannot connect to the mail server: {exc}") from exc
         except smtplib.SMTPAuthenticationError as exc:
             raise PermanentSendError(f"mail server refused the login: {exc}") from exc
+        except smtplib.SMTPResponseException as exc:
+            # A coded answer (HELO, sender, data...): the server took no mail.
+            _raise_for_code(exc.smtp_code, _text(exc.smtp_error))
+        except smtplib.SMTPNotSupportedError as exc:
+            raise PermanentSendError(f"mail server does not support it: {exc}") from exc
         except (smtplib.SMTPServerDisconnected, TimeoutError, OSError) as exc:
             # The connection broke mid-conversation: the server may have the mail.
             raise SendOutcomeUnknown(f"connection lost while sending: {exc}") from exc

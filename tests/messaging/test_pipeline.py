@@ -226,3 +226,18 @@ def test_the_periodic_sweep_sends_due_retries_and_holds_lost_sends(
     statuses = dict(Message.objects.values_list("subject", "status"))
     assert statuses == {"due": "sent", "later": "deferred", "lost": "unknown"}
     assert [m["mail"]["Subject"] for m in smtp_server.messages] == ["due"]
+
+
+def test_a_server_without_starttls_fails_the_message_instead_of_holding_it(
+    workspace, email_channel, customer, smtp_server
+):
+    email_channel.settings["smtp_use_tls"] = True
+    email_channel.save()
+    message = queue_email(workspace.workspace, customer)
+
+    # Nothing was handed over, so it is not an unknown outcome held for review.
+    assert services.deliver(message.pk) == Message.FAILED
+
+    message.refresh_from_db()
+    assert "STARTTLS" in message.error
+    assert smtp_server.messages == []
