@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.core.cache import cache
 
-from engage.plugins import hookimpl
+from engage.plugins import hookimpl, provider_http
 from engage.plugins.base import (
     Capabilities,
     Channel,
@@ -28,10 +28,8 @@ from engage.plugins.base import (
     SettingField,
     TransientSendError,
 )
+from engage.plugins.provider_http import ProviderRejected
 from engage.profiles.models import Identity
-
-from . import _http
-from ._http import ProviderRejected
 
 FCM_API = "https://fcm.googleapis.com"
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -123,7 +121,7 @@ class FCMChannel(Channel):
         if token:
             return token
         try:
-            response = _http.post(
+            response = provider_http.post(
                 account["token_uri"],
                 data={"grant_type": JWT_BEARER, "assertion": service_account_jwt(account)},
             )
@@ -149,7 +147,7 @@ class FCMChannel(Channel):
         }
         base = self.settings["api_base_url"].rstrip("/")
         try:
-            response = _http.post(
+            response = provider_http.post(
                 f"{base}/v1/projects/{account['project_id']}/messages:send",
                 json=payload,
                 headers={"Authorization": f"Bearer {self.access_token()}"},

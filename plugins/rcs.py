@@ -10,8 +10,8 @@ channel; its result says which way it went.
 
 from engage.plugins import hookimpl
 from engage.plugins.base import Capabilities, Channel, SendResult, SettingField, WebhookSignal
+from engage.plugins.provider_http import ProviderRejected
 
-from ._http import ProviderRejected
 from .twilio_sms import HELP_TEXT, TwilioSettingsMixin, inbound_signal, status_signal
 
 # Twilio: "phone_number is not a RCS capable number".

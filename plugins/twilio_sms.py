@@ -21,10 +21,8 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 
-from engage.plugins import hookimpl
+from engage.plugins import hookimpl, provider_http
 from engage.plugins.base import Capabilities, Channel, SendResult, SettingField, WebhookSignal
-
-from . import _http
 
 TWILIO_API = "https://api.twilio.com"
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -181,7 +179,7 @@ class TwilioSettingsMixin:
         sid = self.settings["account_sid"]
         if self.settings.get("status_callback_url"):
             form = {**form, "StatusCallback": self.settings["status_callback_url"]}
-        response = _http.post(
+        response = provider_http.post(
             f"{self.settings['api_base_url'].rstrip('/')}/2010-04-01/Accounts/{sid}/{resource}",
             data=form,
             auth=(sid, self.settings["auth_token"]),

@@ -17,11 +17,9 @@ from urllib.parse import urlsplit
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from engage.plugins import hookimpl
+from engage.plugins import hookimpl, provider_http
 from engage.plugins.base import Capabilities, Channel, SendResult, SettingField
 from engage.plugins.outbound import literal_address_refusal
-
-from . import _http
 
 SIGNATURE_HEADER = "X-Engage-Signature"
 
@@ -112,7 +110,7 @@ class WebhookChannel(Channel):
             "Idempotency-Key": message.idempotency_key,
             SIGNATURE_HEADER: signature(self.settings["signing_secret"], body, int(time.time())),
         }
-        response = _http.post(
+        response = provider_http.post(
             self.settings["url"],
             content=body,
             headers=headers,

@@ -18,7 +18,7 @@ from django.db import transaction
 from py_vapid import Vapid02, VapidException
 from pywebpush import WebPusher, WebPushException
 
-from engage.plugins import hookimpl
+from engage.plugins import hookimpl, provider_http
 from engage.plugins.base import (
     Capabilities,
     Channel,
@@ -26,10 +26,8 @@ from engage.plugins.base import (
     SendResult,
     SettingField,
 )
+from engage.plugins.provider_http import ProviderRejected
 from engage.profiles.models import Profile
-
-from . import _http
-from ._http import ProviderRejected
 
 SUBSCRIPTION_TRAIT = "web_push_subscription"
 GONE = (404, 410)
@@ -146,7 +144,7 @@ class WebPushChannel(Channel):
             "Urgency": "normal",
         }
         try:
-            response = _http.post(endpoint, content=body, headers=headers)
+            response = provider_http.post(endpoint, content=body, headers=headers)
         except ProviderRejected as exc:
             if exc.status in GONE:
                 forget_subscription(message.profile_id, endpoint)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from engage.events.models import Event
 from engage.messaging.policy import SKIP, Decision
 from engage.messaging.timeline import event_name
-from engage.plugins import hookimpl
+from engage.plugins import hookimpl, provider_http
 from engage.plugins.base import (
     Capabilities,
     Channel,
@@ -35,8 +35,6 @@ from engage.plugins.base import (
     SettingField,
     WebhookSignal,
 )
-
-from . import _http
 
 GRAPH_API = "https://graph.facebook.com"
 SERVICE_WINDOW = timedelta(hours=24)
@@ -142,7 +140,7 @@ class WhatsAppChannel(Channel):
 
     def send(self, *, message, address: str) -> SendResult:
         base = self.settings["api_base_url"].rstrip("/")
-        response = _http.post(
+        response = provider_http.post(
             f"{base}/{self.settings['api_version']}/{self.settings['phone_number_id']}/messages",
             json=self.payload_for(message, address),
             headers={"Authorization": f"Bearer {self.settings['access_token']}"},

@@ -6,8 +6,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from engage.plugins.base import PermanentSendError, SettingsError, TransientSendError
+from engage.plugins.provider_http import ProviderRejected
 from engage.profiles.models import Identity
-from plugins._http import ProviderRejected
 from plugins.fcm import FCMChannel
 
 from .conftest import DEVICE, service_account

@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
+from engage.plugins import provider_http
 from engage.plugins.base import PermanentSendError, SendOutcomeUnknown, TransientSendError
-from plugins import _http
 
 
 class SilentServer:
@@ -40,7 +40,7 @@ def test_no_answer_after_sending_is_an_unknown_outcome(loopback_allowed, mode):
     server = SilentServer(mode)
     try:
         with pytest.raises(SendOutcomeUnknown, match="after sending"):
-            _http.post(server.url, json={"to": "x"}, timeout=0.3)
+            provider_http.post(server.url, json={"to": "x"}, timeout=0.3)
         assert server.received.is_set()  # the provider did get the request
     finally:
         server.close()
@@ -49,14 +49,14 @@ def test_no_answer_after_sending_is_an_unknown_outcome(loopback_allowed, mode):
 def test_http_errors_map_to_retry_or_give_up(receiver):
     receiver.fail_next(500, {"error": {"code": 500, "message": "backend error"}})
     with pytest.raises(TransientSendError, match="HTTP 500 500: backend error"):
-        _http.post(receiver.url, json={})
+        provider_http.post(receiver.url, json={})
     receiver.fail_next(429, headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
     with pytest.raises(TransientSendError) as exc:
-        _http.post(receiver.url, json={})
+        provider_http.post(receiver.url, json={})
     assert exc.value.retry_after > 3600
     receiver.fail_next(422, {"code": 1, "message": "bad field"})
-    with pytest.raises(_http.ProviderRejected) as rejected:
-        _http.post(receiver.url, json={})
+    with pytest.raises(provider_http.ProviderRejected) as rejected:
+        provider_http.post(receiver.url, json={})
     assert (rejected.value.status, rejected.value.code) == (422, "1")
     assert isinstance(rejected.value, PermanentSendError)
-    assert _http.post(receiver.url, json={}).json() == {"ok": True}
+    assert provider_http.post(receiver.url, json={}).json() == {"ok": True}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from plugins._http import ProviderRejected
+from engage.plugins.provider_http import ProviderRejected
 from plugins.rcs import RCSChannel
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN

@@ -3,7 +3,7 @@
 import pytest
 
 from engage.plugins.base import SettingsError, TransientSendError
-from plugins._http import ProviderRejected
+from engage.plugins.provider_http import ProviderRejected
 from plugins.twilio_sms import TwilioSMSChannel, twilio_signature
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN

@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from engage.plugins.base import PermanentSendError, SettingsError
-from plugins._http import ProviderRejected
+from engage.plugins.provider_http import ProviderRejected
 from plugins.webpush import PUSH_SERVICE_HOSTS, WebPushChannel, host_allowed
 
 from .providers import FakePushService

@@ -12,8 +12,8 @@ from engage.messaging.models import Message, MessageDecision, MessageTemplate
 from engage.messaging.rendering import Content
 from engage.messaging.services import create_message, deliver
 from engage.plugins.base import SettingsError
+from engage.plugins.provider_http import ProviderRejected
 from engage.plugins.services import configure_plugin
-from plugins._http import ProviderRejected
 from plugins.whatsapp import (
     OutsideServiceWindow,
     WhatsAppChannel,

@@ -147,3 +147,17 @@ def test_updates_reach_the_timeline_and_stop_opts_out(client, workspace, telegra
     message = queue(workspace, customer)
     services.deliver(message.pk)
     assert MessageDecision.objects.get(message=message).reason == "opted_out"
+
+
+def test_a_bot_api_on_a_private_address_is_refused_not_held(workspace, customer, bot_api, settings):
+    settings.ENGAGE_OUTBOUND_ALLOWED_NETWORKS = []
+    configure_plugin(
+        workspace=workspace.workspace,
+        plugin_id="telegram",
+        settings={"bot_token": BOT_TOKEN, "api_base": bot_api.url},
+    )
+    message = queue(workspace, customer)
+
+    # Refused by the SSRF guard before anything was sent: failed, never "unknown".
+    assert services.deliver(message.pk) == Message.FAILED
+    assert bot_api.requests == []

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from engage.plugins import hookimpl
+from engage.plugins import hookimpl, provider_http
 from engage.plugins.base import (
     Capabilities,
     Channel,
@@ -22,7 +22,7 @@ from engage.plugins.base import (
     TransientSendError,
     WebhookSignal,
 )
-from engage.plugins.outbound import guarded_client
+from engage.plugins.outbound import BlockedAddress
 
 # Telegram's published limit for sendMessage text.
 MAX_TEXT = 4096
@@ -56,9 +56,10 @@ class Telegram(Channel):
         url = f"{self.settings['api_base'].rstrip('/')}/bot{self.settings['bot_token']}/sendMessage"
         payload = {"chat_id": address, "text": (message.body or message.subject)[:MAX_TEXT]}
         try:
-            with guarded_client() as client:
-                response = client.post(url, json=payload)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            response = provider_http.client().post(url, json=payload)
+        except BlockedAddress as exc:
+            raise PermanentSendError(str(exc)) from exc
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise TransientSendError(f"cannot reach Telegram: {exc}") from exc
         except httpx.TransportError as exc:
             raise SendOutcomeUnknown(f"Telegram did not answer: {exc}") from exc
