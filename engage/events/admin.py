@@ -80,22 +80,22 @@ class EventAdmin(WorkspaceScopedAdmin):
 
     @admin.display(description="properties")
     def pretty_properties(self, obj: Event) -> str:
-        return _pretty(obj.properties)
+        return pretty_json(obj.properties)
 
     @admin.display(description="traits")
     def pretty_traits(self, obj: Event) -> str:
-        return _pretty(obj.traits)
+        return pretty_json(obj.traits)
 
     @admin.display(description="context")
     def pretty_context(self, obj: Event) -> str:
-        return _pretty(obj.context)
+        return pretty_json(obj.context)
 
     @admin.display(description="warnings")
     def pretty_warnings(self, obj: Event) -> str:
-        return _pretty(obj.warnings)
+        return pretty_json(obj.warnings)
 
 
-def _pretty(value) -> str:
+def pretty_json(value) -> str:
     return format_html(
         "<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
     )

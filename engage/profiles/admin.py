@@ -27,7 +27,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from engage.events.admin import CappedCountPaginator
+from engage.events.admin import CappedCountPaginator, pretty_json
 from engage.privacy.services import erase_profile
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
 
@@ -215,17 +215,11 @@ class ProfileAdmin(WorkspaceScopedAdmin):
     def merged_into_link(self, obj: Profile) -> str:
         if obj.merged_into_id is None:
             return "—"
-        return format_html(
-            '<a href="{}">profile {}</a>',
-            _change_url(Profile, obj.merged_into_id),
-            obj.merged_into_id,
-        )
+        return _profile_link(obj.merged_into_id)
 
     @admin.display(description="traits")
     def pretty_traits(self, obj: Profile) -> str:
-        return format_html(
-            "<pre>{}</pre>", json.dumps(obj.traits, indent=2, sort_keys=True, ensure_ascii=False)
-        )
+        return pretty_json(obj.traits)
 
     @admin.display(description="event timeline")
     def timeline_link(self, obj: Profile) -> str:
