@@ -203,7 +203,13 @@ def repoint_memberships(*, survivor_id: int, merged_id: int) -> None:
     survivor_segments = SegmentMembership.objects.filter(
         profile_id=survivor_id, exited_at__isnull=True
     ).values("segment_id")
-    SegmentMembership.objects.filter(
+    doubled = SegmentMembership.objects.filter(
         profile_id=merged_id, exited_at__isnull=True, segment_id__in=survivor_segments
-    ).update(exited_at=now)
+    )
+    ended = list(doubled.values_list("segment_id", flat=True))
+    if ended:
+        doubled.update(exited_at=now)
+        # Two members became one customer: each such segment has one member less.
+        for segment in Segment.objects.filter(pk__in=ended):
+            _record_size(segment, now, full=False, change=-1)
     SegmentMembership.objects.filter(profile_id=merged_id).update(profile_id=survivor_id)

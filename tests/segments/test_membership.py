@@ -169,6 +169,11 @@ def test_merge_hands_memberships_to_the_survivor(workspace):
         ).count()
         == 1
     )
+    # two members became one customer
+    both.refresh_from_db()
+    only_merged.refresh_from_db()
+    assert (both.member_count, only_merged.member_count) == (1, 1)
+    assert SegmentSize.objects.get(segment=both).size == 1
 
 
 def test_split_re_checks_both_customers(workspace, django_capture_on_commit_callbacks):
