@@ -11,8 +11,9 @@ segments whose rules refer to it, so "member of segment X" is real time too.
 
 from django.db import transaction
 
-from . import membership, schema
+from . import membership
 from .models import Segment
+from .services import referring_segments
 
 
 def affected_segments(
@@ -48,17 +49,12 @@ def recheck(*, workspace_id: int, profile_ids: list[int], segment_ids: list[int]
             if change.entered or change.exited:
                 changed += change.entered + change.exited
                 moved.add(segment.pk)
-        pending = _referring(dynamic, moved) if moved else set()
+        pending = (
+            {s.pk for s in referring_segments(workspace_id=workspace_id, segment_ids=moved)}
+            if moved
+            else set()
+        )
     return changed
-
-
-def _referring(segments, segment_ids: set[int]) -> set[int]:
-    """The segments whose rules refer to any of ``segment_ids``."""
-    return {
-        s.pk
-        for s in segments.only("pk", "rules")
-        if segment_ids & schema.referenced_segment_ids(s.rules)
-    }
 
 
 def on_events_processed(sender, *, workspace, profile_ids, event_names, trait_keys, **kwargs):

@@ -141,13 +141,19 @@ def upload_members(*, segment: Segment, identifiers: list, replace: bool = False
     return result
 
 
+def referring_segments(*, workspace_id: int, segment_ids: set[int]) -> list[Segment]:
+    """The workspace's segments whose rules refer to any of ``segment_ids``."""
+    return [
+        s
+        for s in Segment.objects.filter(workspace_id=workspace_id).only("pk", "name", "rules")
+        if segment_ids & schema.referenced_segment_ids(s.rules)
+    ]
+
+
 def segments_using(segment: Segment) -> list[str]:
     """Names of the workspace's segments whose rules refer to ``segment``."""
-    return sorted(
-        s.name
-        for s in Segment.objects.filter(workspace_id=segment.workspace_id).exclude(pk=segment.pk)
-        if segment.pk in schema.referenced_segment_ids(s.rules)
-    )
+    users = referring_segments(workspace_id=segment.workspace_id, segment_ids={segment.pk})
+    return sorted(s.name for s in users if s.pk != segment.pk)
 
 
 def delete_segment(segment: Segment) -> None:
