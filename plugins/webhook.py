@@ -114,7 +114,7 @@ class WebhookChannel(Channel):
             self.settings["url"],
             content=body,
             headers=headers,
-            timeout=float(self.settings.get("timeout_seconds", 10)),
+            timeout=float(self.settings["timeout_seconds"]),
         )
         return SendResult(
             provider_message_id=f"webhook-{message.pk}",

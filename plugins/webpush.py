@@ -125,7 +125,7 @@ class WebPushChannel(Channel):
         if subscription is None or not subscription["endpoint"].startswith(address):
             raise PermanentSendError("no_address: the web push subscription changed or was removed")
         endpoint = subscription["endpoint"]
-        if not host_allowed(endpoint, self.settings.get("push_service_hosts", PUSH_SERVICE_HOSTS)):
+        if not host_allowed(endpoint, self.settings["push_service_hosts"]):
             raise PermanentSendError(
                 f"endpoint: {urlsplit(endpoint).hostname} is not a known push service"
             )
@@ -140,7 +140,7 @@ class WebPushChannel(Channel):
             **self.vapid_headers(endpoint),
             "Content-Encoding": "aes128gcm",
             "Content-Type": "application/octet-stream",
-            "TTL": str(self.settings.get("ttl_seconds", 86400)),
+            "TTL": str(self.settings["ttl_seconds"]),
             "Urgency": "normal",
         }
         try:

@@ -49,12 +49,7 @@ def record_consent(
 
 def current_status(*, profile: Profile, channel: str, topic: str) -> str | None:
     """The latest consent change for ``topic`` on ``channel`` or on every channel."""
-    return (
-        Consent.objects.filter(profile=profile, topic=topic, channel__in=(channel, ""))
-        .order_by("-created_at", "-id")
-        .values_list("status", flat=True)
-        .first()
-    )
+    return current_statuses(profile=profile, channel=channel, topics=[topic]).get(topic)
 
 
 def current_statuses(*, profile: Profile, channel: str, topics: list[str]) -> dict[str, str]:

@@ -33,20 +33,15 @@ STATUS_SIGNALS = {
 # start a profile (a text to the brand's number is a customer reaching out,
 # and a STOP must stick to that number before anyone adds it).
 CUSTOMER_SIGNALS = ("inbound", "opted_out", "opted_in")
-# A provider's late failure report ranks with ``delivered``: it can turn a
-# ``sent`` message into ``failed``, never an opened one.
-FAILED_RANK = Message.SIGNAL_RANK[Message.DELIVERED]
 
 
 def advance_status(message: Message, kind: str, at) -> list[str]:
     """Move ``message`` forward for signal ``kind``; the fields changed."""
     changed = []
     if kind == "failed":
-        if Message.SIGNAL_RANK.get(message.status, -1) < FAILED_RANK and message.status in (
-            Message.SENT,
-            Message.UNKNOWN,
-            Message.SENDING,
-        ):
+        # A provider's late failure report turns a message that was handed
+        # over into ``failed``, never one already delivered or opened.
+        if message.status in (Message.SENT, Message.UNKNOWN, Message.SENDING):
             message.status = Message.FAILED
             message.failed_at = at
             changed += ["status", "failed_at"]

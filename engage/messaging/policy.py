@@ -38,12 +38,7 @@ DEFER = "defer"
 OUTRANKED_RECHECK = timedelta(minutes=1)
 WINDOWS = {"day": timedelta(days=1), "week": timedelta(days=7)}
 # Messages that used a slot: anything handed to (or possibly to) the provider.
-SLOT_STATUSES = [
-    Message.SENDING,
-    Message.SENT,
-    Message.UNKNOWN,
-    *(s for s in Message.SIGNAL_RANK if s not in (Message.SENT, Message.UNKNOWN)),
-]
+SLOT_STATUSES = [Message.SENDING, *Message.SIGNAL_RANK]
 
 
 @dataclass(frozen=True)
