@@ -13,7 +13,7 @@ from django.http import HttpRequest
 
 from .admin_scoping import WorkspaceScopedAdmin
 from .models import ApiKey, Workspace
-from .services import create_api_key, revoke_api_key
+from .services import create_api_key, create_default_keys, revoke_api_key
 
 
 def _show_key_once(request: HttpRequest, workspace: Workspace, kind: str, raw: str) -> None:
@@ -89,8 +89,7 @@ class WorkspaceAdmin(WorkspaceScopedAdmin):
         super().save_model(request, obj, form, change)
         if not change:
             # A new workspace gets its keys right away, as `create_workspace` does.
-            for kind in (ApiKey.WRITE, ApiKey.SECRET):
-                _, raw = create_api_key(workspace=obj, kind=kind, name=f"default {kind} key")
+            for kind, raw in create_default_keys(obj).items():
                 _show_key_once(request, obj, kind, raw)
 
     def save_related(self, request, form, formsets, change):

@@ -32,11 +32,18 @@ def create_api_key(*, workspace: Workspace, kind: str, name: str = "") -> tuple[
 @transaction.atomic
 def create_workspace(*, name: str) -> NewWorkspace:
     workspace = Workspace.objects.create(name=name)
-    _, write_key = create_api_key(workspace=workspace, kind=ApiKey.WRITE, name="default write key")
-    _, secret_key = create_api_key(
-        workspace=workspace, kind=ApiKey.SECRET, name="default secret key"
+    keys = create_default_keys(workspace)
+    return NewWorkspace(
+        workspace=workspace, write_key=keys[ApiKey.WRITE], secret_key=keys[ApiKey.SECRET]
     )
-    return NewWorkspace(workspace=workspace, write_key=write_key, secret_key=secret_key)
+
+
+def create_default_keys(workspace: Workspace) -> dict[str, str]:
+    """A new workspace's write and secret keys: {kind: raw key}, shown once."""
+    return {
+        kind: create_api_key(workspace=workspace, kind=kind, name=f"default {kind} key")[1]
+        for kind in (ApiKey.WRITE, ApiKey.SECRET)
+    }
 
 
 def revoke_api_key(*, key: ApiKey) -> None:
