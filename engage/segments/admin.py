@@ -165,10 +165,11 @@ class SegmentAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
             return JsonResponse({"errors": [f"rules: not valid JSON ({exc})"]}, status=400)
         segment_id = request.POST.get("segment") or None
         try:
-            validate_rules(
-                rules, workspace_id=workspace.pk, segment_id=int(segment_id) if segment_id else None
+            result = services.preview(
+                workspace=workspace,
+                rules=rules,
+                segment_id=int(segment_id) if segment_id else None,
             )
-            result = services.preview(workspace=workspace, rules=rules)
         except (InvalidSegment, ValueError) as exc:
             errors = exc.errors if isinstance(exc, InvalidSegment) else [str(exc)]
             return JsonResponse({"errors": errors}, status=400)

@@ -86,9 +86,18 @@ class Preview:
     sample: list[int]
 
 
-def preview(*, workspace: Workspace, rules: dict, now: datetime.datetime | None = None) -> Preview:
-    """How many profiles match ``rules`` now, and a few of them, without saving."""
-    validate_rules(rules, workspace_id=workspace.pk)
+def preview(
+    *,
+    workspace: Workspace,
+    rules: dict,
+    segment_id: int | None = None,
+    now: datetime.datetime | None = None,
+) -> Preview:
+    """How many profiles match ``rules`` now, and a few of them, without saving.
+
+    ``segment_id`` is the segment being edited, so a reference back to it is
+    reported as a cycle."""
+    validate_rules(rules, workspace_id=workspace.pk, segment_id=segment_id)
     query = member_query(rules, workspace_id=workspace.pk, now=now or timezone.now())
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM ({query.sql}) q", query.params)  # noqa: S608 - parameterized member query
