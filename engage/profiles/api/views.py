@@ -114,10 +114,12 @@ def _requested_by(request: Request) -> str:
     return request.auth.prefix
 
 
-def _profile_or_404(request: Request, profile_id: int) -> Profile:
+def profile_or_404(request: Request, profile_id: int, *, field: str = "id") -> Profile:
+    """The canonical profile of the key's workspace (a merged id resolves to
+    its survivor), or a 404 naming ``field``; for every API that takes a profile id."""
     profile = selectors.canonical_profile(workspace=_workspace(request), profile_id=profile_id)
     if profile is None:
-        raise NotFound("id: no profile with this id in this workspace.")
+        raise NotFound(f"{field}: no profile with this id in this workspace.")
     return profile
 
 
@@ -196,7 +198,7 @@ class ProfileDetailView(APIView):
         examples=[PROFILE_EXAMPLE],
     )
     def get(self, request: Request, profile_id: int) -> Response:
-        profile = _profile_or_404(request, profile_id)
+        profile = profile_or_404(request, profile_id)
         return Response(ProfileSerializer(selectors.customer_view(profile)).data)
 
     @extend_schema(
@@ -233,7 +235,7 @@ class ProfileDetailView(APIView):
         ],
     )
     def delete(self, request: Request, profile_id: int) -> Response:
-        profile = _profile_or_404(request, profile_id)
+        profile = profile_or_404(request, profile_id)
         erasure = erase_profile(profile=profile, requested_by=_requested_by(request))
         return Response(ErasureSerializer(erasure).data)
 
@@ -265,7 +267,7 @@ class ProfileEventsView(APIView):
         },
     )
     def get(self, request: Request, profile_id: int) -> Response:
-        profile = _profile_or_404(request, profile_id)
+        profile = profile_or_404(request, profile_id)
         params = request.query_params
         cursor = None
         if params.get("cursor"):
@@ -349,7 +351,7 @@ class ProfileExportView(APIView):
         ],
     )
     def get(self, request: Request, profile_id: int) -> Response:
-        profile = _profile_or_404(request, profile_id)
+        profile = profile_or_404(request, profile_id)
         return Response(export_profile(profile=profile, requested_by=_requested_by(request)))
 
 

@@ -1,12 +1,11 @@
 """A customer's scores over HTTP (secret key), scoped to the key's workspace."""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engage.profiles import selectors as profile_selectors
+from engage.profiles.api.views import profile_or_404
 from engage.scoring.selectors import profile_scores
 
 from .serializers import ProfileScoresSerializer
@@ -35,10 +34,6 @@ class ProfileScoresView(APIView):
         },
     )
     def get(self, request: Request, profile_id: int) -> Response:
-        profile = profile_selectors.canonical_profile(
-            workspace=request.user.workspace, profile_id=profile_id
-        )
-        if profile is None:
-            raise NotFound("id: no profile with this id in this workspace.")
+        profile = profile_or_404(request, profile_id)
         data = {"profile_id": profile.pk, "scores": profile_scores(profile)}
         return Response(ProfileScoresSerializer(data).data)

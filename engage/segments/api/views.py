@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engage.profiles.selectors import canonical_profile
+from engage.profiles.api.views import profile_or_404
 from engage.segments import services
 from engage.segments.models import Segment, SegmentMembership
 from engage.segments.summary import describe
@@ -212,9 +212,7 @@ class SegmentMemberView(APIView):
     )
     def get(self, request: Request, segment_id: int, profile_id: int) -> Response:
         segment = _segment_or_404(request, segment_id)
-        profile = canonical_profile(workspace=request.user.workspace, profile_id=profile_id)
-        if profile is None:
-            raise NotFound("profile_id: no profile with this id in this workspace.")
+        profile = profile_or_404(request, profile_id, field="profile_id")
         stay = SegmentMembership.objects.filter(
             segment=segment, profile=profile, exited_at__isnull=True
         ).first()
