@@ -27,7 +27,7 @@ import statistics
 import time
 
 from bench import EVENT_NAMES
-from bench._pg import server_version, setup_django
+from bench._pg import server_version, services, setup_django
 
 TYPICAL = {
     "and": [
@@ -211,15 +211,19 @@ def bench_size(size: int, args) -> dict:
     }
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,300000", help="profile counts, comma-separated")
     parser.add_argument("--events", type=int, default=20, help="events per profile")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per query (best kept)")
     parser.add_argument("--recheck", type=int, default=200, help="profiles re-checked one by one")
     parser.add_argument("--explain", action="store_true", help="print both query plans")
-    args = parser.parse_args()
-    env = {"DATABASE_URL": os.environ["DATABASE_URL"], "REDIS_URL": os.environ["REDIS_URL"]}
+    args = parser.parse_args(argv)
+    with services() as env:
+        run(env, args)
+
+
+def run(env: dict[str, str], args) -> None:
     setup_django(env)
     print(f"PostgreSQL {server_version(env['DATABASE_URL'])}, {os.cpu_count()} CPUs")
     print(
