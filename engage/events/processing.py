@@ -268,19 +268,25 @@ def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> tuple
 def _left_for_older(events, extracted, workspaces) -> set[int]:
     """The claimed events to leave until older pending events are processed.
 
-    Events older than the batch and still pending are being processed by
-    other workers (the claim skipped them). A claimed event sharing an
-    identifier with one of them is left for a later claim, and so is every
-    later event sharing an identifier with one left: each customer's events
-    are resolved in their order, while the rest of the batch goes ahead
-    instead of waiting for the other worker's identifier locks.
+    Every pending event with a smaller id than the batch's last that the
+    batch did not claim may be in flight with another worker: the claim
+    skipped it, whether it lies before the batch or in a gap between claimed
+    events (a batch that starts with an event left by an earlier claim reaches
+    past events another worker claimed since). A claimed event sharing an
+    identifier with such an event older than itself is left for a later claim,
+    and so is every later event sharing an identifier with one left: each
+    customer's events are resolved in their order, while the rest of the batch
+    goes ahead instead of waiting for the other worker's identifier locks. An
+    event is never left for a newer one, so the oldest pending event of a
+    customer always goes ahead.
     """
     if connection.vendor != "postgresql":
         return set()  # one writer at a time: nothing older is in flight
     older = list(
-        Event.objects.filter(processed_at__isnull=True, pk__lt=events[0].pk).only(
-            "workspace_id", "type", "user_id", "anonymous_id", "previous_id", "traits", "context"
-        )
+        Event.objects.filter(processed_at__isnull=True, pk__lt=events[-1].pk)
+        .exclude(pk__in=[e.pk for e in events])
+        .order_by("pk")
+        .only("workspace_id", "type", "user_id", "anonymous_id", "previous_id", "traits", "context")
     )
     if not older:
         return set()
@@ -290,13 +296,14 @@ def _left_for_older(events, extracted, workspaces) -> set[int]:
     def keys(event, found) -> set:
         return {(event.workspace_id, *pair) for pair in found.lock_pairs()}
 
-    busy = set()
-    for event in older:
-        busy |= keys(
-            event, extract_identifiers(event=event, workspace=workspaces[event.workspace_id])
-        )
-    left = set()
+    busy, left, position = set(), set(), 0
     for event in events:
+        # Only what is older than this event may hold it back.
+        while position < len(older) and older[position].pk < event.pk:
+            row = older[position]
+            found = extract_identifiers(event=row, workspace=workspaces[row.workspace_id])
+            busy |= keys(row, found)
+            position += 1
         mine = keys(event, extracted[event.pk])
         if mine & busy:
             left.add(event.pk)

@@ -97,3 +97,63 @@ def test_a_batch_that_must_all_wait_is_processed_once_the_older_event_is(workspa
     worker.join(timeout=10)
     assert done == [3]
     assert processed_ids() == {busy.pk, *(e.pk for e in later)}
+
+
+def test_a_customers_event_claimed_past_one_in_flight_waits_for_it(workspace, other_worker):
+    """The claim skips a row another worker holds; the rows after it are not older than the batch.
+
+    The held row lies between two claimed ones, as when a batch starts with an
+    event left by an earlier claim while another worker holds newer ones.
+    """
+    ws = workspace.workspace
+    pending_event(ws, "identify", user_id="u", anonymous_id="phone")
+    processing.process_pending()
+    stranger = pending_event(ws, anonymous_id="stranger")
+    laptop_page = pending_event(ws, anonymous_id="laptop")
+    laptop_identify = pending_event(ws, "identify", user_id="u", anonymous_id="laptop")
+    # Claimed, identifiers not locked yet: the other worker is extracting them.
+    release = other_worker(laptop_page, [])
+
+    claimed, left = processing.process_batch(batch_size=10, outcome=processing.Outcome())
+
+    assert (claimed, left) == (2, 1)
+    assert laptop_identify.pk not in processed_ids()
+    assert stranger.pk in processed_ids()
+    release.set()
+    assert processing.process_pending() == 2
+    # In order: the page view gave the laptop a profile of its own, which the
+    # identify then merged into u's.
+    merge = ProfileMerge.objects.get()
+    assert merge.message_id == laptop_identify.message_id
+    assert identities(profile_of(ws, "user_id", "u")) == {
+        ("user_id", "u"),
+        ("anonymous_id", "phone"),
+        ("anonymous_id", "laptop"),
+    }
+
+
+def test_a_customers_event_older_than_the_one_in_flight_goes_ahead(workspace, other_worker):
+    ws = workspace.workspace
+    first = pending_event(ws, anonymous_id="laptop")
+    held = pending_event(ws, anonymous_id="laptop")
+    last = pending_event(ws, anonymous_id="laptop")
+    release = other_worker(held, [])
+
+    claimed, left = processing.process_batch(batch_size=10, outcome=processing.Outcome())
+
+    assert (claimed, left) == (2, 1)
+    assert processed_ids() == {first.pk}
+    release.set()
+    assert processing.process_pending() == 2
+    assert processed_ids() == {first.pk, held.pk, last.pk}
+
+
+def test_a_customers_event_is_not_left_for_a_newer_one_beyond_the_batch(workspace):
+    ws = workspace.workspace
+    first = pending_event(ws, anonymous_id="laptop")
+    pending_event(ws, anonymous_id="laptop")
+
+    claimed, left = processing.process_batch(batch_size=1, outcome=processing.Outcome())
+
+    assert (claimed, left) == (1, 0)
+    assert processed_ids() == {first.pk}
