@@ -61,8 +61,12 @@ def authenticate(raw, field: str) -> WriteKey:
         )
     if type(raw) is not str:
         raise _unauthorized(field, "must be a string")
+    try:
+        key_hash = hash_key(raw)
+    except UnicodeEncodeError:  # a lone surrogate from a JSON \ud800 escape
+        raise _unauthorized(field, "unknown write key (not valid Unicode text)") from None
     with connection.cursor() as cursor:
-        cursor.execute(ACTIVE_KEY, [hash_key(raw)])
+        cursor.execute(ACTIVE_KEY, [key_hash])
         found = cursor.fetchone()
     if found is None:
         raise _unauthorized(field, "unknown or revoked write key")

@@ -14,6 +14,12 @@ Rules (docs/api.md is the reference for clients):
   ``receivedAt``. A result still more than a day ahead of ``receivedAt`` is
   clamped to ``receivedAt`` and flagged ``timestamp_in_future``. Old
   timestamps are kept, so late events land in their place in the timeline.
+- Every stored time lies in ``[EARLIEST_TIME, LATEST_TIME)``. Python's
+  ``datetime`` reads years 1-9999 only, and PostgreSQL stores a wider range:
+  a year-1 time with a positive offset is stored as year 0 (BC), and no event
+  row holding one could be loaded again, which stopped processing for every
+  workspace. The range is far inside both and far outside any real event.
+- Every id fits its column after numbers are turned into strings.
 """
 
 import uuid
@@ -26,6 +32,9 @@ MAX_MESSAGE_ID_LENGTH = 100
 MAX_NAME_LENGTH = 200
 MAX_CHANNEL_LENGTH = 32
 FUTURE_TOLERANCE = timedelta(days=1)
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2200, 1, 1, tzinfo=UTC)  # exclusive
+TIME_RANGE = "from 1970-01-01T00:00:00Z up to (not including) 2200-01-01T00:00:00Z"
 TIMESTAMP_IN_FUTURE = "timestamp_in_future"
 
 
@@ -54,7 +63,7 @@ class Batch(NamedTuple):
     """What a whole request shares: its receive time and batch-level fields."""
 
     received_at: datetime
-    sent_at: object = None  # the raw top-level sentAt of a batch
+    sent_at: datetime | None = None  # the top-level sentAt of a batch, validated
     context: dict | None = None  # the top-level context of a batch
 
 
@@ -163,14 +172,14 @@ def validate_message(
 
     received_at = batch.received_at
     raw_timestamp = message.get("timestamp")
+    timestamp_field = "timestamp"
     if raw_timestamp is None:
         # RudderStack's SDKs send originalTimestamp instead of timestamp.
         raw_timestamp = message.get("originalTimestamp")
-    original_timestamp = _time(raw_timestamp, "timestamp", bad)
+        timestamp_field = "originalTimestamp"
+    original_timestamp = parse_time(raw_timestamp, timestamp_field, bad)
     raw_sent_at = message.get("sentAt")
-    if raw_sent_at is None:
-        raw_sent_at = batch.sent_at
-    sent_at = _time(raw_sent_at, "sentAt", bad)
+    sent_at = batch.sent_at if raw_sent_at is None else parse_time(raw_sent_at, "sentAt", bad)
     if len(errors) > before:
         return None
 
@@ -180,10 +189,14 @@ def validate_message(
     elif sent_at is None:
         timestamp = original_timestamp
     else:
-        try:
-            timestamp = received_at - (sent_at - original_timestamp)
-        except OverflowError:
-            bad("sentAt", "too far from timestamp to correct for clock skew")
+        # Both lie in the time range, so this cannot overflow.
+        timestamp = received_at - (sent_at - original_timestamp)
+        if timestamp < EARLIEST_TIME:
+            bad(
+                timestamp_field,
+                "corrected for clock skew (receivedAt - (sentAt - timestamp)) it falls "
+                f"before 1970-01-01T00:00:00Z; a stored time must lie {TIME_RANGE}",
+            )
             return None
     if timestamp - received_at > FUTURE_TOLERANCE:
         timestamp = received_at
@@ -221,15 +234,18 @@ def _id(value, field: str, bad, max_length: int = MAX_ID_LENGTH) -> str | None:
         return ""
     kind = type(value)
     if kind is str:
-        if len(value) > max_length:
-            bad(field, f"longer than {max_length} characters")
-        return value
-    if kind is int:
-        return str(value)
-    if kind is float:
-        return str(int(value)) if value.is_integer() else repr(value)
-    bad(field, "must be a string or a number")
-    return None  # not "": the field is wrong, not missing
+        text = value
+    elif kind is int:
+        text = str(value)
+    elif kind is float:
+        text = str(int(value)) if value.is_integer() else repr(value)
+    else:
+        bad(field, "must be a string or a number")
+        return None  # not "": the field is wrong, not missing
+    if len(text) > max_length:
+        what = "" if kind is str else " as a string"
+        bad(field, f"longer than {max_length} characters{what}")
+    return text
 
 
 def _object(value, field: str, bad) -> dict:
@@ -241,8 +257,8 @@ def _object(value, field: str, bad) -> dict:
     return value
 
 
-def _time(value, field: str, bad) -> datetime | None:
-    """An ISO-8601 time, UTC when it names no offset; None when absent."""
+def parse_time(value, field: str, bad) -> datetime | None:
+    """An ISO-8601 time in the time range, UTC when it names no offset; None when absent."""
     if value is None:
         return None
     if type(value) is not str:
@@ -255,6 +271,10 @@ def _time(value, field: str, bad) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    # Compared as instants: no conversion, which could overflow at year 1 or 9999.
+    if not EARLIEST_TIME <= parsed < LATEST_TIME:
+        bad(field, f"{value[:40]!r} is out of range; a stored time must lie {TIME_RANGE}")
+        return None
     return parsed
 
 
@@ -263,23 +283,33 @@ def unstorable_text(value, path: str = ""):
 
     PostgreSQL text and jsonb hold neither NUL characters nor lone UTF-16
     surrogates; both decode fine from JSON ``\\u`` escapes, so they must be
-    refused here rather than fail the insert.
+    refused here rather than fail the insert. Iterative, in document order:
+    the body's depth is checked, but a walk that cannot run out of stack
+    need not rely on it.
     """
-    if type(value) is str:
-        reason = _text_problem(value)
-        if reason:
-            yield path, reason
-    elif type(value) is dict:
-        for key, item in value.items():
-            field = f"{path}.{key}" if path else str(key)
-            reason = _text_problem(key)
+    stack = [(path, value, None)]
+    while stack:
+        path, value, key_problem = stack.pop()
+        if key_problem:
+            yield path, f"a key {key_problem}"
+        elif type(value) is str:
+            reason = _text_problem(value)
             if reason:
-                yield (path or "body"), f"a key {reason}"
-            else:
-                yield from unstorable_text(item, field)
-    elif type(value) is list:
-        for position, item in enumerate(value):
-            yield from unstorable_text(item, f"{path}[{position}]")
+                yield path, reason
+        elif type(value) is dict:
+            children = []
+            for key, item in value.items():
+                reason = _text_problem(key)
+                if reason:
+                    children.append((path or "body", None, reason))
+                else:
+                    children.append((f"{path}.{key}" if path else str(key), item, None))
+            stack.extend(reversed(children))
+        elif type(value) is list:
+            stack.extend(
+                (f"{path}[{position}]", item, None)
+                for position, item in reversed(list(enumerate(value)))
+            )
 
 
 def _text_problem(text: str) -> str | None:

@@ -22,7 +22,7 @@ from .body import may_hold_unstorable_text, parse_json, read_body
 from .errors import IngestError
 from .ratelimit import check_rate
 from .storage import compact_json, store_events
-from .validation import Batch, unstorable_text, validate_message
+from .validation import Batch, parse_time, unstorable_text, validate_message
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +75,14 @@ def ingest(request, kind: str | None) -> HttpResponse:
             "the database is unavailable; nothing was stored, retry later",
             headers={"Retry-After": "1"},
         ).response()
-    except DataError as exc:
-        # Validation should have caught it; refuse clearly rather than answer 500.
+    except DataError:
+        # Validation should have caught it (a bug to fix): refuse rather than
+        # answer 500, and keep the database's words in the log, not the answer.
         logger.error("the database refused validated events", exc_info=True)
         return IngestError(
-            400, "invalid_request", f"the database refused an event: {exc}; nothing was stored"
+            400,
+            "invalid_request",
+            "the database refused an event that passed validation; nothing was stored",
         ).response()
     return HttpResponse(SUCCESS, content_type="application/json")
 
@@ -104,7 +107,9 @@ def _validate_batch(payload: dict, body_size: int, received_at: datetime, check_
                 {"field": field, "reason": reason}
                 for field, reason in unstorable_text(context, "context")
             )
-    batch = Batch(received_at, payload.get("sentAt"), context)
+    # Parsed once for the whole batch; a bad one is named where it was sent.
+    sent_at = parse_time(payload.get("sentAt"), "sentAt", _collect(errors))
+    batch = Batch(received_at, sent_at, context)
     max_event_bytes = settings.ENGAGE_MAX_EVENT_BYTES
     # No event can exceed the per-event limit when the whole body does not.
     measure = body_size > max_event_bytes
@@ -134,6 +139,13 @@ def _validate_batch(payload: dict, body_size: int, received_at: datetime, check_
             status=413 if too_large else 400,
         )
     return rows
+
+
+def _collect(errors: list[dict]):
+    def bad(field: str, reason: str) -> None:
+        errors.append({"field": field, "reason": reason})
+
+    return bad
 
 
 def _invalid(errors: list[dict], message: str, status: int = 400) -> IngestError:
