@@ -20,7 +20,11 @@ from .policy import WINDOWS
 
 
 class RecordAdmin(WorkspaceScopedAdmin):
-    """Rows the pipeline writes; never added or edited by hand."""
+    """Rows the pipeline writes; never added, edited or deleted by hand.
+
+    A customer's messages and consent history go only with the customer, by
+    the privacy erasure, which also keeps the suppression that stops sending.
+    """
 
     list_select_related = ["workspace"]
     show_full_result_count = False
@@ -29,6 +33,9 @@ class RecordAdmin(WorkspaceScopedAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -95,6 +95,7 @@ class PluginConfigAdmin(WorkspaceScopedAdmin):
     form = PluginConfigForm
     list_display = ["plugin_id", "workspace", "enabled", "updated_at"]
     list_filter = ["enabled", "plugin_id"]
+    unfilterable_fields = ("settings",)  # secrets are in it
 
     base_fields = ["workspace", "plugin_id", "enabled"]
     actions = ["run_import_now"]

@@ -81,7 +81,7 @@ class SegmentMembershipInline(admin.TabularInline):
 class SegmentAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
     form = SegmentForm
     list_display = ["name", "workspace", "kind", "member_count", "refreshed_at"]
-    list_filter = ["kind", "workspace"]
+    list_filter = ["kind"]  # the scoping mixin adds the workspace, for superusers
     search_fields = ["name"]
     inlines = [SegmentMembershipInline]
     change_form_template = "admin/segments/segment/change_form.html"

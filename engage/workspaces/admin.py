@@ -12,8 +12,11 @@ from django.db.models import Count, Q
 from django.http import HttpRequest
 
 from .admin_scoping import WorkspaceScopedAdmin
+from .admin_server import restrict_server_admins
 from .models import ApiKey, Workspace
 from .services import create_api_key, create_default_keys, revoke_api_key
+
+restrict_server_admins()
 
 
 def _show_key_once(request: HttpRequest, workspace: Workspace, kind: str, raw: str) -> None:
@@ -117,7 +120,7 @@ class WorkspaceAdmin(WorkspaceScopedAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(WorkspaceScopedAdmin):
-    """Keys by prefix; the hash never leaves the database."""
+    """Keys by prefix; the hash never leaves the database, not even as a filter."""
 
     list_display = ["prefix", "kind", "workspace", "name", "created_at", "revoked_at"]
     list_filter = ["kind", ("revoked_at", admin.EmptyFieldListFilter)]
@@ -125,6 +128,7 @@ class ApiKeyAdmin(WorkspaceScopedAdmin):
     search_fields = ["prefix", "name", "workspace__name"]
     fields = ["workspace", "prefix", "kind", "name", "created_at", "revoked_at"]
     readonly_fields = ["workspace", "prefix", "kind", "created_at", "revoked_at"]
+    unfilterable_fields = ("key_hash",)
     actions = ["revoke"]
 
     def has_add_permission(self, request):

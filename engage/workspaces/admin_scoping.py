@@ -14,7 +14,9 @@ reaches its workspace, as a Django lookup path::
     class ConsentAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
         workspace_path = "profile__workspace"  # or "workspace" (the default)
 
-``workspace_path = ""`` means the row is itself a workspace. A row outside the
+``workspace_path = ""`` means the row is itself a workspace. Fields named in
+``unfilterable_fields`` cannot be filtered on from the URL (400): a filter is
+an oracle, and ``?settings__token__startswith=a`` answers one guess at a time. A row outside the
 user's workspaces is simply not in ``get_queryset``: its change page answers
 like a missing row, and custom views should fetch through
 ``scoped_object_or_404``. Foreign keys to ``Workspace`` offer only the user's
@@ -23,7 +25,10 @@ Superusers also get a filter by workspace in every list.
 """
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connection
+from django.db.models import JSONField, QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404, HttpRequest
 
 from .models import Workspace
@@ -49,6 +54,7 @@ class WorkspaceScopedAdmin(admin.ModelAdmin):
     """ModelAdmin whose rows are limited to the user's workspaces (see the module doc)."""
 
     workspace_path = "workspace"
+    unfilterable_fields: tuple[str, ...] = ()
 
     def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         """``queryset`` limited to rows of the user's workspaces.
@@ -63,6 +69,16 @@ class WorkspaceScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return self.scope(request, super().get_queryset(request))
+
+    def lookup_allowed(self, lookup: str, value, request: HttpRequest) -> bool:
+        # Django allows any lookup on a local field, JSON key paths included;
+        # False makes the changelist answer 400 (DisallowedModelAdminLookup).
+        parts = lookup.split(LOOKUP_SEP)
+        if parts[0] in self.unfilterable_fields:
+            return False
+        if _unsupported_json_lookup(self.model, parts):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def get_list_filter(self, request: HttpRequest):
         # A filter by workspace lists every workspace: superusers only.
@@ -82,3 +98,15 @@ class WorkspaceScopedAdmin(admin.ModelAdmin):
         if db_field.related_model is Workspace:
             kwargs["queryset"] = scoped_workspaces(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _unsupported_json_lookup(model, parts: list[str]) -> bool:
+    """Whether ``parts`` is a JSON containment lookup the database cannot run
+    (SQLite has no ``contains`` on JSON): refused, rather than a 500."""
+    if connection.features.supports_json_field_contains:
+        return False
+    try:
+        field = model._meta.get_field(parts[0])
+    except FieldDoesNotExist:
+        return False
+    return isinstance(field, JSONField) and parts[-1] in ("contains", "contained_by")
