@@ -141,6 +141,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["engage.workspaces.permissions.IsSecretKey"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # One error body, {"detail", "errors"}, and JSON refused past 64 levels
+    # (engage.json_limits) instead of a RecursionError.
+    "EXCEPTION_HANDLER": "engage.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "engage.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "engage API",

@@ -113,7 +113,7 @@ def test_bad_expired_and_missing_tokens_are_refused(workspace, customer):
 def test_token_requests_name_the_bad_field(workspace, body, error):
     response = api(workspace.secret_key).post("/api/inbox/tokens", body, format="json")
     assert response.status_code == 400
-    assert {k: v if isinstance(v, str) else v[0] for k, v in response.json().items()} == error
+    assert {k: v[0] for k, v in response.json()["errors"].items()} == error
 
 
 def test_write_keys_cannot_issue_tokens(workspace, customer):

@@ -1,0 +1,1 @@
+"""What every endpoint of the management API shares: its error body and its JSON parser."""
