@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "engage.server.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -53,6 +54,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it is the first to see a view's exception: 503 when the
+    # database cannot be reached.
+    "engage.server.database_outage.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -139,16 +143,15 @@ CELERY_BEAT_SCHEDULE = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["engage.workspaces.authentication.SecretKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["engage.workspaces.permissions.IsSecretKey"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every operation documents the errors it can answer (engage.api.schema).
+    "DEFAULT_SCHEMA_CLASS": "engage.api.schema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     # One error body, {"detail", "errors"}, and JSON refused past 64 levels
     # (engage.json_limits) instead of a RecursionError.
     "EXCEPTION_HANDLER": "engage.api.errors.exception_handler",
-    "DEFAULT_PARSER_CLASSES": [
-        "engage.api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only: a form body cannot carry the API's nested objects and types,
+    # so it is refused with 415 rather than half-read.
+    "DEFAULT_PARSER_CLASSES": ["engage.api.parsers.JSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "engage API",
@@ -158,6 +161,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get their own components, with what input requires
+    # (minLength of a non-blank string) and without read-only fields.
+    "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -211,9 +217,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Everything goes to stderr, DEBUG or not, each record with the id of the
+# request it was written for: an unhandled exception is one record from
+# django.request, with its traceback. 4xx answers are the client's business
+# and are not logged.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"engage": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")}},
+    "filters": {"request_id": {"()": "engage.server.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s request=%(request_id)s %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "plain",
+        }
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "engage": {"level": env("LOG_LEVEL", default="INFO")},
+        # Django's own handlers print only with DEBUG on; the root's always do.
+        "django": {"handlers": [], "level": "WARNING"},
+        "django.request": {"level": "ERROR"},
+    },
 }
