@@ -8,3 +8,5 @@ from config.settings import *  # noqa: F403
 warnings.filterwarnings("ignore", message="No directory at", module="whitenoise")
 
 ROOT_URLCONF = "bench.urls"
+# The benchmarks' mail server and provider fakes listen on loopback.
+ENGAGE_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]

@@ -5,6 +5,12 @@ one-click URL and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``
 (RFC 8058), so mailbox providers can show their own unsubscribe button. HTML
 links are rewritten to signed click-tracking redirects and an open pixel is
 added; both write "Email Clicked" / "Email Opened" to the customer's timeline.
+
+The SMTP server goes through the same outbound guard as HTTP providers: a
+loopback, private or link-local address is refused (when configured and when
+connecting) unless ENGAGE_OUTBOUND_ALLOWED_NETWORKS allows it, so a
+workspace's staff cannot make the server log in to, or relay through, a mail
+server on its own network.
 """
 
 import re
@@ -13,6 +19,7 @@ import socket
 from email.utils import formataddr, make_msgid
 
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend
 from django.utils.html import escape
 
 from engage.messaging import tracking
@@ -26,8 +33,8 @@ from engage.plugins.base import (
     SettingField,
     TransientSendError,
 )
+from engage.plugins.outbound import BlockedAddress, GuardedSMTP, host_refusal
 
-SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"']+)\2""", re.IGNORECASE)
 
 
@@ -47,7 +54,7 @@ class Email(Channel):
             default="smtp",
             help='"smtp", or an anymail backend such as anymail.backends.postmark.EmailBackend.',
         ),
-        SettingField("smtp_host", default="localhost"),
+        SettingField("smtp_host", help="Mail server; required for the smtp backend."),
         SettingField("smtp_port", "integer", default=25),
         SettingField("smtp_username"),
         SettingField("smtp_password", secret=True),
@@ -67,14 +74,19 @@ class Email(Channel):
             return {"esp_api_key": "required for an anymail backend"}
         if not 0 < settings.get("smtp_port", 25) < 65536:
             return {"smtp_port": "must be between 1 and 65535"}
+        if backend == "smtp":
+            if not settings.get("smtp_host"):
+                return {"smtp_host": "required for the smtp backend"}
+            reason = host_refusal(settings["smtp_host"])
+            if reason:
+                return {"smtp_host": reason}
         return {}
 
     def connection(self):
         s = self.settings
         if s.get("backend", "smtp") == "smtp":
-            return get_connection(
-                SMTP_BACKEND,
-                host=s.get("smtp_host", "localhost"),
+            return GuardedSMTPBackend(
+                host=s["smtp_host"],
                 port=s.get("smtp_port", 25),
                 username=s.get("smtp_username", ""),
                 password=s.get("smtp_password", ""),
@@ -134,6 +146,8 @@ class Email(Channel):
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             _raise_for_code(min(codes, default=550), str(exc.recipients))
+        except BlockedAddress as exc:
+            raise PermanentSendError(f"mail server: {exc}") from exc
         except (smtplib.SMTPConnectError, ConnectionRefusedError, socket.gaierror) as exc:
             raise TransientSendError(f"cannot connect to the mail server: {exc}") from exc
         except smtplib.SMTPAuthenticationError as exc:
@@ -153,6 +167,14 @@ class Email(Channel):
         if provider_id is None:
             provider_id = mail.extra_headers["Message-ID"]
         return SendResult(provider_message_id=str(provider_id))
+
+
+class GuardedSMTPBackend(EmailBackend):
+    """Django's SMTP backend, connecting through the outbound guard."""
+
+    @property
+    def connection_class(self):
+        return GuardedSMTP
 
 
 def _text(value) -> str:

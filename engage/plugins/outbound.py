@@ -1,19 +1,22 @@
-"""Outbound HTTP for plugins, guarded against SSRF.
+"""Outbound connections of plugins (HTTP and SMTP), guarded against SSRF.
 
-Operators and plugins configure URLs (webhooks, provider base URLs); a URL
-that reaches the server's own network (loopback, private ranges, link-local
-cloud metadata...) would turn engage into a proxy into it. So every address
-is checked *when connecting*, after DNS resolution: a hostname that resolves
-to a refused address is refused however it is spelled (``2130706433``,
-``0x7f.1``, ``[::ffff:127.0.0.1]``) and DNS rebinding between a check and the
-connection is impossible. Redirects are never followed and proxies from the
-environment are ignored, so the checked address is the one connected to.
+Operators and plugins configure URLs and hosts (webhooks, provider base URLs,
+mail servers); a destination that reaches the server's own network (loopback,
+private ranges, link-local cloud metadata...) would turn engage into a proxy
+into it. So every address is checked *when connecting*, after DNS
+resolution: a hostname that resolves to a refused address is refused however
+it is spelled (``2130706433``, ``0x7f.1``, ``[::ffff:127.0.0.1]``) and DNS
+rebinding between a check and the connection is impossible. Redirects are
+never followed and proxies from the environment are ignored, so the checked
+address is the one connected to. Settings validation refuses what it can
+know without DNS (literal addresses, ``localhost``) earlier, with the field.
 
 ``ENGAGE_OUTBOUND_ALLOWED_NETWORKS`` (CIDR list) lets chosen networks through,
 e.g. a provider fake on loopback in tests or an internal relay.
 """
 
 import ipaddress
+import smtplib
 import socket
 from urllib.parse import urlsplit
 
@@ -58,10 +61,13 @@ def refusal_reason(ip: str) -> str | None:
     return None
 
 
-def literal_address_refusal(url: str) -> str | None:
-    """For settings validation: the refusal reason when ``url``'s host is a
-    literal IP address that would be refused. Hostnames are checked at connect time."""
-    host = urlsplit(url).hostname or ""
+def host_refusal(host: str) -> str | None:
+    """For settings validation: the refusal reason when ``host`` is a literal IP
+    address or a ``localhost`` name that would be refused. Other hostnames are
+    checked at connect time, when their address is known."""
+    host = host.strip().strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return refusal_reason("127.0.0.1")  # RFC 6761: always loopback
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -69,18 +75,30 @@ def literal_address_refusal(url: str) -> str | None:
     return refusal_reason(host)
 
 
+def literal_address_refusal(url: str) -> str | None:
+    """``host_refusal`` of ``url``'s host."""
+    return host_refusal(urlsplit(url).hostname or "")
+
+
+def checked_address(host: str, port: int) -> tuple:
+    """The socket address to connect to for ``host``: resolved once, and every
+    address the name has must be allowed. Raises socket.gaierror when the name
+    does not resolve, BlockedAddress when an address is refused."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    for _family, _type, _proto, _name, sockaddr in infos:
+        reason = refusal_reason(sockaddr[0])
+        if reason:
+            raise BlockedAddress(f"refused to connect to {host}: {reason}")
+    return infos[0][4]
+
+
 class _GuardedBackend(httpcore.SyncBackend):
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            sockaddr = checked_address(host, port)
         except socket.gaierror as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        for _family, _type, _proto, _name, sockaddr in infos:
-            reason = refusal_reason(sockaddr[0])
-            if reason:
-                raise BlockedAddress(f"refused to connect to {host}: {reason}")
         # Connect to the address just checked, never re-resolve the name.
-        sockaddr = infos[0][4]
         return super().connect_tcp(sockaddr[0], sockaddr[1], timeout, local_address, socket_options)
 
 
@@ -103,3 +121,15 @@ def guarded_client(*, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> httpx.Client:
         follow_redirects=False,
         trust_env=False,
     )
+
+
+class GuardedSMTP(smtplib.SMTP):
+    """``smtplib.SMTP`` that connects only to an allowed, checked address.
+
+    The name stays the server's host, so STARTTLS still verifies the
+    certificate against it; only the socket goes to the address just checked.
+    """
+
+    def _get_socket(self, host, port, timeout):
+        sockaddr = checked_address(host, port)
+        return socket.create_connection(sockaddr[:2], timeout, self.source_address)

@@ -108,7 +108,11 @@ def test_plugin_settings_cannot_be_filtered_on_so_secrets_cannot_be_guessed(
     configure_plugin(
         workspace=workspace.workspace,
         plugin_id="email",
-        settings={"from_email": "a@shop.example", "smtp_password": "s3cret"},
+        settings={
+            "from_email": "a@shop.example",
+            "smtp_host": "smtp.shop.example",
+            "smtp_password": "s3cret",
+        },
     )
     staff = make_operator("ann", workspace.workspace, permissions=["plugins.view_pluginconfig"])
     url = reverse("admin:plugins_pluginconfig_changelist")
@@ -176,3 +180,45 @@ def test_messages_and_consents_cannot_be_deleted_by_hand(make_operator, workspac
 
     assert Message.objects.filter(pk=message.pk).exists()
     assert Consent.objects.filter(pk=consent.pk).exists()
+
+
+def test_staff_cannot_point_the_mail_server_elsewhere_with_the_stored_password(
+    make_operator, workspace, settings
+):
+    config = configure_plugin(
+        workspace=workspace.workspace,
+        plugin_id="email",
+        settings={
+            "from_email": "news@shop.example",
+            "smtp_host": "smtp.shop.example",
+            "smtp_username": "shop",
+            "smtp_password": "s3cret",
+        },
+    )
+    staff = make_operator(
+        "ann",
+        workspace.workspace,
+        permissions=["plugins.view_pluginconfig", "plugins.change_pluginconfig"],
+    )
+    url = f"/admin/plugins/pluginconfig/{config.pk}/change/"
+    form = {
+        "enabled": "on",
+        "setting_from_email": "news@shop.example",
+        "setting_smtp_port": "2525",
+        "setting_smtp_username": "shop",
+        "setting_timeout": "20",
+    }
+
+    for host in ("smtp.attacker.example", "127.0.0.1"):
+        page = staff.post(url, {**form, "setting_smtp_host": host})
+        assert page.status_code == 200
+        assert "smtp_password: required again: smtp_host changed" in page.content.decode()
+    settings.ENGAGE_OUTBOUND_ALLOWED_NETWORKS = []
+    local = staff.post(
+        url, {**form, "setting_smtp_host": "127.0.0.1", "setting_smtp_password": "x"}
+    )
+    assert "smtp_host: 127.0.0.1 is a loopback address" in local.content.decode()
+
+    config.refresh_from_db()
+    assert config.settings["smtp_host"] == "smtp.shop.example"
+    assert config.settings["smtp_password"] == "s3cret"

@@ -43,7 +43,11 @@ class Mailbox:
 
 
 @pytest.fixture
-def smtp_server():
+def smtp_server(settings, monkeypatch):
+    # The outbound guard refuses loopback mail servers unless allowed; the
+    # environment carries it to the workers and servers tests start.
+    settings.ENGAGE_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    monkeypatch.setenv("ENGAGE_OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8")
     mailbox = Mailbox()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -38,7 +38,7 @@ def test_email_settings_check_ports_and_backends(workspace):
         configure_plugin(
             workspace=workspace.workspace,
             plugin_id="email",
-            settings={"from_email": "a@b.example", "smtp_port": 70000},
+            settings={"from_email": "a@b.example", "smtp_host": "mx.example", "smtp_port": 70000},
         )
     assert error.value.errors == {"smtp_port": "must be between 1 and 65535"}
     with pytest.raises(SettingsError) as error:
@@ -73,18 +73,13 @@ def test_the_admin_never_echoes_a_secret_and_a_blank_keeps_it(admin_client, work
     assert "A value is stored; leave blank to keep it." in html
 
     response = admin_client.post(
-        url,
-        {
-            "enabled": "on",
-            "setting_bot_token": "",
-            "setting_webhook_secret": "",
-            "setting_api_base": "https://telegram.example",
-        },
+        url, {"enabled": "", "setting_bot_token": "", "setting_webhook_secret": ""}
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     config.refresh_from_db()
     assert config.settings["bot_token"] == BOT_TOKEN
-    assert config.settings["api_base"] == "https://telegram.example"
+    assert config.settings["webhook_secret"] == "whsec-1"
+    assert not config.enabled
 
     bad = admin_client.post(url, {"enabled": "on", "setting_bot_token": "not-a-token"})
     assert bad.status_code == 200
@@ -109,3 +104,40 @@ def test_adding_a_plugin_in_the_admin_shows_its_settings(admin_client, workspace
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     assert PluginConfig.objects.get().settings["bot_token"] == BOT_TOKEN
+
+
+def test_moving_the_api_base_asks_for_the_secrets_again(admin_client, workspace):
+    """A secret is only sent where it was typed in: whoever may edit the
+    settings must know it to point the plugin at another server."""
+    config = configure_plugin(
+        workspace=workspace.workspace,
+        plugin_id="telegram",
+        settings={"bot_token": BOT_TOKEN, "webhook_secret": "whsec-1"},
+    )
+    url = f"/admin/plugins/pluginconfig/{config.pk}/change/"
+
+    moved = admin_client.post(
+        url, {"enabled": "on", "setting_api_base": "https://telegram.attacker.example"}
+    )
+
+    assert moved.status_code == 200
+    html = moved.content.decode()
+    assert "bot_token: required again: api_base changed" in html
+    assert "webhook_secret: required again: api_base changed" in html
+    config.refresh_from_db()
+    assert config.settings["api_base"] == "https://api.telegram.org"
+    assert config.settings["bot_token"] == BOT_TOKEN
+
+    retyped = admin_client.post(
+        url,
+        {
+            "enabled": "on",
+            "setting_api_base": "https://telegram.example",
+            "setting_bot_token": "654321:new-bot-secret",
+            "setting_webhook_secret": "whsec-2",
+        },
+    )
+    assert retyped.status_code == 302, retyped.content.decode()[:2000]
+    config.refresh_from_db()
+    assert config.settings["api_base"] == "https://telegram.example"
+    assert config.settings["bot_token"] == "654321:new-bot-secret"
