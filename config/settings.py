@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 
+from engage.server.secret_key import DEVELOPMENT_SECRET_KEY, warn_development_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -18,7 +20,10 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
-SECRET_KEY = env("SECRET_KEY", default="engage-insecure-development-key-change-me")
+# Without SECRET_KEY only loopback is served (engage.server.secret_key).
+SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    warn_development_key()
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
@@ -185,6 +190,9 @@ ENGAGE_PROCESSING_BATCH = env.int("ENGAGE_PROCESSING_BATCH", default=200)
 # link-local addresses (SSRF) except in these networks (CIDR list), e.g. an
 # internal relay.
 ENGAGE_OUTBOUND_ALLOWED_NETWORKS = env.list("ENGAGE_OUTBOUND_ALLOWED_NETWORKS", default=[])
+# Importers' `path` settings are read only inside <this directory>/<workspace id>/
+# (files the server's operator puts there); uploads in the admin need none.
+ENGAGE_IMPORT_DIR = env("ENGAGE_IMPORT_DIR", default=str(VAR_DIR / "imports"))
 # The address customers and providers reach this server at: unsubscribe and
 # tracking links, webhook URLs.
 ENGAGE_PUBLIC_URL = env("ENGAGE_PUBLIC_URL", default="http://localhost:8000")
