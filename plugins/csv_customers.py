@@ -1,28 +1,42 @@
-"""Customers from a CSV file on the server: each row becomes an identify call.
+"""Customers from a CSV file: each row becomes an identify call.
 
-Known columns: user_id, email, phone, external_id (an id in the source system,
-stored as an identity of kind ``source``), first_name, last_name; any other
-column becomes a trait. Empty cells are left out. A row needs at least one
-identifier (user_id, email, phone or external_id).
+The file is uploaded in the admin, named by the server's operator
+(``import_source --file``), or set as ``path`` inside the workspace's import
+directory; engage opens it (see ``Importer.reads_file``). Known columns:
+user_id, email, phone, external_id (an id in the source system, stored as an
+identity of kind ``source``), first_name, last_name; any other column becomes
+a trait. Empty cells are left out. A row needs at least one identifier
+(user_id, email, phone or external_id).
+
+Problems are reported by line and column name, never quoting the file: it
+may not be the CSV the operator meant, and its first line could be a secret.
 """
 
 import csv
 import hashlib
+import io
 import json
 
 from engage.plugins import hookimpl
 from engage.plugins.base import Importer, ImportProblem, SettingField
+from engage.plugins.importing import path_problem
 from engage.profiles.identifiers import InvalidIdentifier, check_kind, normalize
 from engage.profiles.models import Identity
 
 IDENTIFIER_COLUMNS = ("user_id", "email", "phone", "external_id")
+NO_IDENTIFIER_COLUMN = "the file has no user_id, email, phone or external_id column"
 
 
 class CsvCustomers(Importer):
     id = "csv_customers"
     name = "CSV customers"
+    reads_file = True
     settings_schema = (
-        SettingField("path", required=True, help="Path of the CSV file on the server."),
+        SettingField(
+            "path",
+            help="A CSV file in this workspace's import directory on the server, e.g. "
+            "customers.csv; or leave it blank and upload the file here.",
+        ),
         SettingField(
             "source",
             default="csv",
@@ -32,6 +46,10 @@ class CsvCustomers(Importer):
 
     @classmethod
     def check_settings(cls, settings):
+        if settings.get("path"):
+            problem = path_problem(settings["path"])
+            if problem:
+                return {"path": problem}
         try:
             check_kind(settings["source"])
         except InvalidIdentifier as exc:
@@ -39,30 +57,45 @@ class CsvCustomers(Importer):
         return {}
 
     def read(self, *, workspace):
+        # utf-8-sig drops the byte-order mark spreadsheet programs write.
+        text = io.TextIOWrapper(self.file, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text)
+        try:
+            yield from self._rows(reader, workspace)
+        except UnicodeDecodeError:
+            # Decoding goes by blocks: the lines read so far were good.
+            where = f"after line {reader.line_num}"
+            yield ImportProblem(where, "file", "not UTF-8 text; save it as CSV UTF-8")
+        except csv.Error as exc:
+            # The csv module's reasons ("field larger than field limit") quote nothing.
+            yield ImportProblem(f"line {reader.line_num}", "file", f"not a CSV file: {exc}")
+        finally:
+            text.detach()  # the file is engage's to close
+
+    def _rows(self, reader, workspace):
         source = self.settings["source"]
         region = workspace.default_phone_region
-        # utf-8-sig drops the byte-order mark spreadsheet programs write.
-        with open(self.settings["path"], encoding="utf-8-sig", newline="") as file:
-            reader = csv.reader(file)
-            columns = [name.strip() for name in next(reader, ())]
-            for cells in reader:
-                if not any(cell.strip() for cell in cells):
-                    continue  # a blank line
-                row = {}
-                for name, cell in zip(columns, cells, strict=False):
-                    if name and cell.strip():
-                        row[name] = cell.strip()
-                yield self._call(
-                    row, line=reader.line_num, columns=columns, source=source, region=region
-                )
+        columns = [name.strip() for name in next(reader, ())]
+        if not set(columns) & set(IDENTIFIER_COLUMNS):
+            # Not a customer list: one problem, not one per line.
+            yield ImportProblem("line 1", ",".join(IDENTIFIER_COLUMNS), NO_IDENTIFIER_COLUMN)
+            return
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue  # a blank line
+            row = {}
+            for name, cell in zip(columns, cells, strict=False):
+                if name and cell.strip():
+                    row[name] = cell.strip()
+            yield self._call(row, line=reader.line_num, source=source, region=region)
 
-    def _call(self, row: dict, *, line: int, columns: list, source: str, region: str):
+    def _call(self, row: dict, *, line: int, source: str, region: str):
         where = f"line {line}"
         if not any(row.get(column) for column in IDENTIFIER_COLUMNS):
             return ImportProblem(
                 where,
                 ",".join(IDENTIFIER_COLUMNS),
-                f"no identifier: all are empty (the file's columns: {', '.join(columns)})",
+                "no identifier: the row's user_id, email, phone and external_id are all empty",
             )
         for kind in (Identity.EMAIL, Identity.PHONE):
             if kind in row:

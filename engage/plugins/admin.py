@@ -3,7 +3,9 @@
 The form shows one field per setting of the chosen plugin (pick the plugin
 first when adding one, or open ``add/?plugin_id=<id>``). Secret settings are
 write-only: rendered empty, and left blank they keep the stored value.
-Importers can be run from the list ("Run the selected importers now").
+Importers can be run from the list ("Run the selected importers now"); an
+importer that reads files also takes an upload on its page, imported into
+that configuration's workspace when saved and not kept.
 """
 
 from django import forms
@@ -11,13 +13,14 @@ from django.contrib import admin, messages
 
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
-from .base import Plugin, SettingField, SettingsError
-from .importing import ImportNotPossible, describe_problem, run_import
+from .base import Importer, Plugin, SettingField, SettingsError
+from .importing import MAX_UPLOAD_BYTES, ImportNotPossible, describe_problem, run_import
 from .manager import configurable_plugins
 from .models import PluginConfig
 from .services import configure_plugin, merge_secrets
 
 SETTING_PREFIX = "setting_"
+IMPORT_FILE = "import_file"
 
 
 def _form_field(spec: SettingField, *, has_stored_secret: bool) -> forms.Field:
@@ -60,6 +63,26 @@ class PluginConfigForm(forms.ModelForm):
             if not spec.secret:
                 field.initial = stored.get(spec.name, spec.default)
             self.fields[SETTING_PREFIX + spec.name] = field
+        if self.reads_file:
+            self.fields[IMPORT_FILE] = forms.FileField(
+                required=False,
+                label="file to import now",
+                help_text=f"Imported into this workspace when you save (up to "
+                f"{MAX_UPLOAD_BYTES // 2**20} MB); the file itself is not kept.",
+            )
+
+    @property
+    def reads_file(self) -> bool:
+        return bool(self.plugin) and issubclass(self.plugin, Importer) and self.plugin.reads_file
+
+    def clean_import_file(self):
+        upload = self.cleaned_data.get(IMPORT_FILE)
+        if upload and upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"{upload.size // 2**20} MB is more than the {MAX_UPLOAD_BYTES // 2**20} MB "
+                "an upload may have"
+            )
+        return upload
 
     def submitted_settings(self) -> dict:
         """The settings as typed, blanks dropped so that defaults and kept secrets apply."""
@@ -113,6 +136,8 @@ class PluginConfigAdmin(WorkspaceScopedAdmin):
         if plugin and plugin.settings_schema:
             names = [SETTING_PREFIX + spec.name for spec in plugin.settings_schema]
             fieldsets.append((f"{plugin.name} settings", {"fields": names}))
+        if plugin and issubclass(plugin, Importer) and plugin.reads_file:
+            fieldsets.append(("Import", {"fields": [IMPORT_FILE]}))
         return fieldsets
 
     def save_model(self, request, obj, form, change):
@@ -125,21 +150,30 @@ class PluginConfigAdmin(WorkspaceScopedAdmin):
         )
         obj.pk = config.pk
         obj.settings = config.settings
+        upload = form.cleaned_data.get(IMPORT_FILE)
+        if upload:
+            self._import(request, config, file=upload.file)
+
+    def _import(self, request, config: PluginConfig, *, file=None) -> None:
+        """Runs in the request, for the lists an operator uploads by hand;
+        ``manage.py import_source`` is the way for large sources."""
+        label = f"{config.plugin_id} in {config.workspace}"
+        try:
+            report = run_import(workspace=config.workspace, plugin_id=config.plugin_id, file=file)
+        except ImportNotPossible as exc:
+            self.message_user(request, f"{label}: {exc}", messages.ERROR)
+            return
+        except OSError:
+            self.message_user(request, f"{label}: the file could not be read", messages.ERROR)
+            return
+        problems = "; ".join(describe_problem(e) for e in report.errors[:5])
+        self.message_user(
+            request,
+            f"{label}: {report.summary()}" + (f" ({problems})" if problems else ""),
+            messages.WARNING if report.invalid else messages.SUCCESS,
+        )
 
     @admin.action(description="Run the selected importers now", permissions=["change"])
     def run_import_now(self, request, queryset):
-        """Runs in the request, for the lists an operator uploads by hand;
-        ``manage.py import_source`` is the way for large sources."""
         for config in queryset.select_related("workspace"):
-            label = f"{config.plugin_id} in {config.workspace}"
-            try:
-                report = run_import(workspace=config.workspace, plugin_id=config.plugin_id)
-            except (ImportNotPossible, OSError) as exc:
-                self.message_user(request, f"{label}: {exc}", messages.ERROR)
-                continue
-            problems = "; ".join(describe_problem(e) for e in report.errors[:5])
-            self.message_user(
-                request,
-                f"{label}: {report.summary()}" + (f" ({problems})" if problems else ""),
-                messages.WARNING if report.invalid else messages.SUCCESS,
-            )
+            self._import(request, config)

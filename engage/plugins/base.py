@@ -288,11 +288,21 @@ class Importer(Plugin):
 
     engage instantiates it with validated settings; ``engage.plugins.importing``
     runs it (``manage.py import_source``).
+
+    An importer that reads a file sets ``reads_file`` and never opens a path
+    itself: engage opens the file and passes it as ``file`` (binary) — a file
+    uploaded in the admin, one the server's operator names on the command
+    line, or the importer's ``path`` setting, which engage keeps inside the
+    workspace's import directory so one workspace cannot read another's files
+    or the server's.
     """
 
-    def __init__(self, settings: dict[str, Any], *, workspace=None):
+    reads_file: ClassVar[bool] = False
+
+    def __init__(self, settings: dict[str, Any], *, workspace=None, file=None):
         self.settings = settings
         self.workspace = workspace
+        self.file = file
 
     def read(self, *, workspace):
         """Yield Segment-spec calls (dicts) to ingest, as ``/v1/batch`` items,

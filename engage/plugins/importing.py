@@ -5,6 +5,11 @@ errors and clock rules), stored with ``store_events`` and processed by the
 same pipeline, so an imported customer is indistinguishable from one sent by
 an SDK. Storage deduplicates on messageId; a call without one gets an id
 derived from its content, so running an import again stores nothing twice.
+
+Files are opened here, never by the importer (see ``Importer.reads_file``).
+A ``path`` setting is chosen by a workspace's staff, so it is only ever read
+inside that workspace's import directory, ``ENGAGE_IMPORT_DIR/<workspace
+id>/``, and errors about it name the problem, never what the file holds.
 """
 
 import hashlib
@@ -12,7 +17,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
+from django.conf import settings
 from django.db import transaction
 
 from engage.events import tasks
@@ -26,6 +34,9 @@ from .selectors import enabled_config
 
 #: How many problems a report keeps; the counts cover all of them.
 MAX_REPORTED_ERRORS = 50
+#: The largest file an operator may upload in the admin; it is read in the
+#: request. Larger sources go in the import directory (``import_source``).
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 class ImportNotPossible(Exception):
@@ -58,7 +69,45 @@ def describe_problem(error: dict) -> str:
     return f"{where}: {error['field']}: {error['reason']}"
 
 
-def load_importer(*, workspace: Workspace, plugin_id: str) -> Importer:
+def import_dir(workspace: Workspace) -> Path:
+    """The directory a workspace's ``path`` settings are read in."""
+    return Path(settings.ENGAGE_IMPORT_DIR) / str(workspace.pk)
+
+
+def path_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a ``path`` setting, or None. Only the form is
+    checked here; where it leads is checked when opening (symlinks)."""
+    if "\0" in value:
+        return "must not contain a NUL character"
+    path = PurePosixPath(value.replace("\\", "/"))
+    if path.is_absolute():
+        return "must be relative to the workspace's import directory, not absolute"
+    if ".." in path.parts:
+        return "must stay inside the workspace's import directory (no '..')"
+    return None
+
+
+def open_workspace_file(*, workspace: Workspace, path: str) -> BinaryIO:
+    """``path`` opened inside the workspace's import directory, or
+    ImportNotPossible saying why not (a link out of it included)."""
+    problem = path_problem(path)
+    if problem:
+        raise ImportNotPossible(f"path: {problem}")
+    base = import_dir(workspace).resolve()
+    target = (base / path).resolve()
+    if not target.is_relative_to(base):
+        raise ImportNotPossible("path: leads out of the workspace's import directory")
+    if not target.is_file():
+        raise ImportNotPossible(f"path: no file {path!r} in the workspace's import directory")
+    try:
+        return target.open("rb")
+    except OSError:
+        raise ImportNotPossible(f"path: {path!r} cannot be read by the server") from None
+
+
+def load_importer(
+    *, workspace: Workspace, plugin_id: str, file: BinaryIO | None = None
+) -> Importer:
     """The importer as configured for the workspace, or ImportNotPossible saying why."""
     try:
         cls = get_plugin_class(plugin_id)
@@ -72,10 +121,21 @@ def load_importer(*, workspace: Workspace, plugin_id: str) -> Importer:
             f"importer {plugin_id!r} is not enabled for workspace {workspace.name!r}"
         )
     try:
-        settings = cls.validate_settings(config.settings)
+        cleaned = cls.validate_settings(config.settings)
     except SettingsError as exc:
         raise ImportNotPossible(f"importer {plugin_id!r} has invalid settings: {exc}") from None
-    return cls(settings, workspace=workspace)
+    if not cls.reads_file:
+        if file is not None:
+            raise ImportNotPossible(f"importer {plugin_id!r} does not read files")
+        return cls(cleaned, workspace=workspace)
+    if file is None:
+        if not cleaned.get("path"):
+            raise ImportNotPossible(
+                "path: not set; upload the file in the admin, or set a path in the "
+                "workspace's import directory"
+            )
+        file = open_workspace_file(workspace=workspace, path=cleaned["path"])
+    return cls(cleaned, workspace=workspace, file=file)
 
 
 def stable_message_id(plugin_id: str, item: dict) -> str:
@@ -88,16 +148,27 @@ def run_import(
     *,
     workspace: Workspace,
     plugin_id: str,
+    file: BinaryIO | None = None,
     batch_size: int = 500,
     progress: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """Read everything the importer yields and ingest it in batches.
 
+    ``file`` is what an importer that reads files reads (an upload, or a
+    file the server's operator chose); without it, its ``path`` setting.
     Invalid calls are reported (index in the importer's output, field and
     reason) and skipped; the rest are stored. ``progress`` is called after
     each stored batch.
     """
-    importer = load_importer(workspace=workspace, plugin_id=plugin_id)
+    importer = load_importer(workspace=workspace, plugin_id=plugin_id, file=file)
+    try:
+        return _run(importer, workspace, plugin_id, batch_size, progress)
+    finally:
+        if importer.reads_file and file is None:
+            importer.file.close()  # opened here; a given file is the caller's
+
+
+def _run(importer, workspace, plugin_id, batch_size, progress) -> ImportReport:
     report = ImportReport()
     pending: list = []
     for index, item in enumerate(importer.read(workspace=workspace)):
