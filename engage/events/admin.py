@@ -5,11 +5,17 @@ customer). The list never counts the whole table: a workspace may hold
 hundreds of millions of rows (``CappedCountPaginator``), and it is ordered by
 id, newest received first, which the primary key index serves. A customer's
 events are best read on the profile's timeline page.
+
+A quarantined event (its stored row cannot be loaded or shown, see
+``quarantine``) is listed with its reason and without its payload: rows are
+loaded through ``quarantine.load_events``, so one bad row cannot break the
+list or its own page. ``manage.py quarantine_events`` finds such rows.
 """
 
 import json
 
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -17,6 +23,7 @@ from django.utils.html import format_html
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
 from .models import Event
+from .quarantine import load_events
 
 
 class CappedCountPaginator(Paginator):
@@ -39,12 +46,28 @@ class ProcessedFilter(admin.SimpleListFilter):
     parameter_name = "processed"
 
     def lookups(self, request, model_admin):
-        return [("yes", "attributed to a profile"), ("no", "waiting for processing")]
+        return [
+            ("yes", "processed"),
+            ("no", "waiting for processing"),
+            ("quarantined", "quarantined: cannot be loaded or shown"),
+        ]
 
     def queryset(self, request, queryset):
-        if self.value() in ("yes", "no"):
-            return queryset.filter(processed_at__isnull=self.value() == "no")
+        if self.value() == "yes":
+            return queryset.filter(processed_at__isnull=False, quarantined_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(processed_at__isnull=True)
+        if self.value() == "quarantined":
+            return queryset.filter(quarantined_at__isnull=False)
         return queryset
+
+
+class EventChangeList(ChangeList):
+    """Loads the page's rows so that a row that cannot be read is shown quarantined."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        self.result_list = load_events(self.result_list)
 
 
 @admin.register(Event)
@@ -58,6 +81,7 @@ class EventAdmin(WorkspaceScopedAdmin):
         "channel",
         "workspace",
         "message_id",
+        "quarantine",
     ]
     list_filter = ["type", ProcessedFilter]
     list_select_related = ["workspace"]
@@ -77,6 +101,21 @@ class EventAdmin(WorkspaceScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_changelist(self, request, **kwargs):
+        return EventChangeList
+
+    def get_object(self, request, object_id, from_field=None):
+        try:
+            pk = int(object_id)
+        except ValueError:
+            return None
+        events = load_events(self.get_queryset(request).filter(pk=pk))
+        return events[0] if events else None
+
+    @admin.display(description="quarantined")
+    def quarantine(self, obj: Event) -> str:
+        return obj.quarantine_reason or ""
 
     @admin.display(description="properties")
     def pretty_properties(self, obj: Event) -> str:

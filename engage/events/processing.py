@@ -31,7 +31,14 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    connection,
+    models,
+    transaction,
+)
 from django.utils import timezone
 
 from engage.plugins.enrichment import enrich_event
@@ -49,6 +56,7 @@ from engage.profiles.resolution import (
 from engage.profiles.traits import apply_traits
 from engage.workspaces.models import Workspace
 
+from . import quarantine
 from .models import Event
 from .signals import send_events_processed
 
@@ -203,13 +211,10 @@ def process_batch(*, batch_size: int, outcome: Outcome) -> tuple[int, int]:
 def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> tuple[int, int]:
     processed = dropped = 0
     with transaction.atomic():
-        events = list(
-            Event.objects.select_for_update(skip_locked=True)
-            .filter(processed_at__isnull=True)
-            .order_by("id")[:batch_size]
-        )
+        now = timezone.now()
+        events, claimed = _claim(batch_size, now=now)
         if not events:
-            return 0, 0
+            return claimed, 0
         workspace_ids = {e.workspace_id for e in events}
         workspaces = Workspace.objects.in_bulk(workspace_ids)
         with_suppressions = set(
@@ -233,7 +238,6 @@ def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> tuple
         for workspace_id in sorted(by_workspace):
             lock_identifiers(workspace_id, by_workspace[workspace_id])
 
-        now = timezone.now()
         pending = None if careful else PendingWrites()
         for event in events:
             if event.pk in left:
@@ -262,7 +266,30 @@ def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> tuple
         send_events_processed(events, workspaces)
     outcome.processed += processed
     outcome.dropped += dropped
-    return len(events), len(left)
+    return claimed, len(left)
+
+
+def _claim(batch_size: int, *, now) -> tuple[list[Event], int]:
+    """Lock and load the oldest pending events; returns them and how many were claimed.
+
+    One query when every row loads. A row that cannot be loaded (a time out
+    of Python's range, JSON too deep) would otherwise fail every claim of
+    every worker, so the batch is then claimed by id and loaded row by row,
+    and each row that still fails is set aside (``quarantine.set_aside``).
+    """
+    pending = (
+        Event.objects.select_for_update(skip_locked=True)
+        .filter(processed_at__isnull=True)
+        .order_by("id")
+    )
+    try:
+        events = list(pending[:batch_size])
+        claimed = len(events)
+    except quarantine.UNREADABLE:
+        # The rows are locked (the server ran the query; loading failed here).
+        ids = list(pending.values_list("pk", flat=True)[:batch_size])
+        events, claimed = quarantine.load_or_set_aside(ids, now=now), len(ids)
+    return quarantine.set_aside_timeless(events, now=now), claimed
 
 
 def _left_for_older(events, extracted, workspaces) -> set[int]:
@@ -327,21 +354,40 @@ def _process_with_retries(event, workspace, extracted, *, check_suppression, now
         except (IntegrityError, ProfilesMoved) as exc:
             failure = exc
         except DatabaseError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+            if getattr(exc.__cause__, "sqlstate", None) in RETRYABLE_SQLSTATES:
+                failure = exc
+            elif isinstance(exc, DataError):  # a value of this event, not the database
+                return _set_failed(event, warnings, exc, now=now)
+            else:
                 raise
-            failure = exc
         except Exception as exc:
-            logger.exception(
-                "event %s (message %s) could not be processed", event.pk, event.message_id
-            )
-            event.warnings = [*warnings, f"processing failed: {type(exc).__name__}: {exc}"]
-            event.processed_at = now
-            event.save(update_fields=["warnings", "processed_at"])
-            return True
+            return _set_failed(event, warnings, exc, now=now)
         logger.info(
             "event %s conflicted with another worker (attempt %d): %s", event.pk, attempt, failure
         )
     raise Contention
+
+
+def _set_failed(event: Event, warnings: list, exc: Exception, *, now) -> bool:
+    """Mark an event that failed processing as processed, with a warning.
+
+    If even that cannot be saved (the warning or the row itself is what the
+    database refuses), the event is set aside instead of being retried for ever.
+    """
+    logger.exception("event %s (message %s) could not be processed", event.pk, event.message_id)
+    event.warnings = [*warnings, f"processing failed: {type(exc).__name__}: {exc}"]
+    event.processed_at = now
+    try:
+        with transaction.atomic():
+            event.save(update_fields=["warnings", "processed_at"])
+    except (DataError, *quarantine.UNREADABLE) as save_error:
+        quarantine.set_aside(
+            event.pk,
+            f"processing failed ({type(exc).__name__}: {exc}) and the event could not be "
+            f"saved ({type(save_error).__name__}: {save_error})",
+            now=now,
+        )
+    return True
 
 
 def process_event(

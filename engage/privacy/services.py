@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from engage.events.models import Event
+from engage.events.quarantine import load_events
 from engage.profiles.models import Identity, Profile, ProfileMerge
 from engage.profiles.resolution import lock_identifiers
 from engage.profiles.selectors import merged_profile_ids
@@ -26,6 +27,19 @@ from .hashing import identity_hash
 from .models import PrivacyRequest, Suppression
 
 EXPORT_CHUNK = 2000
+# An event that cannot be shown (see ``engage.events.quarantine``) is exported
+# as these columns, without its payload.
+QUARANTINED_EVENT_FIELDS = [
+    "id",
+    "workspace_id",
+    "profile_id",
+    "message_id",
+    "type",
+    "name",
+    "received_at",
+    "quarantined_at",
+    "quarantine_reason",
+]
 
 
 def profile_relations() -> Iterator[tuple[type[models.Model], models.ForeignKey]]:
@@ -48,12 +62,34 @@ def _row(obj: models.Model) -> dict:
     return {f.attname: f.value_from_object(obj) for f in obj._meta.concrete_fields}
 
 
+def _quarantined_event_row(event: Event) -> dict:
+    """What an export says of an event it cannot show: who, what, when, and why not."""
+    return {name: getattr(event, name) for name in QUARANTINED_EVENT_FIELDS}
+
+
+def _events(queryset: models.QuerySet) -> Iterator[Event]:
+    """Events chunk by chunk; one that cannot be loaded or shown comes back quarantined.
+
+    A row stored by an older version (a time out of range, JSON nested too
+    deep) must not make the right of access fail for ever.
+    """
+    ids = list(queryset.values_list("pk", flat=True))
+    for start in range(0, len(ids), EXPORT_CHUNK):
+        chunk = Event.objects.filter(pk__in=ids[start : start + EXPORT_CHUNK]).order_by("pk")
+        yield from load_events(chunk)
+
+
 def _related_rows(profile_ids: list[int]) -> dict[str, list[dict]]:
     """Rows of every table referring to the profiles, by model label; each row once."""
     tables: dict[str, dict[object, dict]] = {}
     for model, fk in profile_relations():
         rows = tables.setdefault(model._meta.label_lower, {})
         queryset = model._default_manager.filter(**{f"{fk.name}__in": profile_ids}).order_by("pk")
+        if model is Event:
+            for event in _events(queryset):
+                row = _quarantined_event_row(event) if event.is_quarantined else _row(event)
+                rows.setdefault(event.pk, row)
+            continue
         for obj in queryset.iterator(chunk_size=EXPORT_CHUNK):
             rows.setdefault(obj.pk, _row(obj))
     return {label: list(rows.values()) for label, rows in tables.items() if rows}

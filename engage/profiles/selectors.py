@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db.models import Q
 
 from engage.events.models import Event
+from engage.events.quarantine import load_events
 from engage.workspaces.models import Workspace
 
 from .identifiers import normalize
@@ -110,6 +111,10 @@ def timeline(
     The query is ``profile_id = X AND timestamp <= T ... ORDER BY timestamp DESC,
     id DESC LIMIT n``, which the ``event_timeline`` index (profile, -timestamp,
     -id) answers by reading only the rows it returns.
+
+    An event that cannot be loaded or shown comes back as quarantined, without
+    its payload (``quarantine.load_events``), so one bad row cannot make a
+    customer's timeline fail.
     """
     events = Event.objects.filter(profile=profile)
     if event_type:
@@ -117,17 +122,17 @@ def timeline(
     if event_name:
         events = events.filter(name=event_name)
     if cursor is None:
-        page = list(events.order_by("-timestamp", "-id")[: limit + 1])
+        page = load_events(events.order_by("-timestamp", "-id")[: limit + 1])
         return page[:limit], len(page) > limit
     t, i = cursor.timestamp, cursor.event_id
     if cursor.reverse:
         # Newer than the cursor, read oldest-first from it, then flipped.
         after = Q(timestamp__gte=t) & (Q(timestamp__gt=t) | Q(id__gt=i))
-        page = list(events.filter(after).order_by("timestamp", "id")[: limit + 1])
+        page = load_events(events.filter(after).order_by("timestamp", "id")[: limit + 1])
         more = len(page) > limit
         return list(reversed(page[:limit])), more
     before = Q(timestamp__lte=t) & (Q(timestamp__lt=t) | Q(id__lt=i))
-    page = list(events.filter(before).order_by("-timestamp", "-id")[: limit + 1])
+    page = load_events(events.filter(before).order_by("-timestamp", "-id")[: limit + 1])
     return page[:limit], len(page) > limit
 
 
