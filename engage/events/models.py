@@ -11,6 +11,11 @@ class Event(models.Model):
     processing resolves the profile. ``origin_profile_id`` is the profile the
     event was first attributed to and never changes, so that splitting a merge
     can hand the event back.
+
+    A quarantined event is one whose stored row cannot be loaded or shown (a
+    time Python cannot represent, JSON nested too deep): it is set aside with
+    the reason so that it blocks nothing (see ``quarantine``). Quarantine also
+    sets ``processed_at``, which takes the row out of the pending queue.
     """
 
     TYPES = ("identify", "track", "page", "screen", "group", "alias")
@@ -44,6 +49,11 @@ class Event(models.Model):
     )
     origin_profile_id = models.BigIntegerField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    quarantined_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set aside: the row could not be loaded or shown."
+    )
+    # A database default too: ingestion COPYs rows without naming this column.
+    quarantine_reason = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -58,6 +68,11 @@ class Event(models.Model):
                 name="event_unprocessed",
                 condition=models.Q(processed_at__isnull=True),
             ),
+            models.Index(
+                fields=["id"],
+                name="event_quarantined",
+                condition=models.Q(quarantined_at__isnull=False),
+            ),
             # Segment conditions: windowed scans per event name, and per-profile
             # probes (real-time re-checks, "did not do" anti-joins).
             # profile last, so windowed scans are index-only (also on SQLite,
@@ -70,3 +85,8 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.name or ''} {self.message_id}".strip()
+
+    @property
+    def is_quarantined(self) -> bool:
+        """Set aside, or found unreadable when loaded (``quarantine.load_events``)."""
+        return self.quarantined_at is not None or bool(self.quarantine_reason)

@@ -64,6 +64,10 @@ class ProfileSerializer(serializers.ModelSerializer):
 
 class TimelineEventSerializer(serializers.ModelSerializer):
     event = serializers.CharField(source="name", help_text="Track event, page or screen name.")
+    quarantine_reason = serializers.CharField(
+        help_text="Empty, or why the event is quarantined: its stored row cannot be read or "
+        "shown, so properties, traits and context are left empty."
+    )
 
     class Meta:
         model = Event
@@ -78,6 +82,7 @@ class TimelineEventSerializer(serializers.ModelSerializer):
             "properties",
             "traits",
             "context",
+            "quarantine_reason",
         ]
 
 
