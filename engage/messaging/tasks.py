@@ -1,12 +1,30 @@
 """Celery tasks of the message pipeline; each is safe to run twice."""
 
+import logging
+
 from celery import shared_task
 
 from . import services
+from .models import Message
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
-def deliver_message(message_id: int) -> None:
+def deliver_message(message_id: int, workspace_id: int | None = None) -> None:
+    """Send one message, for ``workspace_id``: a message of another workspace
+    is logged and left alone, so an id from the wrong place never sends with
+    another tenant's settings. Without ``workspace_id`` (the sweep, which acts
+    for every workspace, and tasks queued by older versions) no check."""
+    if workspace_id is not None and workspace_id != (
+        Message.objects.filter(pk=message_id).values_list("workspace_id", flat=True).first()
+    ):
+        logger.warning(
+            "deliver_message: message %s is not in workspace %s; nothing done",
+            message_id,
+            workspace_id,
+        )
+        return
     services.deliver(message_id)
 
 
