@@ -122,3 +122,60 @@ def test_spectacular_validate_reports_no_warnings():
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.startswith("openapi: 3")
+
+
+def operations(schema: dict):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            yield path, method, operation
+
+
+def test_every_operation_lists_the_errors_it_can_answer(schema):
+    for path, method, operation in operations(schema):
+        responses = operation["responses"]
+        places = {p["in"] for p in operation.get("parameters", [])}
+        takes_input = "requestBody" in operation or "query" in places
+        assert "401" in responses, (path, method)
+        assert ("400" in responses) == takes_input, (path, method)
+        assert ("415" in responses) == ("requestBody" in operation), (path, method)
+        assert ("404" in responses) >= ("path" in places), (path, method)
+        assert not any(code.startswith("5") for code in responses), (path, method)
+
+
+def test_every_error_answer_has_the_one_error_body(schema):
+    error = schema["components"]["schemas"]["Error"]
+    assert error["required"] == ["detail", "errors"]
+    assert error["properties"]["errors"]["additionalProperties"]["type"] == "array"
+
+    for path, method, operation in operations(schema):
+        for code, response in operation["responses"].items():
+            if code.startswith("4"):
+                body = response["content"]["application/json"]["schema"]
+                assert body == {"$ref": "#/components/schemas/Error"}, (path, method, code)
+
+
+def test_request_bodies_are_json_only_and_a_form_is_a_415(schema, workspace):
+    for path, _method, operation in operations(schema):
+        if "requestBody" in operation:
+            assert set(operation["requestBody"]["content"]) == {"application/json"}, path
+
+    response = Client().post(
+        "/api/segments",
+        {"name": "Pro", "kind": "static"},
+        HTTP_AUTHORIZATION=f"Bearer {workspace.secret_key}",
+    )
+    assert response.status_code == 415
+    assert set(response.json()) == {"detail", "errors"}
+
+
+def test_string_constraints_of_the_schema_are_the_inputs(schema):
+    send = schema["components"]["schemas"]["SendRequest"]["properties"]
+    assert send["channel"]["minLength"] == 1
+    segment = schema["components"]["schemas"]["SegmentInputRequest"]["properties"]
+    assert (segment["name"]["minLength"], segment["name"]["maxLength"]) == (1, 200)
+    assert segment["rules"]["minProperties"] == segment["rules"]["maxProperties"] == 1
+    members = parameters(schema, "/api/segments/{segment_id}/members")
+    assert (members["limit"]["schema"]["minimum"], members["limit"]["schema"]["maximum"]) == (
+        1,
+        1000,
+    )

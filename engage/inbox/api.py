@@ -12,6 +12,7 @@ from rest_framework.exceptions import AuthenticationFailed, NotFound, Validation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engage.api.schema import error
 from engage.plugins.manager import get_channel_class
 from engage.profiles.identifiers import InvalidIdentifier
 from engage.profiles.models import Identity
@@ -62,25 +63,28 @@ def entry_json(entry) -> dict:
 class InboxTokenView(APIView):
     """Issue an inbox token for the customer with ``user_id`` (or ``profile_id``)."""
 
-    @extend_schema(request=TokenRequestSerializer, responses={201: TokenSerializer}, tags=["inbox"])
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={201: TokenSerializer, 404: error("No such customer in the key's workspace.")},
+        tags=["inbox"],
+    )
     def post(self, request):
         workspace = request.auth.workspace
-        data = request.data if isinstance(request.data, dict) else {}
-        if data.get("user_id"):
+        data = TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if "user_id" in data.validated_data:
             try:
                 profile = profile_by_identifier(
-                    workspace=workspace, kind=Identity.USER_ID, value=data["user_id"]
+                    workspace=workspace,
+                    kind=Identity.USER_ID,
+                    value=data.validated_data["user_id"],
                 )
             except InvalidIdentifier as exc:
                 raise ValidationError({"user_id": str(exc)}) from None
-        elif data.get("profile_id"):
-            try:
-                profile_id = int(data["profile_id"])
-            except (TypeError, ValueError):
-                raise ValidationError({"profile_id": "must be an integer"}) from None
-            profile = canonical_profile(workspace=workspace, profile_id=profile_id)
         else:
-            raise ValidationError({"user_id": "required (or profile_id)"})
+            profile = canonical_profile(
+                workspace=workspace, profile_id=data.validated_data["profile_id"]
+            )
         if profile is None:
             raise NotFound("no such profile in this workspace")
         token = tokens.issue(workspace_id=workspace.pk, profile_id=profile.pk)

@@ -4,6 +4,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import serializers
 
+from engage.api import fields
+
 AUTH_SCHEME = "Bearer"
 
 
@@ -20,8 +22,21 @@ class InboxTokenScheme(OpenApiAuthenticationExtension):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    user_id = serializers.CharField(required=False, help_text="The customer's user id.")
-    profile_id = serializers.IntegerField(required=False, help_text="Or engage's profile id.")
+    """The customer the token is for: ``user_id`` or ``profile_id``, exactly one."""
+
+    user_id = fields.CharField(required=False, max_length=255, help_text="The customer's user id.")
+    profile_id = fields.IntegerField(
+        required=False, min_value=1, help_text="Or engage's profile id."
+    )
+
+    def validate(self, attrs):
+        if "user_id" in attrs and "profile_id" in attrs:
+            raise serializers.ValidationError(
+                {"profile_id": "give user_id or profile_id, not both"}
+            )
+        if not attrs:
+            raise serializers.ValidationError({"user_id": "required (or profile_id)"})
+        return attrs
 
 
 class TokenSerializer(serializers.Serializer):

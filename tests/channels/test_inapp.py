@@ -108,6 +108,13 @@ def test_bad_expired_and_missing_tokens_are_refused(workspace, customer):
     [
         ({}, {"user_id": "required (or profile_id)"}),
         ({"profile_id": "x"}, {"profile_id": "must be an integer"}),
+        ({"profile_id": "12"}, {"profile_id": "must be an integer"}),
+        ({"user_id": 12}, {"user_id": "must be a string"}),
+        (
+            {"user_id": "u-1", "profile_id": 1},
+            {"profile_id": "give user_id or profile_id, not both"},
+        ),
+        ("u-1", {}),
     ],
 )
 def test_token_requests_name_the_bad_field(workspace, body, error):

@@ -90,6 +90,11 @@ def test_send_a_template_to_a_customer_found_by_identifier(api, workspace, email
         ({"channel": "email", "category": "marketing", "template": "a", "body": "x"}, "template"),
         ({"channel": "email", "category": "marketing", "body": "{% if %}"}, "body"),
         ({"identifier": {"shoe": "42"}, "channel": "email", "category": "marketing"}, "identifier"),
+        # JSON types as the schema states them: nothing is coerced
+        ({"channel": 7, "category": "marketing", "body": "x"}, "channel"),
+        ({"channel": "email", "category": "marketing", "body": "x", "priority": "5"}, "priority"),
+        ({"channel": "email", "category": "marketing", "body": "x", "priority": True}, "priority"),
+        ({"channel": "", "category": "service", "body": "x"}, "channel"),
     ],
 )
 def test_bad_send_requests_are_refused_naming_the_field(api, workspace, customer, body, field):

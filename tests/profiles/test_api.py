@@ -309,6 +309,11 @@ def test_timeline_filters_by_type_and_event_name(api, ada):
         ({"limit": "501"}, "limit: must be a whole number"),
         ({"cursor": "garbage"}, "cursor: not a cursor"),
         ({"type": "purchase"}, "type: must be one of identify, track"),
+        # given but empty is not "absent": the schema says an integer and an enum
+        ({"limit": ""}, "limit: must be a whole number"),
+        ({"type": ""}, "type: must be one of identify, track"),
+        # PostgreSQL text cannot hold NUL: once a 500 (DataError) from the query
+        ({"event": "Order\x00Completed"}, "event: must not contain NUL characters"),
     ],
 )
 def test_timeline_rejects_bad_parameters(api, ada, query, message):
@@ -369,3 +374,23 @@ def test_timeline_of_100k_events_reads_pages_through_the_index_without_counting(
     assert len(response.json()["results"]) == 100
     assert response.json()["results"][0]["message_id"] == "bulk-100000"
     assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/profiles/null%2Cnull",
+        "/api/profiles/-1/events",
+        "/api/profiles/1e3/export",
+        "/api/merges/abc/split",
+        "/api/segments/1.5",
+        "/api/nothing-here",
+        "/inbox/messages/-1e-05/read",
+    ],
+)
+def test_an_id_that_is_not_a_number_is_a_json_404(api, path):
+    response = api.post(path) if path.endswith(("split", "read")) else api.get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found.", "errors": {}}

@@ -2,6 +2,7 @@
 is-member, static upload, preview, and tenant isolation."""
 
 import datetime as dt
+import json
 
 import pytest
 from rest_framework.test import APIClient
@@ -74,13 +75,13 @@ def test_bad_rules_are_a_400_naming_the_path(api):
         },
     )
     assert response.status_code == 400
-    assert response.json()["errors"] == [
-        "rules.and[1].event.within_days: must be a positive integer (at most 36600)"
-    ]
+    assert response.json()["errors"] == {
+        "rules.and[1].event.within_days": ["must be a positive integer (at most 36600)"]
+    }
     assert not Segment.objects.exists()
     missing = api("post", "/api/segments", {"rules": PRO})
     assert missing.status_code == 400
-    assert missing.json()["errors"][0].startswith("name: ")
+    assert set(missing.json()["errors"]) == {"name"}
 
 
 def test_members_are_keyset_paginated_and_is_member_answers(api, workspace):
@@ -103,7 +104,7 @@ def test_members_are_keyset_paginated_and_is_member_answers(api, workspace):
     assert seen == [p.pk for p in pros]
     bad = api("get", f"/api/segments/{segment_id}/members?limit=0")
     assert bad.status_code == 400
-    assert bad.json()["errors"] == ["limit: must be an integer from 1 to 1000"]
+    assert bad.json()["errors"] == {"limit": ["must be an integer from 1 to 1000"]}
 
     yes = api("get", f"/api/segments/{segment_id}/members/{pros[0].pk}").json()
     assert yes["member"] is True and yes["entered_at"]
@@ -150,7 +151,7 @@ def test_static_upload_and_preview(api, workspace):
     }
     bad = api("post", "/api/segments/preview", {"rules": {"trait": {"key": "plan"}}})
     assert bad.status_code == 400
-    assert bad.json()["errors"] == ["rules.trait.op: is required"]
+    assert bad.json()["errors"] == {"rules.trait.op": ["is required"]}
 
 
 def test_one_workspace_never_sees_another(api, workspace, other_workspace):
@@ -170,7 +171,9 @@ def test_one_workspace_never_sees_another(api, workspace, other_workspace):
     assert api("get", "/api/segments").json() == []
     # their segment cannot be referenced, and their profile is not ours to ask about
     ref = api("post", "/api/segments", {"name": "Ref", "rules": {"segment": {"id": theirs.pk}}})
-    assert ref.json()["errors"] == [f"rules.segment.id: no segment {theirs.pk} in this workspace"]
+    assert ref.json()["errors"] == {
+        "rules.segment.id": [f"no segment {theirs.pk} in this workspace"]
+    }
     ours = api("post", "/api/segments", {"name": "Ours", "rules": PRO}).json()
     assert api("get", f"/api/segments/{ours['id']}/members/{their_profile.pk}").status_code == 404
     assert Segment.objects.filter(workspace=other_workspace.workspace).count() == 1
@@ -179,3 +182,74 @@ def test_one_workspace_never_sees_another(api, workspace, other_workspace):
 def test_write_key_and_no_key_are_refused(workspace):
     assert client_for(workspace.write_key).get("/api/segments").status_code == 403
     assert APIClient().get("/api/segments").status_code == 401
+
+
+@pytest.mark.parametrize("body", ['"x"', "[1, 2]", "1", "null", "true"])
+def test_a_change_that_is_not_an_object_is_a_400(api, workspace, body):
+    segment_id = api("post", "/api/segments", {"name": "Pro", "rules": PRO}).json()["id"]
+    client = client_for(workspace.secret_key)
+
+    response = client.patch(f"/api/segments/{segment_id}", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["detail"] in {
+        "No data provided",
+        f"Invalid data. Expected a dictionary, but got {type(json.loads(body)).__name__}.",
+    }
+    assert Segment.objects.get(pk=segment_id).name == "Pro"
+
+
+def test_a_change_keeps_what_it_does_not_name(api):
+    segment_id = api("post", "/api/segments", {"name": "Pro", "rules": PRO}).json()["id"]
+
+    changed = api("patch", f"/api/segments/{segment_id}", {"description": "Paying"})
+
+    assert changed.status_code == 200
+    assert (changed.json()["name"], changed.json()["rules"]) == ("Pro", PRO)
+    assert changed.json()["description"] == "Paying"
+
+
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"name": 12, "rules": PRO}, "name"),
+        ({"name": "", "rules": PRO}, "name"),
+        ({"name": "Pro", "rules": PRO, "kind": 1}, "kind"),
+        ({"name": "Pro", "rules": "plan is pro"}, "rules"),
+        ({"name": "Pro", "rules": {}}, "rules"),
+    ],
+)
+def test_fields_of_the_wrong_type_are_refused_not_coerced(api, body, field):
+    response = api("post", "/api/segments", body)
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {field}
+    assert not Segment.objects.exists()
+
+
+def test_what_the_segment_state_forbids_is_a_409(api):
+    dynamic = api("post", "/api/segments", {"name": "Pro", "rules": PRO}).json()
+    api("post", "/api/segments", {"name": "Ref", "rules": {"segment": {"id": dynamic["id"]}}})
+
+    kind = api("patch", f"/api/segments/{dynamic['id']}", {"kind": "static"})
+    upload = api(
+        "post",
+        f"/api/segments/{dynamic['id']}/members",
+        {"identifiers": [{"kind": "email", "value": "ann@example.com"}]},
+    )
+    delete = api("delete", f"/api/segments/{dynamic['id']}")
+
+    assert [kind.status_code, upload.status_code, delete.status_code] == [409, 409, 409]
+    assert kind.json()["errors"] == {"kind": ["cannot be changed; create a new segment"]}
+    assert upload.json()["errors"] == {"kind": ["members can be uploaded to static segments only"]}
+    assert delete.json()["errors"] == {"id": ["used by segment(s) Ref"]}
+    assert Segment.objects.get(pk=dynamic["id"]).kind == Segment.DYNAMIC
+
+
+def test_members_paging_parameters_must_be_integers_in_range(api):
+    segment_id = api("post", "/api/segments", {"name": "Pro", "rules": PRO}).json()["id"]
+
+    for query in ["limit=", "limit=1001", "limit=1.5", "after=-1", "after=x"]:
+        response = api("get", f"/api/segments/{segment_id}/members?{query}")
+        assert response.status_code == 400, query
+        assert set(response.json()["errors"]) == {query.split("=")[0]}, query

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from engage.api import fields
 from engage.messaging.models import Consent, Message, MessageDecision
 from engage.profiles.models import Identity
 
@@ -13,22 +14,22 @@ class SendSerializer(serializers.Serializer):
     (``user_id``, ``email``...); the content is ``template`` or raw
     ``subject``/``body``/``html`` (Liquid, rendered for the customer)."""
 
-    profile_id = serializers.IntegerField(required=False, min_value=1)
+    profile_id = fields.IntegerField(required=False, min_value=1)
     identifier = serializers.DictField(
-        child=serializers.CharField(max_length=255),
+        child=fields.CharField(max_length=255),
         required=False,
         help_text='One identifier, e.g. {"email": "ada@example.com"}.',
     )
-    channel = serializers.CharField(max_length=64)
-    category = serializers.ChoiceField(choices=[c for c, _ in Message.CATEGORIES])
-    topic = serializers.CharField(max_length=64, required=False, default="")
-    priority = serializers.IntegerField(required=False, default=0, min_value=-100, max_value=100)
-    template = serializers.SlugField(max_length=100, required=False)
-    subject = serializers.CharField(max_length=998, required=False, default="")
-    body = serializers.CharField(required=False, default="", max_length=100_000)
-    html = serializers.CharField(required=False, default="", max_length=500_000)
+    channel = fields.CharField(max_length=64)
+    category = fields.ChoiceField(choices=[c for c, _ in Message.CATEGORIES])
+    topic = fields.CharField(max_length=64, required=False, default="")
+    priority = fields.IntegerField(required=False, default=0, min_value=-100, max_value=100)
+    template = fields.SlugField(max_length=100, required=False)
+    subject = fields.CharField(max_length=998, required=False, default="")
+    body = fields.CharField(required=False, default="", max_length=100_000)
+    html = fields.CharField(required=False, default="", max_length=500_000)
     defaults = serializers.DictField(required=False, default=dict)
-    idempotency_key = serializers.CharField(max_length=200, required=False, default="")
+    idempotency_key = fields.CharField(max_length=200, required=False, default="")
 
     def validate_identifier(self, value):
         if len(value) != 1:
@@ -109,7 +110,7 @@ class ConsentChangeSerializer(serializers.Serializer):
     """A consent change the customer made elsewhere (a preference centre, a
     signup form, a CRM). ``channel`` empty means every channel."""
 
-    channel = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
-    topic = serializers.SlugField(max_length=64, required=False, default=Consent.MARKETING)
-    status = serializers.ChoiceField(choices=[s for s, _ in Consent.STATUSES])
-    source = serializers.SlugField(max_length=32, required=False, default="api")
+    channel = fields.CharField(max_length=64, required=False, default="", allow_blank=True)
+    topic = fields.SlugField(max_length=64, required=False, default=Consent.MARKETING)
+    status = fields.ChoiceField(choices=[s for s, _ in Consent.STATUSES])
+    source = fields.SlugField(max_length=32, required=False, default="api")

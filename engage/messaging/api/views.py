@@ -8,6 +8,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engage.api.schema import error
 from engage.messaging import consent, selectors, services
 from engage.messaging.models import MessageTemplate
 from engage.messaging.rendering import Content, TemplateError
@@ -49,7 +50,11 @@ def _profile(workspace, data):
 class SendMessageView(APIView):
     @extend_schema(
         request=SendSerializer,
-        responses={202: MessageSerializer, 200: MessageSerializer},
+        responses={
+            202: MessageSerializer,
+            200: MessageSerializer,
+            404: error("No such customer in the key's workspace."),
+        },
         summary="Send a message to a customer",
         description="Queues a message; policy (consent, caps, quiet hours) is applied when it "
         "is sent. The same idempotency_key returns the existing message (200) instead of "

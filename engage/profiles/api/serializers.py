@@ -6,10 +6,6 @@ from engage.events.models import Event
 from engage.profiles.models import Identity, Profile, ProfileMerge
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="What is wrong, starting with the parameter's name.")
-
-
 class IdentitySerializer(serializers.ModelSerializer):
     class Meta:
         model = Identity

@@ -9,7 +9,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
 )
 from rest_framework import status
@@ -18,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engage.api.schema import error
 from engage.events.models import Event
 from engage.privacy.services import erase_profile, export_profile
 from engage.profiles import selectors
@@ -25,10 +25,8 @@ from engage.profiles.identifiers import InvalidIdentifier, check_kind
 from engage.profiles.models import Identity, Profile, ProfileMerge
 from engage.profiles.services import split_merge
 
-from . import schema  # noqa: F401 (registers the Bearer security scheme)
 from .serializers import (
     ErasureSerializer,
-    ErrorSerializer,
     MergeSerializer,
     ProfileSerializer,
     SplitSerializer,
@@ -39,6 +37,8 @@ from .serializers import (
 DEFAULT_TIMELINE_LIMIT = 50
 MAX_TIMELINE_LIMIT = 500
 LOOKUP_PARAMETERS = Identity.BUILTIN_KINDS
+# A query parameter that must hold some text (an empty value is refused).
+TEXT = {"type": "string", "minLength": 1}
 
 
 class BadParameter(APIException):
@@ -56,15 +56,11 @@ class Conflict(APIException):
     default_code = "conflict"
 
 
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
-
-
 AUTH_ERRORS = {
-    401: _error("No key, or an unknown or revoked key."),
-    403: _error("A write key: it can only ingest events."),
+    401: error("No key, or an unknown or revoked key."),
+    403: error("A write key: it can only ingest events."),
 }
-NOT_FOUND = {404: _error("No such profile in the key's workspace.")}
+NOT_FOUND = {404: error("No such profile in the key's workspace.")}
 PROFILE_ID = OpenApiParameter(
     "profile_id",
     int,
@@ -154,17 +150,19 @@ class ProfileLookupView(APIView):
         "workspace's default region).",
         parameters=[
             *(
-                OpenApiParameter(name, str, description=f"Look up by {name}.")
+                OpenApiParameter(name, TEXT, description=f"Look up by {name}.")
                 for name in LOOKUP_PARAMETERS
             ),
-            OpenApiParameter("kind", str, description="Identifier kind, e.g. `crm`; with `value`."),
-            OpenApiParameter("value", str, description="Identifier value; with `kind`."),
+            OpenApiParameter(
+                "kind", TEXT, description="Identifier kind, e.g. `crm`; with `value`."
+            ),
+            OpenApiParameter("value", TEXT, description="Identifier value; with `kind`."),
         ],
         responses={
             200: ProfileSerializer,
-            400: _error("No identifier, more than one, or a malformed email or phone."),
+            400: error("No identifier, more than one, or a malformed email or phone."),
             **AUTH_ERRORS,
-            404: _error("No profile holds this identifier in the key's workspace."),
+            404: error("No profile holds this identifier in the key's workspace."),
         },
         examples=[
             PROFILE_EXAMPLE,
@@ -252,16 +250,15 @@ class ProfileEventsView(APIView):
             OpenApiParameter("cursor", str, description="From a `next` or `previous` link."),
             OpenApiParameter(
                 "limit",
-                int,
-                description=f"Events per page, 1 to {MAX_TIMELINE_LIMIT} "
-                f"(default {DEFAULT_TIMELINE_LIMIT}).",
+                {"type": "integer", "minimum": 1, "maximum": MAX_TIMELINE_LIMIT},
+                description=f"Events per page (default {DEFAULT_TIMELINE_LIMIT}).",
             ),
             OpenApiParameter("type", str, enum=list(Event.TYPES), description="Only this type."),
             OpenApiParameter("event", str, description="Only events with this name."),
         ],
         responses={
             200: TimelinePageSerializer,
-            400: _error("A bad cursor, limit or type."),
+            400: error("A bad cursor, limit or type."),
             **AUTH_ERRORS,
             **NOT_FOUND,
         },
@@ -276,15 +273,19 @@ class ProfileEventsView(APIView):
             except ValueError:
                 raise BadParameter("cursor", "not a cursor returned by this endpoint") from None
         limit = _limit(params.get("limit"))
-        event_type = params.get("type", "")
-        if event_type and event_type not in Event.TYPES:
+        event_type = params.get("type")
+        if event_type is not None and event_type not in Event.TYPES:
             raise BadParameter("type", "must be one of " + ", ".join(Event.TYPES))
+        event_name = params.get("event", "")
+        if "\x00" in event_name:
+            # PostgreSQL text cannot hold NUL: the query would fail, not match nothing.
+            raise BadParameter("event", "must not contain NUL characters")
         events, more = selectors.timeline(
             profile=profile,
             cursor=cursor,
             limit=limit,
-            event_type=event_type,
-            event_name=params.get("event", ""),
+            event_type=event_type or "",
+            event_name=event_name,
         )
         # Forward pages (the default) link to older events when more follow, and
         # back once we have moved; pages read backwards the other way round.
@@ -305,7 +306,7 @@ class ProfileEventsView(APIView):
 
 
 def _limit(raw: str | None) -> int:
-    if raw in (None, ""):
+    if raw is None:
         return DEFAULT_TIMELINE_LIMIT
     try:
         limit = int(raw)
@@ -368,8 +369,8 @@ class MergeSplitView(APIView):
         responses={
             200: SplitSerializer,
             **AUTH_ERRORS,
-            404: _error("No such merge in the key's workspace."),
-            409: _error("The merge was already split."),
+            404: error("No such merge in the key's workspace."),
+            409: error("The merge was already split."),
         },
     )
     def post(self, request: Request, merge_id: int) -> Response:

@@ -1,10 +1,11 @@
 """A customer's scores over HTTP (secret key), scoped to the key's workspace."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engage.api.schema import error
 from engage.profiles.api.views import profile_or_404
 from engage.scoring.selectors import profile_scores
 
@@ -28,9 +29,9 @@ class ProfileScoresView(APIView):
         ],
         responses={
             200: ProfileScoresSerializer,
-            401: OpenApiResponse(description="No key, or an unknown or revoked key."),
-            403: OpenApiResponse(description="A write key: it can only ingest events."),
-            404: OpenApiResponse(description="No such profile in the key's workspace."),
+            401: error("No key, or an unknown or revoked key."),
+            403: error("A write key: it can only ingest events."),
+            404: error("No such profile in the key's workspace."),
         },
     )
     def get(self, request: Request, profile_id: int) -> Response:

@@ -1,10 +1,31 @@
 """Shapes of the segment API. Input is checked by the services (which name
 the JSON path of a bad rule); these serializers only check the envelope."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from engage.api import fields
 from engage.segments.models import Segment, SegmentMembership
+from engage.segments.services import MAX_UPLOAD
 from engage.segments.summary import describe
+
+RULES_HELP = (
+    "A rule tree: an object with exactly one key naming a condition "
+    "(and, or, not, trait, event, identity, consent, score, segment). See docs/segments.md."
+)
+RULE_TREE = {"type": "object", "minProperties": 1, "maxProperties": 1}
+
+
+@extend_schema_field(RULE_TREE)
+class RulesField(serializers.JSONField):
+    """A rule tree: checked in full by the services, which name the bad node's path."""
+
+    default_error_messages = {"invalid": "must be an object with exactly one key."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict) or len(data) != 1:
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class SegmentSerializer(serializers.ModelSerializer):
@@ -31,13 +52,14 @@ class SegmentSerializer(serializers.ModelSerializer):
 
 
 class SegmentInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    kind = serializers.ChoiceField(
-        choices=[Segment.DYNAMIC, Segment.STATIC], default=Segment.DYNAMIC
-    )
-    rules = serializers.JSONField(
-        required=False, allow_null=True, default=None, help_text="See docs/segments.md."
+    name = fields.CharField(max_length=200)
+    description = fields.CharField(required=False, allow_blank=True, default="")
+    kind = fields.ChoiceField(choices=[Segment.DYNAMIC, Segment.STATIC], default=Segment.DYNAMIC)
+    rules = RulesField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=RULES_HELP + " Required for a dynamic segment; null for a static one.",
     )
 
 
@@ -61,9 +83,14 @@ class IsMemberSerializer(serializers.Serializer):
     entered_at = serializers.DateTimeField(allow_null=True)
 
 
+class IdentifierSerializer(serializers.Serializer):
+    kind = fields.CharField(help_text="email, phone, user_id, ... or an external kind.")
+    value = fields.CharField()
+
+
 class UploadSerializer(serializers.Serializer):
-    identifiers = serializers.ListField(child=serializers.JSONField())
-    replace = serializers.BooleanField(default=False)
+    identifiers = serializers.ListField(child=IdentifierSerializer(), max_length=MAX_UPLOAD)
+    replace = fields.BooleanField(default=False)
 
 
 class UploadResultSerializer(serializers.Serializer):
@@ -74,7 +101,7 @@ class UploadResultSerializer(serializers.Serializer):
 
 
 class PreviewInputSerializer(serializers.Serializer):
-    rules = serializers.JSONField()
+    rules = RulesField(help_text=RULES_HELP)
 
 
 class PreviewSerializer(serializers.Serializer):

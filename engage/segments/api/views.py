@@ -1,14 +1,20 @@
 """Segments over HTTP (secret key). Views translate HTTP to service calls;
 every read is scoped to the key's workspace, so another workspace's segment
-or profile is a plain 404."""
+or profile is a plain 404.
+
+A request the segment's current state forbids (changing its kind, uploading
+members to a dynamic segment, deleting one that others refer to) is a 409:
+the same request can succeed against another segment, so it is not malformed.
+"""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engage.api.schema import error
 from engage.profiles.api.views import profile_or_404
 from engage.segments import services
 from engage.segments.models import Segment, SegmentMembership
@@ -31,23 +37,22 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
 
-class Invalid(APIException):
-    """400 listing each problem as ``path: reason``."""
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
 
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid"
-
-    def __init__(self, errors: list[str]):
-        # The same body as every other 400 of this API.
-        super().__init__({"detail": "; ".join(errors), "errors": errors})
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.errors = {path: [reason]}
 
 
-def _invalid_response(errors: list[str]) -> Response:
-    return Response({"detail": "; ".join(errors), "errors": errors}, status=400)
-
-
-def _envelope_errors(serializer) -> list[str]:
-    return [f"{name}: {' '.join(str(m) for m in msgs)}" for name, msgs in serializer.errors.items()]
+def _invalid(exc: InvalidSegment) -> ValidationError:
+    """The service's ``path: reason`` list as the API's ``{path: [reason]}``."""
+    errors: dict[str, list[str]] = {}
+    for item in exc.errors:
+        path, _, reason = item.partition(": ")
+        errors.setdefault(path, []).append(reason)
+    return ValidationError(errors)
 
 
 def _segment_or_404(request: Request, segment_id: int) -> Segment:
@@ -71,7 +76,7 @@ def _int_param(request: Request, name: str, default: int | None, low: int, high:
         value = low - 1
     if value < low or (high is not None and value > high):
         bound = f" to {high}" if high is not None else " or more"
-        raise Invalid([f"{name}: must be an integer from {low}{bound}"])
+        raise ValidationError({name: [f"must be an integer from {low}{bound}"]})
     return value
 
 
@@ -93,16 +98,15 @@ class SegmentListView(APIView):
         responses={201: SegmentSerializer},
         summary="Create a segment",
         description="A bad rule tree is answered 400 with each error naming the JSON path "
-        "of the bad node (`rules.and[2].event.within_days: ...`).",
+        "of the bad node (`rules.and[2].event.within_days`).",
     )
     def post(self, request: Request) -> Response:
         data = SegmentInputSerializer(data=request.data)
-        if not data.is_valid():
-            return _invalid_response(_envelope_errors(data))
+        data.is_valid(raise_exception=True)
         try:
             segment = services.save_segment(workspace=request.user.workspace, **data.validated_data)
         except InvalidSegment as exc:
-            return _invalid_response(exc.errors)
+            raise _invalid(exc) from None
         context = {"segment_names": _names(request.user.workspace)}
         return Response(SegmentSerializer(segment, context=context).data, status=201)
 
@@ -118,41 +122,47 @@ class SegmentDetailView(APIView):
 
     @extend_schema(
         operation_id="segments_partial_update",
-        request=SegmentInputSerializer,
-        responses=SegmentSerializer,
+        request=SegmentInputSerializer(partial=True),
+        responses={
+            200: SegmentSerializer,
+            409: error("`kind` differs from the segment's: a segment's kind cannot change."),
+        },
         summary="Change a segment",
+        description="Only the fields given change.",
     )
     def patch(self, request: Request, segment_id: int) -> Response:
         segment = _segment_or_404(request, segment_id)
-        current = {
-            "name": segment.name,
-            "description": segment.description,
-            "kind": segment.kind,
-            "rules": segment.rules,
+        data = SegmentInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = data.validated_data
+        if changes.get("kind", segment.kind) != segment.kind:
+            raise Conflict("kind", "cannot be changed; create a new segment")
+        fields = {
+            "name": changes.get("name", segment.name),
+            "description": changes.get("description", segment.description),
+            "rules": changes.get("rules", segment.rules),
         }
-        data = SegmentInputSerializer(data={**current, **request.data})
-        if not data.is_valid():
-            return _invalid_response(_envelope_errors(data))
-        if data.validated_data["kind"] != segment.kind:
-            return _invalid_response(["kind: cannot be changed; create a new segment"])
         try:
             segment = services.save_segment(
-                workspace=request.user.workspace, segment=segment, **data.validated_data
+                workspace=request.user.workspace, segment=segment, **fields
             )
         except InvalidSegment as exc:
-            return _invalid_response(exc.errors)
+            raise _invalid(exc) from None
         context = {"segment_names": _names(request.user.workspace)}
         return Response(SegmentSerializer(segment, context=context).data)
 
     @extend_schema(
-        operation_id="segments_destroy", responses={204: None}, summary="Delete a segment"
+        operation_id="segments_destroy",
+        responses={204: None, 409: error("Other segments' rules refer to this one.")},
+        summary="Delete a segment",
     )
     def delete(self, request: Request, segment_id: int) -> Response:
         segment = _segment_or_404(request, segment_id)
         try:
             services.delete_segment(segment)
         except InvalidSegment as exc:
-            return _invalid_response(exc.errors)
+            path, _, reason = exc.errors[0].partition(": ")
+            raise Conflict(path, reason) from None
         return Response(status=204)
 
 
@@ -162,8 +172,16 @@ class SegmentMembersView(APIView):
         responses=MembersPageSerializer,
         summary="Current members, by profile id",
         parameters=[
-            OpenApiParameter("after", int, description="`next_after` of the previous page."),
-            OpenApiParameter("limit", int, description=f"1 to {MAX_LIMIT}, {DEFAULT_LIMIT}."),
+            OpenApiParameter(
+                "after",
+                {"type": "integer", "minimum": 0},
+                description="`next_after` of the previous page.",
+            ),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                description=f"Members per page (default {DEFAULT_LIMIT}).",
+            ),
         ],
     )
     def get(self, request: Request, segment_id: int) -> Response:
@@ -187,20 +205,24 @@ class SegmentMembersView(APIView):
     @extend_schema(
         operation_id="segments_members_upload",
         request=UploadSerializer,
-        responses=UploadResultSerializer,
+        responses={
+            200: UploadResultSerializer,
+            409: error("A dynamic segment: its rules decide its members."),
+        },
         summary="Upload the members of a static segment",
         description="`identifiers` is a list of `{kind, value}`; they are normalized as "
         "identity resolution does. With `replace`, members not listed leave the segment.",
     )
     def post(self, request: Request, segment_id: int) -> Response:
         segment = _segment_or_404(request, segment_id)
+        if segment.kind != Segment.STATIC:
+            raise Conflict("kind", "members can be uploaded to static segments only")
         data = UploadSerializer(data=request.data)
-        if not data.is_valid():
-            return _invalid_response(_envelope_errors(data))
+        data.is_valid(raise_exception=True)
         try:
             result = services.upload_members(segment=segment, **data.validated_data)
         except InvalidSegment as exc:
-            return _invalid_response(exc.errors)
+            raise _invalid(exc) from None
         return Response(UploadResultSerializer(result).data)
 
 
@@ -235,13 +257,12 @@ class SegmentPreviewView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = PreviewInputSerializer(data=request.data)
-        if not data.is_valid():
-            return _invalid_response(_envelope_errors(data))
+        data.is_valid(raise_exception=True)
         rules = data.validated_data["rules"]
         workspace = request.user.workspace
         try:
             result = services.preview(workspace=workspace, rules=rules)
         except InvalidSegment as exc:
-            return _invalid_response(exc.errors)
+            raise _invalid(exc) from None
         summary = describe(rules, segment_names=_names(workspace))
         return Response({"count": result.count, "sample": result.sample, "summary": summary})
