@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 
-from . import membership, realtime
+from . import membership, realtime, services
 from .models import Segment
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,12 @@ def refresh_time_dependent_segments() -> int:
             # One broken segment must not starve the others; it is retried next run.
             logger.exception("refreshing segment %s failed", segment.pk)
     return count
+
+
+@shared_task(ignore_result=True)
+def sweep_stale_segments() -> int:
+    """Fill dynamic segments whose refresh was never published (a broker outage)."""
+    return services.refresh_stale_segments()
 
 
 @shared_task(ignore_result=True)

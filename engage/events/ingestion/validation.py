@@ -194,7 +194,7 @@ def validate_message(
         if timestamp < EARLIEST_TIME:
             bad(
                 timestamp_field,
-                "corrected for clock skew (receivedAt - (sentAt - timestamp)) it falls "
+                "corrected for clock skew (receivedAt - (sentAt - timestamp)), it falls "
                 f"before 1970-01-01T00:00:00Z; a stored time must lie {TIME_RANGE}",
             )
             return None
