@@ -132,6 +132,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engage.messaging.tasks.sweep_messages",
         "schedule": env.float("ENGAGE_SWEEP_SECONDS", default=10.0),
     },
+    # Dynamic segments saved while their refresh could not be published.
+    "sweep-stale-segments": {
+        "task": "engage.segments.tasks.sweep_stale_segments",
+        "schedule": env.float("ENGAGE_SWEEP_SECONDS", default=10.0),
+    },
     # Weekly scores and their history row: Mondays 03:00 UTC.
     "compute-scores-weekly": {
         "task": "engage.scoring.tasks.compute_all_workspaces",

@@ -28,6 +28,7 @@ from engage.plugins.base import (
 from engage.plugins.manager import UnknownPlugin, get_channel_class
 from engage.plugins.selectors import enabled_channel
 from engage.profiles.models import Profile
+from engage.server.publishing import publish_after_commit
 from engage.workspaces.models import Workspace
 
 from . import policy, rendering, timeline
@@ -140,7 +141,9 @@ def create_message(
     if deliver_now:
         from .tasks import deliver_message
 
-        transaction.on_commit(lambda: deliver_message.delay(message.pk))
+        # Never fails the request once the message is committed: sweep_messages
+        # sends a queued message whose publish was lost.
+        publish_after_commit(deliver_message, message.pk)
     return Created(message, True)
 
 

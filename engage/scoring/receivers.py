@@ -7,11 +7,11 @@ rescores the workspace once it commits: quintiles are relative, so the
 restored customer gets scores and the survivor loses what was not its own.
 """
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.dispatch import receiver
 
 from engage.profiles.signals import profile_merged, profile_split
+from engage.server.publishing import publish_after_commit
 
 from .models import Score, ScoreHistory
 
@@ -34,5 +34,4 @@ def move_scores_to_survivor(sender, survivor, merged, **kwargs):
 def rescore_after_split(sender, survivor, **kwargs):
     from .tasks import compute_workspace_scores
 
-    workspace_id = survivor.workspace_id
-    transaction.on_commit(lambda: compute_workspace_scores.delay(workspace_id))
+    publish_after_commit(compute_workspace_scores, survivor.workspace_id)

@@ -9,7 +9,7 @@ A profile entering or leaving a segment re-checks, for that profile, the
 segments whose rules refer to it, so "member of segment X" is real time too.
 """
 
-from django.db import transaction
+from engage.server.publishing import publish_after_commit
 
 from . import membership
 from .models import Segment
@@ -88,5 +88,4 @@ def on_profile_split(sender, *, survivor, merged, **kwargs):
 def _queue(workspace_id: int, profile_ids, segment_ids: list[int]) -> None:
     from .tasks import recheck_profiles
 
-    args = (workspace_id, sorted(profile_ids), sorted(segment_ids))
-    transaction.on_commit(lambda: recheck_profiles.delay(*args))
+    publish_after_commit(recheck_profiles, workspace_id, sorted(profile_ids), sorted(segment_ids))

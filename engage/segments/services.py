@@ -6,13 +6,16 @@ only ever see valid trees.
 """
 
 import datetime
+import logging
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from engage.profiles.identifiers import InvalidIdentifier
 from engage.profiles.selectors import profile_by_identifier
+from engage.server.publishing import publish_after_commit
 from engage.workspaces.models import Workspace
 
 from . import membership, schema
@@ -20,8 +23,15 @@ from .compiler import member_query
 from .models import Segment
 from .validation import InvalidSegment, validate_rules
 
+logger = logging.getLogger(__name__)
+
 MAX_UPLOAD = 100_000
 SAMPLE_SIZE = 10
+# A dynamic segment whose rules were saved after its last full refresh: its
+# refresh was never published (a broker outage) or has not run yet.
+STALE = Q(kind=Segment.DYNAMIC) & (
+    Q(refreshed_at__isnull=True) | Q(refreshed_at__lt=F("updated_at"))
+)
 
 
 def save_segment(
@@ -75,9 +85,34 @@ def save_segment(
     if kind == Segment.DYNAMIC:
         from .tasks import refresh_segment
 
-        pk = segment.pk
-        transaction.on_commit(lambda: refresh_segment.delay(pk))
+        # A lost publish is caught by sweep_stale_segments (never refreshed
+        # since saved), so a broker outage never fails the request.
+        publish_after_commit(refresh_segment, segment.pk)
     return segment
+
+
+def refresh_stale_segments() -> int:
+    """Refresh every stale dynamic segment (``STALE``); returns how many were refreshed.
+
+    The sweep behind ``save_segment``'s publish. A segment whose refresh is
+    running holds its row lock and is skipped (no second full refresh behind
+    it); one that fails is logged and retried next run, without starving the
+    others.
+    """
+    count = 0
+    for pk in Segment.objects.filter(STALE).order_by("pk").values_list("pk", flat=True):
+        try:
+            with transaction.atomic():
+                segment = Segment.objects.select_for_update(skip_locked=True).filter(STALE, pk=pk)
+                segment = segment.first()
+                if segment is None:
+                    continue  # being refreshed right now, or refreshed meanwhile
+                membership.refresh(segment)
+        except Exception:
+            logger.exception("refreshing stale segment %s failed", pk)
+            continue
+        count += 1
+    return count
 
 
 @dataclass
