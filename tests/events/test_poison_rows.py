@@ -91,7 +91,7 @@ def quarantine_of(event_id: int) -> tuple:
 
 @pytest.mark.parametrize("kind", POISONS)
 def test_a_poison_row_is_set_aside_and_every_good_row_of_every_workspace_is_processed(
-    kind, workspace, other_workspace
+    kind, workspace, other_workspace, caplog, django_capture_on_commit_callbacks
 ):
     acme, globex = workspace.workspace, other_workspace.workspace
     before = pending_event(acme, anonymous_id="a-1")
@@ -99,7 +99,8 @@ def test_a_poison_row_is_set_aside_and_every_good_row_of_every_workspace_is_proc
     after = pending_event(acme, anonymous_id="a-2")
     elsewhere = pending_event(globex, anonymous_id="g-1")
 
-    assert process_pending() == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        assert process_pending() == 3
 
     for event in (before, after, elsewhere):
         event.refresh_from_db()
@@ -109,8 +110,39 @@ def test_a_poison_row_is_set_aside_and_every_good_row_of_every_workspace_is_proc
     assert quarantined_at is not None and processed_at == quarantined_at
     assert REASONS[kind] in reason
     # Set aside for good: the next run finds nothing to do and leaves it alone.
-    assert process_pending() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert process_pending() == 0
     assert quarantine_of(poison) == (quarantined_at, reason, processed_at)
+    logged = [r.getMessage() for r in caplog.records if r.name == "engage.events.quarantine"]
+    assert logged == [f"event {poison} set aside: {reason}"]
+
+
+@pytest.mark.skipif(not POSTGRES, reason="a trigger stands for a row the database refuses")
+def test_an_event_that_cannot_be_saved_back_is_set_aside_not_retried_for_ever(workspace):
+    ws = workspace.workspace
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse_unsaveable() RETURNS trigger AS $$ BEGIN "
+            "IF NEW.message_id = 'unsaveable' AND NEW.quarantined_at IS NULL THEN "
+            "RAISE EXCEPTION 'this row cannot be written back' USING ERRCODE = '22000'; "
+            "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            "CREATE TRIGGER refuse_unsaveable BEFORE UPDATE ON events_event "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_unsaveable()"
+        )
+    unsaveable = pending_event(ws, anonymous_id="a-1", message_id="unsaveable")
+    later = pending_event(ws, anonymous_id="a-2")
+
+    assert process_pending() == 2
+    assert process_pending() == 0
+
+    quarantined_at, reason, _ = quarantine_of(unsaveable.pk)
+    assert quarantined_at is not None
+    assert "the event could not be saved" in reason
+    assert "this row cannot be written back" in reason
+    later.refresh_from_db()
+    assert later.profile == profile_of(ws, "anonymous_id", "a-2")
 
 
 @pytest.mark.django_db(transaction=True)
