@@ -143,7 +143,7 @@ def create_message(
 
         # Never fails the request once the message is committed: sweep_messages
         # sends a queued message whose publish was lost.
-        publish_after_commit(deliver_message, message.pk)
+        publish_after_commit(deliver_message, message.pk, message.workspace_id)
     return Created(message, True)
 
 
