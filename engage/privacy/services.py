@@ -230,7 +230,8 @@ def _delete_unprocessed_events(workspace_id: int, identities: list[tuple]) -> di
     Processing would drop them anyway (they are suppressed now); deleting them
     here means a broker outage does not leave them behind. Rows a worker has
     claimed are skipped rather than waited for (no lock-order deadlock): that
-    worker sees the suppression or fails on the deleted profile.
+    worker sees the suppression or fails on the deleted profile. Events set
+    aside before processing (quarantined, attributed to no one) go too.
     """
     user_ids = [v for _, kind, v in identities if kind == Identity.USER_ID]
     anonymous_ids = [v for _, kind, v in identities if kind == Identity.ANONYMOUS_ID]
@@ -238,8 +239,8 @@ def _delete_unprocessed_events(workspace_id: int, identities: list[tuple]) -> di
         return {}
     pending = Event.objects.filter(
         Q(user_id__in=user_ids) | Q(anonymous_id__in=anonymous_ids),
+        Q(processed_at__isnull=True) | Q(quarantined_at__isnull=False, profile__isnull=True),
         workspace_id=workspace_id,
-        processed_at__isnull=True,
     )
     locked = list(pending.select_for_update(skip_locked=True).values_list("pk", flat=True))
     if not locked:

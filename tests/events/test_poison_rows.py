@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from engage.events.models import Event
 from engage.events.processing import process_pending
+from engage.privacy.services import erase_profile
 from engage.profiles.models import Profile
 from tests.identity_helpers import pending_event, profile_of
 
@@ -258,3 +259,17 @@ def test_the_command_finds_and_quarantines_each_kind_and_dry_run_changes_nothing
     call_command("quarantine_events", stdout=out)
     assert out.getvalue() == "No unreadable events found.\n"
     assert process_pending() == 1  # the good one; the quarantined ones stay aside
+
+
+def test_erasure_also_deletes_a_quarantined_event_carrying_the_customers_id(workspace):
+    ws = workspace.workspace
+    pending_event(ws, anonymous_id="poison")
+    process_pending()
+    customer = profile_of(ws, "anonymous_id", "poison")
+    poison = insert_raw(ws, "poison", **POISONS["before year 1"])  # anonymousId "poison"
+    process_pending()
+    assert quarantine_of(poison)[0] is not None
+
+    erase_profile(profile=customer, requested_by="test")
+
+    assert not Event.objects.filter(pk=poison).exists()
