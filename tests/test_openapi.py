@@ -9,6 +9,9 @@ import pytest
 from django.test import Client
 from drf_spectacular.validation import validate_schema
 
+from engage.segments.models import Segment
+from tests.customer_factories import EventFactory
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -179,3 +182,24 @@ def test_string_constraints_of_the_schema_are_the_inputs(schema):
         1,
         1000,
     )
+
+
+def test_a_nul_in_any_query_parameter_is_a_400_never_a_500(schema, workspace):
+    """PostgreSQL text cannot hold NUL: a parameter that reached a query with one
+    was a DataError (500), as ``?event=%00`` on the timeline was."""
+    profile = EventFactory(profile__workspace=workspace.workspace).profile
+    segment = Segment.objects.create(workspace=workspace.workspace, name="Static", kind="static")
+    ids = {"profile_id": profile.pk, "segment_id": segment.pk}
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {workspace.secret_key}")
+    tried = 0
+    for path, method, operation in operations(schema):
+        query = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+        if not query:
+            continue
+        url = re.sub(r"{(\w+)}", lambda m: str(ids[m.group(1)]), path)
+        for name in query:
+            response = getattr(client, method)(url, {name: "a\x00b"})
+            assert response.status_code == 400, (path, name, response.content)
+            assert set(response.json()) == {"detail", "errors"}
+            tried += 1
+    assert tried >= 12

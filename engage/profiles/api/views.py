@@ -51,6 +51,15 @@ class BadParameter(APIException):
         super().__init__(f"{parameter}: {reason}")
 
 
+def _text(params: QueryDict, name: str, default: str = "") -> str:
+    """A text query parameter; PostgreSQL text cannot hold NUL, so a query with
+    one would fail (a 500), not match nothing."""
+    value = params.get(name, default)
+    if "\x00" in value:
+        raise BadParameter(name, "must not contain NUL characters")
+    return value
+
+
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
@@ -129,7 +138,7 @@ def _identifier(params: QueryDict) -> tuple[str, str, str]:
             "give exactly one identifier: " + ", ".join(LOOKUP_PARAMETERS) + ", or kind and value",
         )
     if not generic:
-        return given[0], params[given[0]], given[0]
+        return given[0], _text(params, given[0]), given[0]
     for name in ("kind", "value"):
         if not params.get(name, "").strip():
             raise BadParameter(name, "required with kind and value, and must not be empty")
@@ -137,7 +146,7 @@ def _identifier(params: QueryDict) -> tuple[str, str, str]:
         kind = check_kind(params["kind"].strip())
     except InvalidIdentifier as exc:
         raise BadParameter("kind", exc.reason) from None
-    return kind, params["value"], "value"
+    return kind, _text(params, "value"), "value"
 
 
 class ProfileLookupView(APIView):
@@ -276,10 +285,7 @@ class ProfileEventsView(APIView):
         event_type = params.get("type")
         if event_type is not None and event_type not in Event.TYPES:
             raise BadParameter("type", "must be one of " + ", ".join(Event.TYPES))
-        event_name = params.get("event", "")
-        if "\x00" in event_name:
-            # PostgreSQL text cannot hold NUL: the query would fail, not match nothing.
-            raise BadParameter("event", "must not contain NUL characters")
+        event_name = _text(params, "event")
         events, more = selectors.timeline(
             profile=profile,
             cursor=cursor,

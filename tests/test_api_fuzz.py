@@ -1,0 +1,170 @@
+"""Schemathesis against a live server: every operation of ``/api/schema/`` does what it says.
+
+The fuzzer reads the schema the server publishes, generates valid and invalid
+requests for every operation (the examples, coverage and fuzzing phases) and
+checks each answer against the schema. A failure is a bug in the API or in its
+schema, and is fixed there, never suppressed here.
+
+Checks that run, on every operation:
+
+- ``not_a_server_error``: no input gives a 5xx.
+- ``status_code_conformance``: every status answered is documented.
+- ``content_type_conformance`` and ``response_schema_conformance``: bodies are
+  what the schema says, errors included.
+- ``negative_data_rejection``: input the schema forbids is refused with a 4xx.
+- ``positive_data_acceptance``: input the schema allows is not refused with a
+  400; except on the operations in ``POSITIVE_OFF``, whose rules an OpenAPI 3.0
+  schema generated from serializers cannot state: "exactly one of these
+  parameters or fields", a rule tree whose validity depends on stored state (a
+  ``segment`` condition names an existing segment, without a cycle) and on
+  relations between its fields (``older_than_days`` below ``within_days``), an
+  identifier value that must suit its kind. Those operations are still held to
+  every other check, and the API tests cover their refusals one by one.
+
+Strings are generated without NUL: PostgreSQL text cannot hold it, so every
+input refuses it with a 400 naming the field (``tests/test_openapi.py`` and the
+API tests check that), which a JSON Schema ``string`` cannot express.
+
+The stateful phase is off: the schema declares no links between operations.
+The run is deterministic (same cases every time) and bounded by the number of
+examples per operation: about a minute on two cores.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engage.inbox import tokens
+from engage.profiles.selectors import TimelineCursor
+from engage.segments import services as segment_services
+from engage.segments.models import Segment
+from engage.workspaces.services import create_workspace
+from tests.customer_factories import EventFactory, IdentityFactory, MergeFactory
+from tests.live_processes import gunicorn, process_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("transactional_db")]
+
+MAX_EXAMPLES = 25
+MAX_SECONDS = 180
+
+CONFIG = """
+[generation]
+allow-x00 = false
+
+[checks]
+enabled = false
+not_a_server_error.enabled = true
+status_code_conformance.enabled = true
+content_type_conformance.enabled = true
+response_schema_conformance.enabled = true
+negative_data_rejection.enabled = true
+positive_data_acceptance.enabled = true
+
+[auth.openapi.secretKey]
+bearer = "${ENGAGE_FUZZ_SECRET_KEY}"
+
+[auth.openapi.inboxToken]
+bearer = "${ENGAGE_FUZZ_INBOX_TOKEN}"
+
+# Half the ids tried are ones that exist, so operations get past their 404.
+[dictionaries.profiles]
+values = [%(profiles)s]
+[dictionaries.segments]
+values = [%(segments)s]
+[dictionaries.merges]
+values = [%(merge)s]
+[dictionaries.cursors]
+values = ["%(cursor)s"]
+
+[parameters]
+"path.profile_id" = { dictionary = "profiles", probability = 0.5 }
+"path.segment_id" = { dictionary = "segments", probability = 0.5 }
+"path.merge_id" = { dictionary = "merges", probability = 0.5 }
+# A cursor is opaque: only one the endpoint returned is valid.
+"query.cursor" = { dictionary = "cursors", probability = 1.0 }
+
+[[operations]]
+include-operation-id-regex = "%(positive_off)s"
+checks.positive_data_acceptance.enabled = false
+"""
+# Where a request the schema allows may still be refused with a 400 (see above), and why.
+POSITIVE_OFF = [
+    # exactly one identifier parameter
+    "profiles_lookup",
+    # exactly one of user_id and profile_id
+    "api_inbox_tokens_create",
+    # exactly one of profile_id and identifier, of template and content; a known template
+    "api_messages_send_create",
+    # a rule tree
+    "segments_create",
+    "segments_partial_update",
+    "segments_preview",
+    # an identifier's value must suit its kind (an email, a phone number)
+    "segments_members_upload",
+]
+
+
+def seed_workspace() -> tuple[dict[str, str], dict[str, str]]:
+    """A workspace with customers, a merge and segments: (its keys, the ids for the config)."""
+    new = create_workspace(name="fuzz")
+    workspace = new.workspace
+    ada = IdentityFactory(profile__workspace=workspace, value="ada").profile
+    IdentityFactory(profile=ada, kind="email", value="ada@example.com")
+    event = EventFactory(profile=ada)
+    merge = MergeFactory(survivor=ada)
+    static = segment_services.save_segment(
+        workspace=workspace, name="Imported", kind=Segment.STATIC, rules=None
+    )
+    segment_services.upload_members(
+        segment=static, identifiers=[{"kind": "user_id", "value": "ada"}]
+    )
+    dynamic = segment_services.save_segment(
+        workspace=workspace, name="Buyers", rules={"event": {"name": "Order Completed"}}
+    )
+    keys = {
+        "ENGAGE_FUZZ_SECRET_KEY": new.secret_key,
+        "ENGAGE_FUZZ_INBOX_TOKEN": tokens.issue(workspace_id=workspace.pk, profile_id=ada.pk),
+    }
+    ids = {
+        "profiles": f"{ada.pk}, {merge.merged_id}",
+        "segments": f"{static.pk}, {dynamic.pk}",
+        "merge": str(merge.pk),
+        "cursor": TimelineCursor(event.timestamp, event.pk).encode(),
+        "positive_off": "^(" + "|".join(POSITIVE_OFF) + ")$",
+    }
+    return keys, ids
+
+
+def test_every_operation_keeps_to_the_schema(tmp_path):
+    keys, ids = seed_workspace()
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG % ids)
+    with gunicorn(process_env(), tmp_path) as url:
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("schemathesis")),
+                "--config-file",
+                str(config),
+                "--no-color",
+                "run",
+                f"{url}/api/schema/?format=json",
+                "--phases",
+                "examples,coverage,fuzzing",
+                "--max-examples",
+                str(MAX_EXAMPLES),
+                "--generation-deterministic",
+                "--workers",
+                "1",
+                "--request-timeout",
+                "10",
+            ],
+            env=process_env(**keys),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=MAX_SECONDS,
+        )
+    print(result.stdout[-20000:])
+    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-3000:]
