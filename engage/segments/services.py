@@ -87,7 +87,7 @@ def save_segment(
 
         # A lost publish is caught by sweep_stale_segments (never refreshed
         # since saved), so a broker outage never fails the request.
-        publish_after_commit(refresh_segment, segment.pk)
+        publish_after_commit(refresh_segment, segment.pk, segment.workspace_id)
     return segment
 
 

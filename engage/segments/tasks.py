@@ -16,10 +16,21 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
-def refresh_segment(segment_id: int) -> None:
+def refresh_segment(segment_id: int, workspace_id: int | None = None) -> None:
+    """Refresh one dynamic segment, for ``workspace_id``: another workspace's
+    segment is logged and left alone. Without ``workspace_id`` (tasks queued
+    by older versions) no check."""
     segment = Segment.objects.filter(pk=segment_id, kind=Segment.DYNAMIC).first()
-    if segment is not None:
-        membership.refresh(segment)
+    if segment is None:
+        return  # deleted, or made static, since it was queued
+    if workspace_id is not None and segment.workspace_id != workspace_id:
+        logger.warning(
+            "refresh_segment: segment %s is not in workspace %s; nothing done",
+            segment_id,
+            workspace_id,
+        )
+        return
+    membership.refresh(segment)
 
 
 @shared_task(ignore_result=True)
