@@ -84,8 +84,9 @@ def test_json_nested_64_levels_is_accepted(workspace):
 @pytest.mark.parametrize(
     "text,path,reason",
     [
-        ('{"name": "a\\u0000b", "rules": null}', "body.name", "NUL character"),
-        ('{"name": "x", "description": "\\ud800"}', "body.description", "lone UTF-16 surrogate"),
+        ('{"name": "a\\u0000b", "rules": null}', "name", "NUL character"),
+        ('{"name": "x", "description": "\\ud800"}', "description", "lone UTF-16 surrogate"),
+        ('"\\u0000"', "body", "NUL character"),
         ('{"name": ', "body", "not valid JSON"),
         ('{"name": NaN}', "body", "not valid JSON (NaN is not a JSON number)"),
     ],

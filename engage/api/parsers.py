@@ -37,6 +37,6 @@ class JSONParser(DRFJSONParser):
         except ValueError as exc:
             raise InvalidBody("body", f"not valid JSON ({exc})") from None
         if may_hold_unstorable_text(raw):
-            for path, reason in unstorable_text(data, "body"):
-                raise InvalidBody(path, reason)
+            for path, reason in unstorable_text(data):
+                raise InvalidBody(path or "body", reason)
         return data
