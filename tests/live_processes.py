@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -199,3 +200,53 @@ def redis_server(port: int, data_dir: Path):
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         stop(process)
+
+
+# Runs in a worker process: connect, say so, wait for the go file, process.
+_PROCESSING_WORKER = """\
+import pathlib, time
+from django.db import connection
+from engage.events import processing
+connection.ensure_connection()
+print("ready", flush=True)
+go = pathlib.Path({go!r})
+while not go.exists():
+    time.sleep(0.002)
+print("processed", processing.run(batch_size={batch_size}).processed, flush=True)
+"""
+
+
+@contextlib.contextmanager
+def processing_workers(env: dict[str, str], log_dir: Path, *, count: int, batch_size: int):
+    """``count`` processes that each run ``engage.events.processing.run()`` once, side by side.
+
+    Each loads Django and connects first; the yielded ``go(timeout)`` starts
+    them all at once, as workers picking up the same processing request
+    would, and returns once every one has exited (an exception if one failed
+    or is still running after ``timeout`` seconds).
+    """
+    run_dir = Path(tempfile.mkdtemp(prefix="processing-", dir=log_dir))
+    go_file = run_dir / "go"
+    logs = [run_dir / f"worker-{n}.log" for n in range(count)]
+    code = _PROCESSING_WORKER.format(go=str(go_file), batch_size=batch_size)
+    args = [sys.executable, "manage.py", "shell", "-c", code]
+    processes = [start(args, env, log) for log in logs]
+
+    def go(timeout: float) -> None:
+        go_file.touch()
+        deadline = time.monotonic() + timeout
+        for process, log in zip(processes, logs, strict=True):
+            try:
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                raise RuntimeError(f"a processing worker still runs:\n{log.read_text()}") from None
+            if process.returncode:
+                raise RuntimeError(f"a processing worker failed:\n{log.read_text()}")
+
+    try:
+        for process, log in zip(processes, logs, strict=True):
+            wait_for_line("ready", process, log)
+        yield go
+    finally:
+        for process in processes:
+            stop(process)
