@@ -18,8 +18,8 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from django.db import DataError, models, transaction
-from django.db.models.functions import Coalesce
+from django.db import DataError, connection, models, transaction
+from django.db.models.functions import Cast, Coalesce, Length, Replace
 from django.utils import timezone
 
 from engage.json_limits import MAX_DEPTH, TooDeep, check_depth
@@ -201,5 +201,28 @@ def find_unshowable(*, batch_size: int = 1000) -> Iterator[Event]:
         if not ids:
             return
         last = ids[-1]
-        batch = Event.objects.filter(pk__in=ids).order_by("pk")
+        batch = _suspects(Event.objects.filter(pk__in=ids).order_by("pk"))
         yield from (event for event in load_events(batch) if event.is_quarantined)
+
+
+def _suspects(batch: models.QuerySet) -> models.QuerySet:
+    """On PostgreSQL, only the rows of ``batch`` that may be unreadable.
+
+    A time outside Python's range, or JSON text opening more than
+    ``MAX_DEPTH`` arrays and objects (``json_limits.may_be_too_deep``, in SQL):
+    the database checks every row, Python decodes only the few suspects. On
+    SQLite a time is any text, so every row is loaded and checked.
+    """
+    if connection.vendor != "postgresql":
+        return batch
+    suspect = models.Q()
+    for field in TIME_FIELDS:
+        suspect |= models.Q(**{f"{field.name}__lt": EARLIEST})
+        suspect |= models.Q(**{f"{field.name}__gt": LATEST})
+    opens = {}
+    for field in JSON_FIELDS:
+        text = Cast(field.name, models.TextField())
+        closed = Replace(Replace(text, models.Value("["), models.Value("")), models.Value("{"))
+        opens[f"{field.name}_opens"] = Length(text) - Length(closed)
+        suspect |= models.Q(**{f"{field.name}_opens__gt": MAX_DEPTH})
+    return batch.annotate(**opens).filter(suspect)
