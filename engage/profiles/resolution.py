@@ -315,14 +315,19 @@ def _resolve(workspace, extracted: Extracted, event_type: str, message_id: str, 
 
 
 def _previous_identifier(workspace, value: str) -> Identifier:
-    """An alias's previousId: a known user_id, else an anonymous_id (known or not)."""
+    """An alias's previousId: a user_id when known only as one, else an anonymous_id.
+
+    A value already recorded as an anonymous id keeps meaning that one even
+    after it is also seen as a userId: the same alias resolved again (resent,
+    replayed) then ties the same identifiers it tied the first time.
+    """
     kinds = set(
         Identity.objects.filter(
             workspace=workspace, value=value, kind__in=(Identity.USER_ID, Identity.ANONYMOUS_ID)
         ).values_list("kind", flat=True)
     )
     return Identifier(
-        Identity.USER_ID if Identity.USER_ID in kinds else Identity.ANONYMOUS_ID, value
+        Identity.USER_ID if kinds == {Identity.USER_ID} else Identity.ANONYMOUS_ID, value
     )
 
 
