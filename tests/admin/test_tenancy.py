@@ -131,10 +131,8 @@ def test_api_key_hashes_cannot_be_filtered_on(operator, workspace):
     assert key_hash[:6] not in response.content.decode()
 
 
-def test_the_segment_list_names_no_other_workspace(
-    operator, workspace, other_workspace, make_operator
-):
-    staff = make_operator("ann2", workspace.workspace, permissions=["segments.view_segment"])
+def test_the_segment_list_names_no_other_workspace(workspace, other_workspace, make_operator):
+    staff = make_operator("ann", workspace.workspace, permissions=["segments.view_segment"])
 
     page = staff.get(reverse("admin:segments_segment_changelist")).content.decode()
 
