@@ -237,6 +237,9 @@ def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> tuple
                 by_workspace.setdefault(event.workspace_id, []).extend(pairs)
         for workspace_id in sorted(by_workspace):
             lock_identifiers(workspace_id, by_workspace[workspace_id])
+        # Taken again once the locks are held, so that processed_at follows
+        # the order in which each customer's events were resolved.
+        now = timezone.now()
 
         pending = None if careful else PendingWrites()
         for event in events:
