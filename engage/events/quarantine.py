@@ -113,17 +113,18 @@ def load_events(queryset: models.QuerySet) -> list[Event]:
         events = list(queryset)
     except UNREADABLE:
         ids = list(queryset.values_list("pk", flat=True))
-        events = []
-        for pk in ids:
-            try:
-                event = Event.objects.filter(pk=pk).first()
-            except UNREADABLE:
-                event = stand_in(pk)
-            if event is not None:
-                events.append(event)
+        events = [event for event in map(_load_one, ids) if event is not None]
     for event in events:
         _hide_if_unshowable(event)
     return events
+
+
+def _load_one(event_id: int) -> Event | None:
+    """The event, or its stand-in if it cannot be loaded; None if it is gone."""
+    try:
+        return Event.objects.filter(pk=event_id).first()
+    except UNREADABLE:
+        return stand_in(event_id)
 
 
 def stand_in(event_id: int) -> Event:
@@ -140,10 +141,7 @@ def stand_in(event_id: int) -> Event:
             value = rows.values_list(field.name, flat=True).get()
         except UNREADABLE as exc:
             problems.append(f"{field.name}: cannot be read ({_error(exc)})")
-            value = None
-            if not field.null:
-                early = rows.filter(**{f"{field.name}__lt": MIDDLE}).exists()
-                value = EARLIEST if early else LATEST
+            value = None if field.null else _nearest_time(event_id, field)
         setattr(event, field.attname, value)
     for field in JSON_FIELDS:
         try:
@@ -151,7 +149,9 @@ def stand_in(event_id: int) -> Event:
         except (TooDeep, *UNREADABLE) as exc:
             problems.append(f"{field.name}: {_error(exc)}")
         setattr(event, field.attname, field.get_default())
-    event.quarantine_reason = event.quarantine_reason or "; ".join(problems)
+    event.quarantine_reason = (
+        event.quarantine_reason or "; ".join(problems) or "the row cannot be loaded"
+    )
     return event
 
 
@@ -159,11 +159,9 @@ def _hide_if_unshowable(event: Event) -> None:
     missing = _missing_times(event)
     if missing:
         event.quarantine_reason = event.quarantine_reason or missing
-        rows = Event.objects.filter(pk=event.pk)
         for field in TIME_FIELDS:
             if not field.null and getattr(event, field.attname) is None:
-                early = rows.filter(**{f"{field.name}__lt": MIDDLE}).exists()
-                setattr(event, field.attname, EARLIEST if early else LATEST)
+                setattr(event, field.attname, _nearest_time(event.pk, field))
     if not event.is_quarantined:
         for field in JSON_FIELDS:
             try:
@@ -174,6 +172,12 @@ def _hide_if_unshowable(event: Event) -> None:
     if event.is_quarantined:
         for field in JSON_FIELDS:
             setattr(event, field.attname, field.get_default())
+
+
+def _nearest_time(event_id: int, field: models.DateTimeField) -> datetime:
+    """The time Python can hold nearest to the unreadable one stored (compared in SQL)."""
+    early = Event.objects.filter(pk=event_id, **{f"{field.name}__lt": MIDDLE}).exists()
+    return EARLIEST if early else LATEST
 
 
 def _error(exc: BaseException) -> str:
