@@ -6,6 +6,7 @@ visible to them) and listen on free loopback ports.
 """
 
 import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -13,7 +14,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -250,3 +253,208 @@ def processing_workers(env: dict[str, str], log_dir: Path, *, count: int, batch_
     finally:
         for process in processes:
             stop(process)
+
+
+def start_gunicorn(env: dict[str, str], log_dir: Path, *, port: int, workers: int = 2):
+    """Start gunicorn on ``port`` and wait until it answers; the caller owns the process.
+
+    Unlike ``gunicorn()``, the server may be killed (``kill``) and a new one
+    started on the same port, as a supervisor restarts a crashed server.
+    """
+    log = log_dir / f"gunicorn-{port}.log"
+    args = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"]
+    args += ["--workers", str(workers), "--graceful-timeout", "2"]
+    process = start(args, env, log)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/v1/track", process, log)
+    except BaseException:
+        stop(process)
+        raise
+    return process
+
+
+PG_USER = "engage-pg"  # PostgreSQL refuses to run as root; scripts/test uses the same user
+
+
+def as_postgres_user(command: list[str]) -> list[str]:
+    """``command`` run as the PostgreSQL user when this process is root (as scripts/test does)."""
+    return ["runuser", "-u", PG_USER, "--", *command] if os.getuid() == 0 else command
+
+
+class PostgresCluster:
+    """A PostgreSQL cluster of a test's own, on loopback, that the test may stop and restart.
+
+    ``fsync`` is off: the test stops PostgreSQL's processes, never the
+    machine, so what was written to the kernel survives. ``synchronous_commit``
+    stays on, as in production: a commit is in the WAL before the client hears
+    of it, which is what an immediate stop puts to the test.
+    """
+
+    def __init__(self, directory: Path, database: str):
+        self.bin = Path(os.environ["ENGAGE_TEST_PG_BIN"])
+        self.data = directory / "data"
+        self.log = directory / "postgres.log"
+        self.port = free_port()
+        self.options = f"-h 127.0.0.1 -p {self.port} -k {directory} -c fsync=off"
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def pg_ctl(self, *args: str) -> None:
+        command = [str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w"]
+        result = subprocess.run(
+            as_postgres_user([*command, *args]), capture_output=True, text=True, timeout=60
+        )
+        if result.returncode:
+            raise RuntimeError(f"pg_ctl {' '.join(args)} failed:\n{result.stderr}")
+
+    def start(self) -> None:
+        self.pg_ctl("-o", self.options, "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self.pg_ctl("-m", mode, "stop")
+
+    def restart(self, mode: str = "fast") -> None:
+        self.pg_ctl("-m", mode, "-o", self.options, "restart")
+
+
+@contextlib.contextmanager
+def postgres_cluster(database: str = "engage"):
+    """A new PostgreSQL cluster with an empty ``database``, removed on exit.
+
+    Its directory is made outside pytest's temporary directories, which the
+    PostgreSQL user (when tests run as root) cannot enter.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="engage-test-pg-"))
+    try:
+        directory.chmod(0o755)
+        if os.getuid() == 0:
+            shutil.chown(directory, PG_USER)
+        cluster = PostgresCluster(directory, database)
+        initdb = [str(cluster.bin / "initdb"), "-D", str(cluster.data), "-U", "postgres"]
+        initdb += ["--auth=trust", "-E", "UTF8"]
+        subprocess.run(as_postgres_user(initdb), check=True, capture_output=True, timeout=60)
+        cluster.start()
+        try:
+            psql = [str(cluster.bin / "psql"), "-h", "127.0.0.1", "-p", str(cluster.port)]
+            psql += ["-U", "postgres", "-c", f"CREATE DATABASE {database}"]
+            subprocess.run(psql, check=True, capture_output=True, timeout=30)
+            yield cluster
+        finally:
+            with contextlib.suppress(RuntimeError):
+                cluster.stop("immediate")
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a load client got for one request: a status, or ``None`` for no answer."""
+
+    status: int | None
+    content_type: str = ""
+    retry_after: str | None = None
+    body: str = ""  # the error (a transport error's type) when not a 200
+
+
+class EventLoad:
+    """Clients sending ``/v1/batch`` requests of new events in threads, until stopped.
+
+    Like an SDK, a client sends a batch that got no 200 (an error status or
+    no answer at all) again, same messageIds, after a short pause, until it
+    is acknowledged; it then records the batch's ids in ``acked``. Every
+    answer is kept in ``answers``. ``in_flight`` counts requests waiting for
+    their answer, so that a test can strike while some are.
+    """
+
+    BATCH = 10
+    PAUSE = 0.05  # seconds between the attempts of a batch
+    FINISH_TIMEOUT = 20.0  # seconds a stopped client keeps trying its last batch
+
+    def __init__(self, url: str, write_key: str, *, clients: int = 2):
+        self.url, self.write_key = url, write_key
+        self.sent: list[str] = []
+        self.acked: list[str] = []
+        self.answers: list[Answer] = []
+        self.in_flight = 0
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(clients)
+        ]
+
+    def __enter__(self) -> "EventLoad":
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stopped.set()
+        for thread in self._threads:
+            thread.join(self.FINISH_TIMEOUT + 15)
+
+    def wait_for_acks(self, count: int, timeout: float = 20.0) -> None:
+        """Until at least ``count`` events are acknowledged in all."""
+        deadline = time.monotonic() + timeout
+        while len(self.acked) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.acked)} of {count} events acknowledged in time")
+            time.sleep(0.02)
+
+    def wait_in_flight(self, timeout: float = 10.0) -> None:
+        """Until every client waits for an answer."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight < len(self._threads):
+            if time.monotonic() > deadline:
+                raise AssertionError("the clients are not sending")
+            time.sleep(0.001)
+
+    def _run(self, client: int) -> None:
+        with httpx.Client(auth=(self.write_key, ""), timeout=15) as http:
+            for number in itertools.count():
+                if self._stopped.is_set():
+                    return
+                ids = [f"c{client}-{number}-{n}" for n in range(self.BATCH)]
+                with self._lock:
+                    self.sent += ids
+                body = {
+                    "batch": [
+                        {
+                            "type": "track",
+                            "event": "Load",
+                            "anonymousId": f"load-{client}",
+                            "messageId": message_id,
+                        }
+                        for message_id in ids
+                    ]
+                }
+                self._send_until_acknowledged(http, body, ids)
+
+    def _send_until_acknowledged(self, http: httpx.Client, body: dict, ids: list[str]) -> None:
+        give_up = None
+        while True:
+            with self._lock:
+                self.in_flight += 1
+            try:
+                response = http.post(f"{self.url}/v1/batch", json=body)
+            except httpx.TransportError as exc:
+                answer = Answer(None, body=type(exc).__name__)
+            else:
+                ok = response.status_code == 200
+                answer = Answer(
+                    response.status_code,
+                    response.headers.get("content-type", ""),
+                    response.headers.get("retry-after"),
+                    "" if ok else response.text[:2000],
+                )
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
+            with self._lock:
+                self.answers.append(answer)
+                if answer.status == 200:
+                    self.acked += ids
+                    return
+            if self._stopped.is_set():
+                give_up = give_up or time.monotonic() + self.FINISH_TIMEOUT
+                if time.monotonic() > give_up:
+                    return
+            time.sleep(self.PAUSE)
