@@ -119,19 +119,25 @@ class EventAdmin(WorkspaceScopedAdmin):
 
     @admin.display(description="properties")
     def pretty_properties(self, obj: Event) -> str:
-        return pretty_json(obj.properties)
+        return _payload(obj, obj.properties)
 
     @admin.display(description="traits")
     def pretty_traits(self, obj: Event) -> str:
-        return pretty_json(obj.traits)
+        return _payload(obj, obj.traits)
 
     @admin.display(description="context")
     def pretty_context(self, obj: Event) -> str:
-        return pretty_json(obj.context)
+        return _payload(obj, obj.context)
 
     @admin.display(description="warnings")
     def pretty_warnings(self, obj: Event) -> str:
-        return pretty_json(obj.warnings)
+        return _payload(obj, obj.warnings)
+
+
+def _payload(event: Event, value) -> str:
+    if event.is_quarantined:
+        return "Not shown: the event is quarantined (see the reason)."
+    return pretty_json(value)
 
 
 def pretty_json(value) -> str:

@@ -28,6 +28,7 @@ def test_event_list_and_pages_render_with_poison_rows_and_show_the_quarantine(op
     page = operator.get(reverse("admin:events_event_change", args=[waiting["before year 1"]]))
     assert page.status_code == 200
     assert "timestamp: cannot be read" in page.content.decode()
+    assert "Not shown: the event is quarantined" in page.content.decode()
 
     process_pending()
     quarantined = operator.get(changelist, {"processed": "quarantined"}).content.decode()
