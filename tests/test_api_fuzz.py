@@ -37,6 +37,8 @@ from pathlib import Path
 import pytest
 
 from engage.inbox import tokens
+from engage.inbox.models import InboxEntry
+from engage.messaging.models import Message
 from engage.profiles.selectors import TimelineCursor
 from engage.segments import services as segment_services
 from engage.segments.models import Segment
@@ -46,7 +48,7 @@ from tests.live_processes import gunicorn, process_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("transactional_db")]
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 40
 MAX_SECONDS = 180
 
 CONFIG = """
@@ -75,6 +77,10 @@ values = [%(profiles)s]
 values = [%(segments)s]
 [dictionaries.merges]
 values = [%(merge)s]
+[dictionaries.messages]
+values = [%(message)s]
+[dictionaries.entries]
+values = [%(entry)s]
 [dictionaries.cursors]
 values = ["%(cursor)s"]
 
@@ -82,6 +88,8 @@ values = ["%(cursor)s"]
 "path.profile_id" = { dictionary = "profiles", probability = 0.5 }
 "path.segment_id" = { dictionary = "segments", probability = 0.5 }
 "path.merge_id" = { dictionary = "merges", probability = 0.5 }
+"path.message_id" = { dictionary = "messages", probability = 0.5 }
+"path.entry_id" = { dictionary = "entries", probability = 0.5 }
 # A cursor is opaque: only one the endpoint returned is valid.
 "query.cursor" = { dictionary = "cursors", probability = 1.0 }
 
@@ -107,7 +115,8 @@ POSITIVE_OFF = [
 
 
 def seed_workspace() -> tuple[dict[str, str], dict[str, str]]:
-    """A workspace with customers, a merge and segments: (its keys, the ids for the config)."""
+    """A workspace with customers, a merge, segments and an in-app message: (its keys,
+    the ids for the config)."""
     new = create_workspace(name="fuzz")
     workspace = new.workspace
     ada = IdentityFactory(profile__workspace=workspace, value="ada").profile
@@ -123,6 +132,15 @@ def seed_workspace() -> tuple[dict[str, str], dict[str, str]]:
     dynamic = segment_services.save_segment(
         workspace=workspace, name="Buyers", rules={"event": {"name": "Order Completed"}}
     )
+    message = Message.objects.create(
+        workspace=workspace,
+        profile=ada,
+        channel="inapp",
+        category=Message.TRANSACTIONAL,
+        body="Your order shipped",
+        status=Message.SENT,
+    )
+    entry = InboxEntry.objects.create(workspace=workspace, profile=ada, message=message)
     keys = {
         "ENGAGE_FUZZ_SECRET_KEY": new.secret_key,
         "ENGAGE_FUZZ_INBOX_TOKEN": tokens.issue(workspace_id=workspace.pk, profile_id=ada.pk),
@@ -131,6 +149,8 @@ def seed_workspace() -> tuple[dict[str, str], dict[str, str]]:
         "profiles": f"{ada.pk}, {merge.merged_id}",
         "segments": f"{static.pk}, {dynamic.pk}",
         "merge": str(merge.pk),
+        "message": str(message.pk),
+        "entry": str(entry.pk),
         "cursor": TimelineCursor(event.timestamp, event.pk).encode(),
         "positive_off": "^(" + "|".join(POSITIVE_OFF) + ")$",
     }
