@@ -63,6 +63,19 @@ class SegmentInputSerializer(serializers.Serializer):
     )
 
 
+class SegmentChangeSerializer(serializers.Serializer):
+    """A change: only the fields given change (no defaults, unlike creation)."""
+
+    name = fields.CharField(max_length=200, required=False)
+    description = fields.CharField(required=False, allow_blank=True)
+    kind = fields.ChoiceField(
+        choices=[Segment.DYNAMIC, Segment.STATIC],
+        required=False,
+        help_text="Only the segment's own kind is accepted: a kind cannot change.",
+    )
+    rules = RulesField(required=False, allow_null=True, help_text=RULES_HELP)
+
+
 class MemberSerializer(serializers.ModelSerializer):
     class Meta:
         model = SegmentMembership

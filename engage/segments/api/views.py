@@ -27,6 +27,7 @@ from .serializers import (
     MembersPageSerializer,
     PreviewInputSerializer,
     PreviewSerializer,
+    SegmentChangeSerializer,
     SegmentInputSerializer,
     SegmentSerializer,
     UploadResultSerializer,
@@ -122,17 +123,16 @@ class SegmentDetailView(APIView):
 
     @extend_schema(
         operation_id="segments_partial_update",
-        request=SegmentInputSerializer(partial=True),
+        request=SegmentChangeSerializer,
         responses={
             200: SegmentSerializer,
             409: error("`kind` differs from the segment's: a segment's kind cannot change."),
         },
         summary="Change a segment",
-        description="Only the fields given change.",
     )
     def patch(self, request: Request, segment_id: int) -> Response:
         segment = _segment_or_404(request, segment_id)
-        data = SegmentInputSerializer(data=request.data, partial=True)
+        data = SegmentChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         changes = data.validated_data
         if changes.get("kind", segment.kind) != segment.kind:
