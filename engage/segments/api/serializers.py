@@ -54,7 +54,7 @@ class SegmentSerializer(serializers.ModelSerializer):
 class SegmentInputSerializer(serializers.Serializer):
     name = fields.CharField(max_length=200)
     description = fields.CharField(required=False, allow_blank=True, default="")
-    kind = fields.ChoiceField(choices=[Segment.DYNAMIC, Segment.STATIC], default=Segment.DYNAMIC)
+    kind = fields.ChoiceField(choices=Segment.KINDS, default=Segment.DYNAMIC)
     rules = RulesField(
         required=False,
         allow_null=True,
@@ -69,7 +69,7 @@ class SegmentChangeSerializer(serializers.Serializer):
     name = fields.CharField(max_length=200, required=False)
     description = fields.CharField(required=False, allow_blank=True)
     kind = fields.ChoiceField(
-        choices=[Segment.DYNAMIC, Segment.STATIC],
+        choices=Segment.KINDS,
         required=False,
         help_text="Only the segment's own kind is accepted: a kind cannot change.",
     )
