@@ -1,6 +1,6 @@
 """An unhandled exception leaves one record on stderr, with its request id and traceback.
 
-Default settings, ``DEBUG`` off, a real gunicorn: the operator forgot
+Default and production settings, ``DEBUG`` off, a real gunicorn: the operator forgot
 ``manage.py migrate``, so the first query of a request fails. The client gets
 a 500 carrying an ``X-Request-ID``; the server's stderr holds that id next to
 the traceback.
@@ -40,8 +40,19 @@ def unmigrated_database_url():
         admin.close()
 
 
-def test_an_unhandled_exception_is_logged_with_the_request_id(unmigrated_database_url, tmp_path):
-    env = process_env(DATABASE_URL=unmigrated_database_url, DEBUG="false")
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "config.settings_production",
+    "SECRET_KEY": "k" * 64,
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "SECURE_SSL_REDIRECT": "false",
+}
+
+
+@pytest.mark.parametrize("settings_env", [{}, PRODUCTION], ids=["default", "production"])
+def test_an_unhandled_exception_is_logged_with_the_request_id(
+    unmigrated_database_url, tmp_path, settings_env
+):
+    env = process_env(DATABASE_URL=unmigrated_database_url, DEBUG="false", **settings_env)
     with gunicorn(env, tmp_path) as url:
         response = httpx.get(
             f"{url}/api/segments",
