@@ -1,2 +1,3 @@
 """How the running server behaves around the views: request ids in its logs,
-answers while a dependency is down, refusing to start with a public key."""
+answers while the database is down, work handed to the broker without ever
+failing a request, and refusing to start with the public development key."""
