@@ -61,8 +61,14 @@ def _text(params: QueryDict, name: str, default: str = "") -> str:
 
 
 class Conflict(APIException):
+    """409: the object's current state forbids the request; ``path`` names what is in the way."""
+
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.errors = {path: [reason]}
 
 
 AUTH_ERRORS = {
@@ -386,7 +392,7 @@ class MergeSplitView(APIView):
         try:
             restored = split_merge(merge=merge, by=_requested_by(request))
         except ValueError as exc:
-            raise Conflict(f"id: {exc}") from None
+            raise Conflict("id", str(exc)) from None
         merge.refresh_from_db()
         return Response(
             {

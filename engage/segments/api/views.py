@@ -8,14 +8,13 @@ the same request can succeed against another segment, so it is not malformed.
 """
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engage.api.schema import error
-from engage.profiles.api.views import profile_or_404
+from engage.profiles.api.views import Conflict, profile_or_404
 from engage.segments import services
 from engage.segments.models import Segment, SegmentMembership
 from engage.segments.summary import describe
@@ -36,15 +35,6 @@ from .serializers import (
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-    def __init__(self, path: str, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.errors = {path: [reason]}
 
 
 def _invalid(exc: InvalidSegment) -> ValidationError:
