@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -258,6 +258,8 @@ def test_the_command_finds_and_quarantines_each_kind_and_dry_run_changes_nothing
     out = io.StringIO()
     call_command("quarantine_events", stdout=out)
     assert out.getvalue() == "No unreadable events found.\n"
+    with pytest.raises(CommandError, match="--batch-size: must be at least 1"):
+        call_command("quarantine_events", "--batch-size", "0")
     assert process_pending() == 1  # the good one; the quarantined ones stay aside
 
 

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from engage.events.quarantine import find_unshowable, set_aside
 from engage.workspaces.models import Workspace
@@ -22,6 +22,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, dry_run: bool, batch_size: int, **options):
+        if batch_size < 1:
+            raise CommandError("--batch-size: must be at least 1")
         found = defaultdict(list)
         for event in find_unshowable(batch_size=batch_size):
             if not dry_run:
