@@ -7,11 +7,16 @@ and 403 when a key of the wrong kind is refused; one with an id in its path
 404. ``AutoSchema`` adds those, all with the one error body of
 ``engage.api.errors``, so the schema lists every status a client can get
 (the fuzzer in the test suite holds the server to it).
+
+One status does not come from engage: an operation with parameters can be
+sent a request line longer than the HTTP server reads (gunicorn: 4094 bytes),
+which the server refuses with its own HTML 414 before engage sees it.
 """
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -41,6 +46,13 @@ DESCRIPTIONS = {
 }
 
 
+URI_TOO_LONG = OpenApiResponse(
+    OpenApiTypes.STR,
+    description="A request line longer than the HTTP server reads (gunicorn: 4094 bytes), "
+    "refused by that server with its own page, before engage.",
+)
+
+
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's schema, plus the error answers every operation can give."""
 
@@ -52,6 +64,10 @@ class AutoSchema(SpectacularAutoSchema):
         for code in self._error_codes(operation):
             if code not in responses:
                 responses[code] = self._get_response_for_code(error(DESCRIPTIONS[code]), code)
+        if operation.get("parameters"):
+            responses["414"] = self._get_response_for_code(
+                URI_TOO_LONG, "414", media_types=["text/html"]
+            )
         return operation
 
     def _error_codes(self, operation: dict) -> list[str]:
