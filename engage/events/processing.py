@@ -295,6 +295,18 @@ def _claim(batch_size: int, *, now) -> tuple[list[Event], int]:
     return quarantine.set_aside_timeless(events, now=now), claimed
 
 
+# What extract_identifiers reads of an event.
+IDENTIFYING_FIELDS = [
+    "workspace_id",
+    "type",
+    "user_id",
+    "anonymous_id",
+    "previous_id",
+    "traits",
+    "context",
+]
+
+
 def _left_for_older(events, extracted, workspaces) -> set[int]:
     """The claimed events to leave until older pending events are processed.
 
@@ -312,12 +324,19 @@ def _left_for_older(events, extracted, workspaces) -> set[int]:
     """
     if connection.vendor != "postgresql":
         return set()  # one writer at a time: nothing older is in flight
-    older = list(
+    pending = (
         Event.objects.filter(processed_at__isnull=True, pk__lt=events[-1].pk)
         .exclude(pk__in=[e.pk for e in events])
         .order_by("pk")
-        .only("workspace_id", "type", "user_id", "anonymous_id", "previous_id", "traits", "context")
     )
+    try:
+        older = list(pending.only(*IDENTIFYING_FIELDS))
+    except quarantine.UNREADABLE:
+        # A row the worker holding it cannot load either, and is setting aside:
+        # its identifiers are unknown, so whatever follows the oldest of these
+        # rows waits for them.
+        first = pending.values_list("pk", flat=True).first()
+        return {e.pk for e in events if first is not None and e.pk > first}
     if not older:
         return set()
     missing = {e.workspace_id for e in older} - set(workspaces)

@@ -29,7 +29,7 @@ def other_worker():
         def run():
             try:
                 with transaction.atomic():
-                    list(Event.objects.select_for_update().filter(pk=event.pk))
+                    list(Event.objects.select_for_update().filter(pk=event.pk).values("pk"))
                     lock_identifiers(event.workspace_id, pairs)
                     holding.set()
                     release.wait(timeout=10)
@@ -157,3 +157,26 @@ def test_a_customers_event_is_not_left_for_a_newer_one_beyond_the_batch(workspac
 
     assert (claimed, left) == (1, 0)
     assert processed_ids() == {first.pk}
+
+
+def test_an_unreadable_event_in_flight_holds_back_only_the_events_after_it(workspace, other_worker):
+    """Another worker holds a row it cannot load either, and is setting it aside."""
+    ws = workspace.workspace
+    before = pending_event(ws, anonymous_id="early")
+    unreadable = pending_event(ws, anonymous_id="poison")
+    after = pending_event(ws, anonymous_id="late")
+    too_deep = '{"x":' + "[" * 1500 + "]" * 1500 + "}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE events_event SET context = %s::jsonb WHERE id = %s", [too_deep, unreadable.pk]
+        )
+    release = other_worker(unreadable, [])
+
+    claimed, left = processing.process_batch(batch_size=10, outcome=processing.Outcome())
+
+    assert (claimed, left) == (2, 1)
+    assert processed_ids() == {before.pk}
+    release.set()
+    assert processing.process_pending() == 1
+    assert after.pk in processed_ids()
+    assert Event.objects.values_list("quarantined_at", flat=True).get(pk=unreadable.pk)
