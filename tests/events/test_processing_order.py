@@ -100,10 +100,11 @@ def test_a_batch_that_must_all_wait_is_processed_once_the_older_event_is(workspa
 
 
 def test_a_customers_event_claimed_past_one_in_flight_waits_for_it(workspace, other_worker):
-    """The claim skips a row another worker holds; the rows after it are not older than the batch.
+    """The claim skips a row another worker holds, between two claimed rows.
 
-    The held row lies between two claimed ones, as when a batch starts with an
-    event left by an earlier claim while another worker holds newer ones.
+    So it is among the rows older than the batch's last, not its first; a
+    batch that starts with an event left by an earlier claim, while another
+    worker holds newer ones, looks the same.
     """
     ws = workspace.workspace
     pending_event(ws, "identify", user_id="u", anonymous_id="phone")
