@@ -106,8 +106,6 @@ checks.positive_data_acceptance.enabled = false
 POSITIVE_OFF = [
     # exactly one identifier parameter
     "profiles_lookup",
-    # exactly one of user_id and profile_id
-    "api_inbox_tokens_create",
     # exactly one of profile_id and identifier, of template and content; a known template
     "api_messages_send_create",
     # a rule tree

@@ -206,3 +206,13 @@ def test_a_nul_in_any_query_parameter_is_a_400_never_a_500(schema, workspace):
             assert set(response.json()) == {"detail", "errors"}
             tried += 1
     assert tried >= 12
+
+
+def test_a_token_request_is_one_of_a_user_id_or_a_profile_id(schema):
+    body = schema["paths"]["/api/inbox/tokens"]["post"]["requestBody"]
+    assert body["required"] is True
+    forms = schema["components"]["schemas"]["InboxTokenRequest"]["oneOf"]
+    required = [
+        schema["components"]["schemas"][f["$ref"].rsplit("/", 1)[-1]]["required"] for f in forms
+    ]
+    assert sorted(required) == [["profile_id"], ["user_id"]]

@@ -15,9 +15,9 @@ which the server refuses with its own HTML 414 before engage sees it.
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.plumbing import build_bearer_security_scheme_object, force_instance
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 
 
@@ -69,6 +69,19 @@ class AutoSchema(SpectacularAutoSchema):
                 URI_TOO_LONG, "414", media_types=["text/html"]
             )
         return operation
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        """A ``oneOf`` body is required when each of its forms requires a field
+        (drf-spectacular only looks for required fields of a plain serializer)."""
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        if isinstance(serializer, PolymorphicProxySerializer):
+            forms = serializer.serializers
+            forms = forms.values() if isinstance(forms, dict) else forms
+            required = all(
+                any(field.required for field in force_instance(form).fields.values())
+                for form in forms
+            )
+        return schema, required
 
     def _error_codes(self, operation: dict) -> list[str]:
         places = {parameter["in"] for parameter in operation.get("parameters", [])}

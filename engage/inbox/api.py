@@ -19,7 +19,13 @@ from engage.profiles.models import Identity
 from engage.profiles.selectors import canonical_profile, profile_by_identifier
 
 from . import selectors, services, tokens
-from .serializers import EntrySerializer, InboxSerializer, TokenRequestSerializer, TokenSerializer
+from .serializers import (
+    TOKEN_REQUEST,
+    EntrySerializer,
+    InboxSerializer,
+    TokenSerializer,
+    token_request,
+)
 
 CHANNEL_ID = "inapp"
 PAGE_SIZE = 100
@@ -64,27 +70,24 @@ class InboxTokenView(APIView):
     """Issue an inbox token for the customer with ``user_id`` (or ``profile_id``)."""
 
     @extend_schema(
-        request=TokenRequestSerializer,
+        request=TOKEN_REQUEST,
         responses={201: TokenSerializer, 404: error("No such customer in the key's workspace.")},
         tags=["inbox"],
     )
     def post(self, request):
         workspace = request.auth.workspace
-        data = TokenRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        if "user_id" in data.validated_data:
+        data = token_request(request.data)
+        if "user_id" in data:
             try:
                 profile = profile_by_identifier(
                     workspace=workspace,
                     kind=Identity.USER_ID,
-                    value=data.validated_data["user_id"],
+                    value=data["user_id"],
                 )
             except InvalidIdentifier as exc:
                 raise ValidationError({"user_id": str(exc)}) from None
         else:
-            profile = canonical_profile(
-                workspace=workspace, profile_id=data.validated_data["profile_id"]
-            )
+            profile = canonical_profile(workspace=workspace, profile_id=data["profile_id"])
         if profile is None:
             raise NotFound("no such profile in this workspace")
         token = tokens.issue(workspace_id=workspace.pk, profile_id=profile.pk)

@@ -115,6 +115,7 @@ def test_bad_expired_and_missing_tokens_are_refused(workspace, customer):
             {"profile_id": "give user_id or profile_id, not both"},
         ),
         ("u-1", {}),
+        ({"user_id": "   "}, {"user_id": "This field may not be blank."}),
     ],
 )
 def test_token_requests_name_the_bad_field(workspace, body, error):
