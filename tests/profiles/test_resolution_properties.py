@@ -16,7 +16,7 @@ a merge depends on which was created first, and so on the order of events.
 import itertools
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 from engage.events.models import Event
@@ -234,6 +234,9 @@ def test_without_conflicts_the_customers_found_do_not_depend_on_the_order_of_eve
 ):
     messages = [e.message for e in events]
     shuffled = data.draw(st.permutations(messages), label="the other order")
+    # Printed with a failure: pytest's report of the drawn arguments is empty.
+    note(f"messages: {messages!r}\nthe other order: {shuffled!r}")
+    note(f"chunks end after: {breaks!r}, then {other_breaks!r}")
 
     first, second = new_workspace(LIMITS), new_workspace(LIMITS)
     deliver(client, first.write_key, messages, breaks)
@@ -327,6 +330,7 @@ def any_event(draw) -> dict:
     breaks=[],
 )
 def test_resolving_the_same_events_again_changes_no_customer(db, client, messages, breaks):
+    note(f"messages: {messages!r}\nchunks end after: {breaks!r}")
     created = new_workspace(TIGHT_LIMITS)
     deliver(client, created.write_key, messages, breaks)
     before = partition(created.workspace)
