@@ -321,6 +321,7 @@ def test_timeline_rejects_bad_parameters(api, ada, query, message):
 
     assert response.status_code == 400
     assert response.json()["detail"].startswith(message)
+    assert set(response.json()["errors"]) == set(query)
 
 
 def test_timeline_of_100k_events_reads_pages_through_the_index_without_counting(api, ada):

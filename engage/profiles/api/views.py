@@ -42,13 +42,14 @@ TEXT = {"type": "string", "minLength": 1}
 
 
 class BadParameter(APIException):
-    """400 whose ``detail`` names the query parameter, then the reason."""
+    """400 naming the query parameter (``query`` for the query string as a whole)."""
 
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "invalid"
 
     def __init__(self, parameter: str, reason: str):
         super().__init__(f"{parameter}: {reason}")
+        self.errors = {parameter: [reason]}
 
 
 def _text(params: QueryDict, name: str, default: str = "") -> str:
