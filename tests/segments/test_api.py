@@ -253,3 +253,22 @@ def test_members_paging_parameters_must_be_integers_in_range(api):
         response = api("get", f"/api/segments/{segment_id}/members?{query}")
         assert response.status_code == 400, query
         assert set(response.json()["errors"]) == {query.split("=")[0]}, query
+
+
+def test_an_upload_ignores_fields_it_does_not_know_as_every_body_does(api, workspace):
+    IdentityFactory(
+        profile__workspace=workspace.workspace, kind=Identity.EMAIL, value="ann@example.com"
+    )
+    static = api("post", "/api/segments", {"name": "List", "kind": "static"}).json()
+
+    uploaded = api(
+        "post",
+        f"/api/segments/{static['id']}/members",
+        {
+            "identifiers": [{"kind": "email", "value": "ann@example.com", "note": "fair"}],
+            "x": 1,
+        },
+    )
+
+    assert uploaded.status_code == 200, uploaded.json()
+    assert uploaded.json()["matched"] == 1
