@@ -252,7 +252,7 @@ def _resolve(workspace, extracted: Extracted, event_type: str, message_id: str, 
     warnings: list[str] = []
     identifiers = list(extracted.identifiers)
     if extracted.previous_id:
-        previous = _previous_identifier(workspace, extracted.previous_id)
+        previous = _previous_identifier(workspace, extracted.previous_id, identifiers)
         if previous not in identifiers:
             identifiers.append(previous)
             identifiers.sort(key=lambda i: i.rank)
@@ -314,21 +314,23 @@ def _resolve(workspace, extracted: Extracted, event_type: str, message_id: str, 
     return resolution
 
 
-def _previous_identifier(workspace, value: str) -> Identifier:
-    """An alias's previousId: a user_id when known only as one, else an anonymous_id.
+def _previous_identifier(workspace, value: str, identifiers) -> Identifier:
+    """An alias's previousId: the user_id or anonymous_id of that value.
 
-    A value already recorded as an anonymous id keeps meaning that one even
-    after it is also seen as a userId: the same alias resolved again (resent,
-    replayed) then ties the same identifiers it tied the first time.
+    Known as one kind only, that kind; unknown, a new anonymous_id. Known as
+    both (the value came once as a userId, once as an anonymousId): the one
+    whose profile already holds another identifier of the alias, else the
+    user_id. So resolving the same alias again (resent, replayed) ties the
+    same identifiers as the first time, even after the value has been seen
+    as the other kind.
     """
-    kinds = set(
-        Identity.objects.filter(
-            workspace=workspace, value=value, kind__in=(Identity.USER_ID, Identity.ANONYMOUS_ID)
-        ).values_list("kind", flat=True)
-    )
-    return Identifier(
-        Identity.USER_ID if kinds == {Identity.USER_ID} else Identity.ANONYMOUS_ID, value
-    )
+    candidates = [Identifier(Identity.USER_ID, value), Identifier(Identity.ANONYMOUS_ID, value)]
+    found = _find(workspace, [*candidates, *identifiers])
+    known = [c for c in candidates if c in found]
+    if len(known) == 2:
+        alongside = {found[i] for i in identifiers if i in found}
+        known = [c for c in known if found[c] in alongside] or known
+    return known[0] if known else candidates[1]
 
 
 def _find(workspace, identifiers) -> dict[Identifier, int]:

@@ -313,9 +313,9 @@ def any_event(draw) -> dict:
     messages=st.lists(any_event(), min_size=1, max_size=MAX_EVENTS),
     breaks=st.lists(st.booleans(), max_size=MAX_EVENTS),
 )
-# Found by this test: an alias whose previousId was recorded as an anonymous
-# id, resolved again once the same value had also been seen as a userId,
-# tied the user to what the alias had brought (here an email).
+# Found by this test: an alias whose previousId was taken for an anonymous
+# id (unknown then), resolved again once the same value had also come as a
+# userId, tied that user to what the alias had brought (here an email)...
 @example(
     messages=[
         {
@@ -326,6 +326,22 @@ def any_event(draw) -> dict:
             "context": {"traits": {"email": "ada@example.com"}},
         },
         {"type": "identify", "messageId": "m-login", "userId": "u1"},
+    ],
+    breaks=[],
+)
+# ...and the other way round: one taken for the known user_id, resolved
+# again once the value had also come as an anonymous id elsewhere, tied the
+# user to that anonymous visitor.
+@example(
+    messages=[
+        {"type": "identify", "messageId": "m-login", "userId": "u1"},
+        {"type": "alias", "messageId": "m-alias", "userId": "u1", "previousId": "u1"},
+        {
+            "type": "identify",
+            "messageId": "m-visit",
+            "anonymousId": "a1",
+            "context": {"externalIds": [{"type": "anonymous_id", "id": "u1"}]},
+        },
     ],
     breaks=[],
 )
