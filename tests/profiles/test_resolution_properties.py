@@ -35,7 +35,7 @@ from engage.workspaces.services import create_workspace
 # Each example gets fresh workspaces inside the test's one transaction; the
 # examples are small so that the whole file runs in seconds.
 PROPERTY_SETTINGS = settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     database=None,  # nothing written into the work tree
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -57,7 +57,6 @@ Partition = frozenset[frozenset[Identifier]]
 class Customer:
     """The hidden truth: one person and every identifier they may send."""
 
-    number: int
     user_id: str | None
     anonymous_ids: list[str]
     emails: list[str]
@@ -74,11 +73,12 @@ class Sent:
     identifiers: set[Identifier] = field(default_factory=set)
 
 
-def new_workspace(limits: dict | None = None):
+def new_workspace(limits: dict):
+    """A workspace of its own for each example: examples share the test's transaction."""
     created = create_workspace(name=f"properties-{next(_names)}")
     ws = created.workspace
     ws.default_phone_region = "GB"
-    ws.identity_limits = limits or {}
+    ws.identity_limits = limits
     ws.save()
     return created
 
@@ -145,12 +145,13 @@ def customers(draw) -> list[Customer]:
     phones = iter(draw(st.permutations(range(len(PHONES)))))
     return [
         Customer(
-            number=n,
             user_id=f"user-{n}" if draw(st.booleans()) else None,
             anonymous_ids=[
                 f"anon-{n}-{k}" for k in range(draw(st.integers(1, LIMITS[Identity.ANONYMOUS_ID])))
             ],
-            emails=[f"c{n}.{k}@example.com" for k in range(draw(st.integers(0, LIMITS["email"])))],
+            emails=[
+                f"c{n}.{k}@example.com" for k in range(draw(st.integers(0, LIMITS[Identity.EMAIL])))
+            ],
             phones=[next(phones)] if draw(st.booleans()) else [],
             device_id=f"device-{n}" if draw(st.booleans()) else None,
             crm_id=f"C-{n}" if draw(st.booleans()) else None,
