@@ -133,7 +133,9 @@ def test_a_celery_worker_killed_mid_send_is_recovered_by_the_sweep_without_a_res
             ENGAGE_SWEEP_SECONDS="0.5",
             ENGAGE_SENDING_TIMEOUT_SECONDS="1",
         )
-        publisher = Celery(broker=broker)
+        # Not the current app: the shared tasks of later tests in this process must keep
+        # running inline.
+        publisher = Celery(broker=broker, set_as_current=False)
         with celery_worker(env, tmp_path) as worker:
             publisher.send_task("engage.messaging.tasks.deliver_message", args=[message.pk])
             assert smtp_server.data_started.wait(30), (tmp_path / "celery-worker.log").read_text()
