@@ -82,6 +82,9 @@ def test_year_0_and_year_10000_are_not_dates(ingest, workspace, field, value):
         "1970-01-01T01:00:00+01:00",
         "2199-12-31T23:59:59Z",
         "2200-01-01T00:59:59+01:00",
+        # Offsets Python reads but PostgreSQL would refuse (beyond 15:59): stored in UTC.
+        "2056-09-28T12:34:36+16:29",
+        "2056-09-28T12:34:36-23:59",
     ],
 )
 def test_the_edges_of_the_range_are_stored_and_read_back(ingest, workspace, value):

@@ -275,7 +275,8 @@ def parse_time(value, field: str, bad) -> datetime | None:
     if not EARLIEST_TIME <= parsed < LATEST_TIME:
         bad(field, f"{value[:40]!r} is out of range; a stored time must lie {TIME_RANGE}")
         return None
-    return parsed
+    # In UTC: PostgreSQL refuses offsets beyond 15:59 that Python reads (up to 23:59).
+    return parsed.astimezone(UTC)
 
 
 def unstorable_text(value, path: str = ""):
