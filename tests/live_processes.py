@@ -49,6 +49,28 @@ def process_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def run_embedded(
+    args: list[str], db: Path, *, timeout: float = 120, **overrides: str
+) -> subprocess.CompletedProcess:
+    """``python *args`` from the project root on the embedded default: SQLite at ``db``.
+
+    No broker and no Redis, so tasks run inline and the cache is local, as in
+    ``scripts/demo``.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL")}
+    env.update(DATABASE_URL=f"sqlite:///{db}", DJANGO_SETTINGS_MODULE="config.settings")
+    env.update(overrides)
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:

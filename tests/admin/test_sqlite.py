@@ -5,12 +5,8 @@ it runs in a subprocess with its own database file, as on the default install.
 """
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.live_processes import run_embedded
 
 SCRIPT = """
 import json
@@ -36,20 +32,7 @@ print(json.dumps({url: client.get(url).status_code for url in urls}))
 
 
 def test_json_containment_filters_are_refused_on_sqlite(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL")}
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'engage.sqlite3'}",
-        DJANGO_SETTINGS_MODULE="config.settings",
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_embedded(["-c", SCRIPT], tmp_path / "engage.sqlite3")
     assert done.returncode == 0, done.stderr
     statuses = json.loads(done.stdout.strip().splitlines()[-1])
 

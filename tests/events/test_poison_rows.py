@@ -8,10 +8,6 @@ JSON text are the poisons.
 """
 
 import io
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -23,8 +19,8 @@ from engage.events.processing import process_pending
 from engage.privacy.services import erase_profile
 from engage.profiles.models import Profile
 from tests.identity_helpers import pending_event, profile_of
+from tests.live_processes import run_embedded
 
-ROOT = Path(__file__).resolve().parents[2]
 POSTGRES = connection.vendor == "postgresql"
 GOOD_TIME = "2025-01-01 00:00:00+00" if POSTGRES else "2025-01-01 00:00:00"
 
@@ -205,25 +201,12 @@ def test_timeline_and_export_show_unreadable_events_as_quarantined(workspace, cu
 
 @pytest.mark.skipif(not POSTGRES, reason="this is the run that starts the SQLite one")
 def test_the_same_on_the_embedded_sqlite_default(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL",)}
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'engage.sqlite3'}"
-    result = subprocess.run(
+    result = run_embedded(
         [
-            sys.executable,
-            "-m",
-            "pytest",
-            __file__,
-            "tests/admin/test_poison_events.py",
-            "-q",
-            "-n",
-            "0",
-            "-p",
-            "no:cacheprovider",
+            *("-m", "pytest", __file__, "tests/admin/test_poison_events.py"),
+            *("-q", "-n", "0", "-p", "no:cacheprovider"),
         ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+        tmp_path / "engage.sqlite3",
         timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

@@ -5,12 +5,8 @@ as on PostgreSQL (see test_rfm and test_dormancy), and the other models must run
 """
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.live_processes import run_embedded
 
 SCRIPT = """
 import datetime as dt, io, json
@@ -55,20 +51,7 @@ print(json.dumps({
 
 
 def test_scoring_runs_on_sqlite(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL")}
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'engage.sqlite3'}",
-        DJANGO_SETTINGS_MODULE="config.settings",
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_embedded(["-c", SCRIPT], tmp_path / "engage.sqlite3")
     assert result.returncode == 0, result.stderr
 
     out = json.loads(result.stdout.strip().splitlines()[-1])
