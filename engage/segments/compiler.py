@@ -5,11 +5,9 @@ The query selects the ids of the member profiles of one workspace::
     SELECT p.id FROM profiles_profile p
     WHERE p.workspace_id = %s AND p.merged_into_id IS NULL AND (<condition>)
 
-Each event condition becomes an ``EXISTS`` probe ("did X"), or an
-``IN (SELECT profile_id … GROUP BY profile_id HAVING …)`` for counts and
-first/last occurrences, so PostgreSQL answers with semi/anti joins over the
-``(workspace, name, timestamp, profile)`` and ``(profile, name, timestamp)``
-event indexes instead of a loop over profiles (see docs/performance.md).
+Each leaf condition is compiled by its module in ``conditions`` (events
+become ``EXISTS`` probes or grouped ``IN`` subqueries, see
+``conditions.event``).
 
 Every condition is two-valued (never SQL NULL), so ``not`` is plain ``NOT``.
 Windows are relative to the ``now`` the caller passes, never the database
@@ -23,19 +21,15 @@ import datetime
 import json
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.db import connection
 
-from engage.events.models import Event
-from engage.profiles.models import Identity, Profile
+from engage.profiles.models import Profile
 
 from . import schema
+from .conditions import CONDITIONS
 
 PROFILES = Profile._meta.db_table
-EVENTS = Event._meta.db_table
-IDENTITIES = Identity._meta.db_table
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
-COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ def member_query(
     they probe the per-profile index instead of scanning a whole window.
     """
     dialect = _dialect(vendor or connection.vendor)
-    compiler = _Compiler(dialect, workspace_id=workspace_id, now=now, profile_ids=profile_ids)
+    compiler = Compiler(dialect, workspace_id=workspace_id, now=now, profile_ids=profile_ids)
     condition, params = compiler.node(rules)
     sql = (
         f"SELECT p.id FROM {PROFILES} p"  # noqa: S608 - table/column names are constants, values are params
@@ -81,7 +75,10 @@ def _dialect(vendor: str) -> "_Dialect":
     raise NotImplementedError(f"segments run on PostgreSQL or SQLite, not {vendor}")
 
 
-class _Compiler:
+class Compiler:
+    """Walks the groups; each leaf is compiled by its module in ``conditions``,
+    which reads ``d``, ``workspace_id``, ``now`` and ``profile_ids`` here."""
+
     def __init__(self, dialect, *, workspace_id, now, profile_ids):
         self.d = dialect
         self.workspace_id = workspace_id
@@ -98,172 +95,7 @@ class _Compiler:
         if kind == schema.NOT:
             sql, params = self.node(body)
             return f"NOT ({sql})", params
-        return getattr(self, kind)(body)
-
-    def trait(self, body: dict) -> tuple[str, list]:
-        return self.value_condition("p.traits", body["key"], body["op"], body.get("value"))
-
-    def identity(self, body: dict) -> tuple[str, list]:
-        sql = f"EXISTS (SELECT 1 FROM {IDENTITIES} i WHERE i.profile_id = p.id"  # noqa: S608 - constant table
-        if body["kind"] == schema.ANY_IDENTITY:
-            return sql + ")", []
-        return sql + " AND i.kind = %s)", [body["kind"]]
-
-    def consent(self, body: dict) -> tuple[str, list]:
-        """The latest consent row for the topic on this channel (or on every
-        channel, stored as an empty channel) has the status."""
-        from engage.messaging.models import Consent
-
-        latest = (
-            f"(SELECT c.status FROM {Consent._meta.db_table} c"  # noqa: S608 - table/column names are constants, values are params
-            " WHERE c.profile_id = p.id"
-            " AND c.topic = %s AND c.channel IN (%s, '')"
-            " ORDER BY c.created_at DESC, c.id DESC LIMIT 1)"
-        )
-        topic = body.get("topic", schema.DEFAULT_CONSENT_TOPIC)
-        return self.d.coalesce(f"{latest} = %s"), [topic, body["channel"], body["status"]]
-
-    def score(self, body: dict) -> tuple[str, list]:
-        """The current score of a model (one row per profile and model, written
-        by the scoring app); without the scoring app nobody has a score."""
-        try:
-            table = apps.get_model("scoring", "Score")._meta.db_table
-        except LookupError:
-            return self.d.false, []
-        sql = f"EXISTS (SELECT 1 FROM {table} s"  # noqa: S608 - table/column names are constants, values are params
-        sql += " WHERE s.profile_id = p.id AND s.model = %s"
-        params = [body["model"]]
-        if "cell" in body:
-            cells = body["cell"] if isinstance(body["cell"], list) else [body["cell"]]
-            sql += f" AND s.cell IN ({', '.join(['%s'] * len(cells))}))"
-            return sql, params + cells
-        if body["op"] == "between":
-            return sql + " AND s.value BETWEEN %s AND %s)", params + list(body["value"])
-        return sql + f" AND s.value {COMPARISONS[body['op']]} %s)", [*params, body["value"]]
-
-    def segment(self, body: dict) -> tuple[str, list]:
-        from .models import SegmentMembership
-
-        table = SegmentMembership._meta.db_table
-        return (
-            f"EXISTS (SELECT 1 FROM {table} m"  # noqa: S608 - table/column names are constants, values are params
-            " WHERE m.segment_id = %s"
-            " AND m.profile_id = p.id AND m.exited_at IS NULL)",
-            [body["id"]],
-        )
-
-    def event(self, body: dict) -> tuple[str, list]:
-        sql, params = self._event(body)
-        if body.get("did", True):
-            return sql, params
-        return f"NOT ({sql})", params
-
-    def _event(self, body: dict) -> tuple[str, list]:
-        where = ["e.workspace_id = %s", "e.name = %s", "e.timestamp <= %s"]
-        params = [self.workspace_id, body["name"], self.d.timestamp(self.now)]
-        for flt in body.get("where", []):
-            sql, ps = self.value_condition(
-                "e.properties", flt["property"], flt["op"], flt.get("value")
-            )
-            where.append(f"({sql})")
-            params += ps
-        lower, upper = self._window(body)
-        if "occurrence" in body:
-            aggregate = "MIN" if body["occurrence"] == "first" else "MAX"
-            having, having_params = [], []
-            if lower is not None:
-                having.append(f"{aggregate}(e.timestamp) >= %s")
-                having_params.append(lower)
-            if upper is not None:
-                having.append(f"{aggregate}(e.timestamp) < %s")
-                having_params.append(upper)
-            if not having:  # first or last ever: the event happened at all
-                return self._exists(where, params)
-            return self._grouped(where, params, " AND ".join(having), having_params, "IN")
-        if lower is not None:
-            where.append("e.timestamp >= %s")
-            params.append(lower)
-        if upper is not None:
-            where.append("e.timestamp < %s")
-            params.append(upper)
-        least, most = body.get("at_least", 1), body.get("at_most")
-        if least == 0:  # at most N, none included: nobody with more than N
-            return self._grouped(where, params, "COUNT(*) > %s", [most], "NOT IN")
-        if least == 1 and most is None:
-            return self._exists(where, params)
-        having, having_params = "COUNT(*) >= %s", [least]
-        if most is not None:
-            having += " AND COUNT(*) <= %s"
-            having_params.append(most)
-        return self._grouped(where, params, having, having_params, "IN")
-
-    def _window(self, body: dict):
-        lower = upper = None
-        if "within_days" in body:
-            lower = self.d.timestamp(self.now - datetime.timedelta(days=body["within_days"]))
-        if "older_than_days" in body:
-            upper = self.d.timestamp(self.now - datetime.timedelta(days=body["older_than_days"]))
-        return lower, upper
-
-    def _exists(self, where: list[str], params: list) -> tuple[str, list]:
-        conditions = " AND ".join(["e.profile_id = p.id", *where])
-        sql = f"EXISTS (SELECT 1 FROM {EVENTS} e WHERE {conditions})"  # noqa: S608 - table/column names are constants, values are params
-        return sql, params
-
-    def _grouped(self, where, params, having, having_params, membership) -> tuple[str, list]:
-        where = [*where, "e.profile_id IS NOT NULL"]
-        params = list(params)
-        if self.profile_ids is not None:
-            ids_sql, ids_params = self.d.in_ids("e.profile_id", self.profile_ids)
-            where.append(ids_sql)
-            params += ids_params
-        sql = (
-            f"p.id {membership} (SELECT e.profile_id FROM {EVENTS} e WHERE "  # noqa: S608 - table/column names are constants, values are params
-            f"{' AND '.join(where)} GROUP BY e.profile_id HAVING {having})"
-        )
-        return sql, params + having_params
-
-    def value_condition(self, column: str, key: str, op: str, value) -> tuple[str, list]:
-        """A trait or event-property test; never NULL (a missing key is false)."""
-        d, path = self.d, key.split(".")
-        if op in schema.PRESENCE_OPS:
-            sql, params = d.present(column, path)
-            sql = d.coalesce(sql)
-            return (sql, params) if op == "exists" else (f"NOT {sql}", params)
-        if op in schema.SCALAR_OPS or op in schema.LIST_OPS:
-            values = value if op in schema.LIST_OPS else [value]
-            parts = [d.equals(column, path, v) for v in values]
-            sql = d.coalesce(" OR ".join(f"({s})" for s, _ in parts))
-            params = [p for _, ps in parts for p in ps]
-            return (sql, params) if op in ("equals", "in") else (f"NOT {sql}", params)
-        if op == "contains":
-            sql, params = d.contains(column, path, value)
-        elif op in COMPARISONS:
-            sql, params = d.compare(column, path, COMPARISONS[op], value)
-        elif op == "between":
-            low, low_params = d.compare(column, path, ">=", value[0])
-            high, high_params = d.compare(column, path, "<=", value[1])
-            sql, params = f"({low}) AND ({high})", low_params + high_params
-        elif op in schema.DATE_OPS:
-            sql, params = d.date_compare(
-                column, path, "<" if op == "before" else ">", _date_text(value)
-            )
-        else:
-            cutoff = _date_text(self.now - datetime.timedelta(days=value))
-            if op == "more_than_days_ago":
-                sql, params = d.date_compare(column, path, "<", cutoff)
-            else:
-                low, low_params = d.date_compare(column, path, ">=", cutoff)
-                high, high_params = d.date_compare(column, path, "<=", _date_text(self.now))
-                sql, params = f"({low}) AND ({high})", low_params + high_params
-        return d.coalesce(sql), params
-
-
-def _date_text(value) -> str:
-    """Dates are compared as ISO-8601 text in UTC, to the second (see docs/segments.md)."""
-    if isinstance(value, datetime.datetime):
-        return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return value[:19].replace(" ", "T")
+        return CONDITIONS[kind].to_sql(self, body)
 
 
 class _Dialect:

@@ -1,9 +1,9 @@
 """The segment rule tree: node kinds, operators, limits, and walkers over a tree.
 
-docs/segments.md documents the format for operators and API clients;
-``validation`` checks a tree against it, ``compiler`` turns a valid tree into
-SQL and ``summary`` into a sentence. The walkers here tell the real-time
-re-check which segments an event could affect.
+docs/segments.md documents the format for operators and API clients. Each
+leaf condition (trait, event, …) is one module of ``conditions``;
+``validation``, ``compiler`` and ``summary`` walk the groups here and hand
+each leaf to its module.
 """
 
 import re
@@ -12,13 +12,8 @@ from dataclasses import dataclass
 
 GROUP_KINDS = ("and", "or")
 NOT = "not"
-TRAIT = "trait"
-EVENT = "event"
-IDENTITY = "identity"
+# A reference to another segment: validation follows references for cycles.
 SEGMENT = "segment"
-CONSENT = "consent"
-SCORE = "score"
-NODE_KINDS = (*GROUP_KINDS, NOT, TRAIT, EVENT, IDENTITY, CONSENT, SCORE, SEGMENT)
 
 # Operators on a JSON value (a trait, or a property of an event), by the value
 # they take.
@@ -41,16 +36,6 @@ VALUE_OPS = (
     *RELATIVE_DATE_OPS,
 )
 
-# Event condition: which occurrence of the event is tested against the window.
-OCCURRENCES = ("first", "last")
-# identity kind meaning "any identifier at all".
-ANY_IDENTITY = "any"
-# Consent: the current status (latest row) for a channel and topic.
-CONSENT_STATUSES = ("opted_in", "opted_out")
-DEFAULT_CONSENT_TOPIC = "marketing"
-# Score thresholds (RFM cells are matched by name).
-SCORE_OPS = (*NUMBER_OPS, *RANGE_OPS)
-
 # A trait or property path: names separated by dots (``address.city``).
 PATH_SEGMENT = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 # Date values are ISO-8601 text; anything not starting like a date never matches.
@@ -60,8 +45,6 @@ MAX_DEPTH = 12
 MAX_NODES = 200
 MAX_LIST_VALUES = 1000
 MAX_DAYS = 36600
-MAX_COUNT = 1_000_000
-MAX_EVENT_NAME = 200
 
 
 def node_kind(node: dict) -> str:
@@ -110,25 +93,11 @@ class Dependencies:
             "time_dependent": self.time_dependent,
         }
 
-
-def dependencies(rules: dict | None) -> Dependencies:
-    if not rules:
-        return Dependencies(frozenset(), frozenset(), False, False)
-    nodes = list(walk(rules))
-    kinds = {node_kind(n) for n in nodes}
-    events = [n[EVENT] for n in nodes if node_kind(n) == EVENT]
-    traits = [n[TRAIT] for n in nodes if node_kind(n) == TRAIT]
-    time_dependent = (
-        any("within_days" in e or "older_than_days" in e for e in events)
-        or any(t["op"] in RELATIVE_DATE_OPS for t in traits)
-        # consents and scores change without an event; other segments refresh
-        # on their own.
-        or bool(kinds & {CONSENT, SCORE, SEGMENT})
-    )
-    return Dependencies(
-        event_names=frozenset(e["name"] for e in events),
-        # the top-level key: "address.city" changes when "address" is set.
-        trait_keys=frozenset(t["key"].split(".")[0] for t in traits),
-        profile_data=bool(kinds & {IDENTITY, CONSENT}),
-        time_dependent=time_dependent,
-    )
+    def __or__(self, other: "Dependencies") -> "Dependencies":
+        """What can change either of two conditions (and so a tree holding both)."""
+        return Dependencies(
+            event_names=self.event_names | other.event_names,
+            trait_keys=self.trait_keys | other.trait_keys,
+            profile_data=self.profile_data or other.profile_data,
+            time_dependent=self.time_dependent or other.time_dependent,
+        )

@@ -18,7 +18,7 @@ from engage.profiles.selectors import profile_by_identifier
 from engage.server.publishing import publish_after_commit
 from engage.workspaces.models import Workspace
 
-from . import membership, schema
+from . import conditions, membership, schema
 from .compiler import member_query
 from .models import Segment
 from .validation import InvalidSegment, validate_rules
@@ -80,7 +80,7 @@ def save_segment(
     segment.name = name
     segment.description = description or ""
     segment.rules = rules
-    segment.dependencies = schema.dependencies(rules).as_json()
+    segment.dependencies = conditions.dependencies(rules).as_json()
     segment.save()
     if kind == Segment.DYNAMIC:
         from .tasks import refresh_segment

@@ -2,8 +2,8 @@
 
 import pytest
 
+from engage.segments.conditions import dependencies
 from engage.segments.models import Segment
-from engage.segments.schema import dependencies
 from engage.segments.validation import InvalidSegment, validate_rules
 
 pytestmark = pytest.mark.django_db
