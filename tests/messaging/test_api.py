@@ -1,6 +1,7 @@
 import pytest
+import time_machine
 
-from engage.messaging.models import Message, MessageTemplate
+from engage.messaging.models import Message, MessageDecision, MessageTemplate
 from engage.messaging.services import deliver
 from engage.profiles.models import Profile
 
@@ -121,7 +122,8 @@ def test_a_customer_without_an_address_is_skipped_and_the_reason_is_readable(
         )
     message_id = response.json()["id"]
 
-    decisions = api("get", f"/api/profiles/{nobody.pk}/decisions", workspace.secret_key).json()
+    url = f"/api/profiles/{nobody.pk}/decisions"
+    decisions = api("get", url, workspace.secret_key).json()["results"]
 
     assert [(d["message_id"], d["action"], d["reason"]) for d in decisions] == [
         (message_id, "skip", "no_address")
@@ -190,7 +192,7 @@ def test_consent_changes_are_recorded_with_history_and_drive_sending(
     again = queue_email(workspace.workspace, customer, category="marketing")
     assert deliver(again.pk) == Message.SENT
 
-    history = api("get", url, key).json()
+    history = api("get", url, key).json()["results"]
     assert [(c["status"], c["source"]) for c in history] == [
         ("opted_in", "prefs"),
         ("opted_out", "crm"),
@@ -199,3 +201,49 @@ def test_consent_changes_are_recorded_with_history_and_drive_sending(
     assert bad.status_code == 400 and "status" in bad.json()["errors"]
     assert api("get", url, other_workspace.secret_key).status_code == 404
     assert api("post", url, other_workspace.secret_key, {"status": "opted_in"}).status_code == 404
+
+
+def test_consent_history_pages_by_cursor_newest_first_across_equal_times(api, workspace, customer):
+    """Rows written in the same instant are neither skipped nor repeated between pages."""
+    key, url = workspace.secret_key, f"/api/profiles/{customer.pk}/consents"
+    with time_machine.travel("2025-03-01 12:00:00+00:00", tick=False):
+        for source in ["a", "b", "c", "d", "e"]:
+            body = {"channel": "email", "status": "opted_in", "source": source}
+            assert api("post", url, key, body).status_code == 201
+
+    pages, link = [], f"{url}?limit=2"
+    while link:
+        pages.append(api("get", link, key).json())
+        link = pages[-1]["next"]
+    assert [[c["source"] for c in page["results"]] for page in pages] == [
+        ["e", "d"],
+        ["c", "b"],
+        ["a"],
+    ]
+    assert pages[0]["previous"] is None
+    assert api("get", pages[2]["previous"], key).json()["results"] == pages[1]["results"]
+
+    for query, parameter in [("cursor=nonsense", "cursor"), ("limit=501", "limit")]:
+        bad = api("get", f"{url}?{query}", key)
+        assert bad.status_code == 400, query
+        assert list(bad.json()["errors"]) == [parameter]
+
+
+def test_decisions_page_by_cursor_newest_first(api, workspace, customer):
+    for reason in ["first", "second", "third"]:
+        MessageDecision.objects.create(
+            workspace=workspace.workspace,
+            profile=customer,
+            channel="email",
+            action=MessageDecision.SKIP,
+            reason=reason,
+        )
+    url = f"/api/profiles/{customer.pk}/decisions?limit=2"
+    first = api("get", url, workspace.secret_key).json()
+    second = api("get", first["next"], workspace.secret_key).json()
+    assert [d["reason"] for d in first["results"] + second["results"]] == [
+        "third",
+        "second",
+        "first",
+    ]
+    assert second["next"] is None

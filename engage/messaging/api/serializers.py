@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from engage.api import fields
+from engage.api.pagination import page_serializer
 from engage.messaging.models import Consent, Message, MessageDecision
 from engage.profiles.models import Identity
 
@@ -114,3 +115,7 @@ class ConsentChangeSerializer(serializers.Serializer):
     topic = fields.SlugField(max_length=64, required=False, default=Consent.MARKETING)
     status = fields.ChoiceField(choices=[s for s, _ in Consent.STATUSES])
     source = fields.SlugField(max_length=32, required=False, default="api")
+
+
+DecisionPageSerializer = page_serializer("DecisionPage", DecisionSerializer)
+ConsentPageSerializer = page_serializer("ConsentPage", ConsentSerializer)

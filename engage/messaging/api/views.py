@@ -8,7 +8,9 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engage.api import pagination
 from engage.api.schema import error
+from engage.api.scoping import profile_or_404, workspace_of
 from engage.messaging import consent, selectors, services
 from engage.messaging.models import MessageTemplate
 from engage.messaging.rendering import Content, TemplateError
@@ -17,18 +19,18 @@ from engage.profiles.selectors import canonical_profile, profile_by_identifier
 
 from .serializers import (
     ConsentChangeSerializer,
+    ConsentPageSerializer,
     ConsentSerializer,
+    DecisionPageSerializer,
     DecisionSerializer,
     MessageSerializer,
     SendSerializer,
 )
 
-MAX_DECISIONS = 200
-MAX_CONSENTS = 500
-
-
-def _workspace(request):
-    return request.user.workspace
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+# Newest first; the id breaks ties between rows written in the same instant.
+NEWEST_FIRST = ("-created_at", "-id")
 
 
 def _profile(workspace, data):
@@ -64,7 +66,7 @@ class SendMessageView(APIView):
         serializer = SendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        workspace = _workspace(request)
+        workspace = workspace_of(request)
         profile = _profile(workspace, data)
         template = None
         if "template" in data:
@@ -104,7 +106,7 @@ class SendMessageView(APIView):
 class MessageDetailView(APIView):
     @extend_schema(responses=MessageSerializer, summary="A message and its delivery state")
     def get(self, request, message_id: int):
-        message = selectors.get_message(workspace=_workspace(request), message_id=message_id)
+        message = selectors.get_message(workspace=workspace_of(request), message_id=message_id)
         if message is None:
             raise NotFound("no such message in this workspace")
         return Response(MessageSerializer(message).data)
@@ -112,36 +114,41 @@ class MessageDetailView(APIView):
 
 class ProfileDecisionsView(APIView):
     @extend_schema(
-        responses=DecisionSerializer(many=True),
+        responses=DecisionPageSerializer,
         summary="Why a customer did or did not get messages",
-        description="Every skip, deferral, retry and hold for the customer, newest first.",
+        description="Every skip, deferral, retry and hold for the customer, newest first. "
+        "Cursor-paginated: follow `next` for older decisions, `previous` for newer ones.",
+        parameters=pagination.page_parameters(default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT),
     )
     def get(self, request, profile_id: int):
-        workspace = _workspace(request)
-        profile = canonical_profile(workspace=workspace, profile_id=profile_id)
-        if profile is None:
-            raise NotFound("no such profile in this workspace")
-        decisions = selectors.decisions_for_profile(workspace=workspace, profile_id=profile.pk)
-        return Response(DecisionSerializer(decisions[:MAX_DECISIONS], many=True).data)
+        profile = profile_or_404(request, profile_id)
+        decisions = selectors.decisions_for_profile(
+            workspace=workspace_of(request), profile_id=profile.pk
+        )
+        page = _page(request, decisions)
+        data = DecisionSerializer(page.rows, many=True).data
+        return Response(pagination.paged(request, page, data))
+
+
+def _page(request, rows) -> pagination.Page:
+    return pagination.page_of(
+        request, rows, order=NEWEST_FIRST, default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT
+    )
 
 
 class ProfileConsentsView(APIView):
-    def _profile(self, request, profile_id):
-        profile = canonical_profile(workspace=_workspace(request), profile_id=profile_id)
-        if profile is None:
-            raise NotFound("no such profile in this workspace")
-        return profile
-
     @extend_schema(
-        responses=ConsentSerializer(many=True),
+        responses=ConsentPageSerializer,
         summary="A customer's consent history",
         description="Every consent change, newest first; the newest per channel and topic "
-        "is the current state.",
+        "is the current state. Cursor-paginated: follow `next` for older changes, "
+        "`previous` for newer ones.",
+        parameters=pagination.page_parameters(default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT),
     )
     def get(self, request, profile_id: int):
-        profile = self._profile(request, profile_id)
-        rows = consent.history(profile=profile)[:MAX_CONSENTS]
-        return Response(ConsentSerializer(rows, many=True).data)
+        page = _page(request, consent.history(profile=profile_or_404(request, profile_id)))
+        data = ConsentSerializer(page.rows, many=True).data
+        return Response(pagination.paged(request, page, data))
 
     @extend_schema(
         request=ConsentChangeSerializer,
@@ -151,7 +158,7 @@ class ProfileConsentsView(APIView):
         "channel and topic, so record one only when the customer gave it.",
     )
     def post(self, request, profile_id: int):
-        profile = self._profile(request, profile_id)
+        profile = profile_or_404(request, profile_id)
         serializer = ConsentChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         row = consent.record_consent(profile=profile, **serializer.validated_data)

@@ -11,18 +11,20 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
 )
-from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engage.api import pagination, parameters
+from engage.api.errors import BadParameter, Conflict
 from engage.api.schema import error
+from engage.api.scoping import profile_or_404, requested_by, workspace_of
 from engage.events.models import Event
 from engage.privacy.services import erase_profile, export_profile
 from engage.profiles import selectors
 from engage.profiles.identifiers import InvalidIdentifier, check_kind
-from engage.profiles.models import Identity, Profile, ProfileMerge
+from engage.profiles.models import Identity, ProfileMerge
 from engage.profiles.services import split_merge
 
 from .serializers import (
@@ -39,37 +41,6 @@ MAX_TIMELINE_LIMIT = 500
 LOOKUP_PARAMETERS = Identity.BUILTIN_KINDS
 # A query parameter that must hold some text (an empty value is refused).
 TEXT = {"type": "string", "minLength": 1}
-
-
-class BadParameter(APIException):
-    """400 naming the query parameter (``query`` for the query string as a whole)."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid"
-
-    def __init__(self, parameter: str, reason: str):
-        super().__init__(f"{parameter}: {reason}")
-        self.errors = {parameter: [reason]}
-
-
-def _text(params: QueryDict, name: str, default: str = "") -> str:
-    """A text query parameter; PostgreSQL text cannot hold NUL, so a query with
-    one would fail (a 500), not match nothing."""
-    value = params.get(name, default)
-    if "\x00" in value:
-        raise BadParameter(name, "must not contain NUL characters")
-    return value
-
-
-class Conflict(APIException):
-    """409: the object's current state forbids the request; ``path`` names what is in the way."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-    def __init__(self, path: str, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.errors = {path: [reason]}
 
 
 AUTH_ERRORS = {
@@ -117,24 +88,6 @@ PROFILE_EXAMPLE = OpenApiExample(
 )
 
 
-def _workspace(request: Request):
-    return request.user.workspace
-
-
-def _requested_by(request: Request) -> str:
-    """Who asked, for the privacy record: the key's prefix, never the key."""
-    return request.auth.prefix
-
-
-def profile_or_404(request: Request, profile_id: int, *, field: str = "id") -> Profile:
-    """The canonical profile of the key's workspace (a merged id resolves to
-    its survivor), or a 404 naming ``field``; for every API that takes a profile id."""
-    profile = selectors.canonical_profile(workspace=_workspace(request), profile_id=profile_id)
-    if profile is None:
-        raise NotFound(f"{field}: no profile with this id in this workspace.")
-    return profile
-
-
 def _identifier(params: QueryDict) -> tuple[str, str, str]:
     """(kind, value, parameter to blame) from the lookup query string."""
     given = [name for name in LOOKUP_PARAMETERS if name in params]
@@ -145,7 +98,7 @@ def _identifier(params: QueryDict) -> tuple[str, str, str]:
             "give exactly one identifier: " + ", ".join(LOOKUP_PARAMETERS) + ", or kind and value",
         )
     if not generic:
-        return given[0], _text(params, given[0]), given[0]
+        return given[0], parameters.text(params, given[0]), given[0]
     for name in ("kind", "value"):
         if not params.get(name, "").strip():
             raise BadParameter(name, "required with kind and value, and must not be empty")
@@ -153,7 +106,7 @@ def _identifier(params: QueryDict) -> tuple[str, str, str]:
         kind = check_kind(params["kind"].strip())
     except InvalidIdentifier as exc:
         raise BadParameter("kind", exc.reason) from None
-    return kind, _text(params, "value"), "value"
+    return kind, parameters.text(params, "value"), "value"
 
 
 class ProfileLookupView(APIView):
@@ -194,7 +147,7 @@ class ProfileLookupView(APIView):
         kind, value, parameter = _identifier(request.query_params)
         try:
             profile = selectors.profile_by_identifier(
-                workspace=_workspace(request), kind=kind, value=value
+                workspace=workspace_of(request), kind=kind, value=value
             )
         except InvalidIdentifier as exc:
             raise BadParameter(parameter, exc.reason) from None
@@ -250,7 +203,7 @@ class ProfileDetailView(APIView):
     )
     def delete(self, request: Request, profile_id: int) -> Response:
         profile = profile_or_404(request, profile_id)
-        erasure = erase_profile(profile=profile, requested_by=_requested_by(request))
+        erasure = erase_profile(profile=profile, requested_by=requested_by(request))
         return Response(ErasureSerializer(erasure).data)
 
 
@@ -283,16 +236,18 @@ class ProfileEventsView(APIView):
         profile = profile_or_404(request, profile_id)
         params = request.query_params
         cursor = None
-        if params.get("cursor"):
+        if token := parameters.text(params, "cursor"):
             try:
-                cursor = selectors.TimelineCursor.decode(params["cursor"])
+                cursor = selectors.TimelineCursor.decode(token)
             except ValueError:
                 raise BadParameter("cursor", "not a cursor returned by this endpoint") from None
-        limit = _limit(params.get("limit"))
+        limit = parameters.limit(
+            params, default=DEFAULT_TIMELINE_LIMIT, maximum=MAX_TIMELINE_LIMIT
+        )
         event_type = params.get("type")
         if event_type is not None and event_type not in Event.TYPES:
             raise BadParameter("type", "must be one of " + ", ".join(Event.TYPES))
-        event_name = _text(params, "event")
+        event_name = parameters.text(params, "event")
         events, more = selectors.timeline(
             profile=profile,
             cursor=cursor,
@@ -311,31 +266,11 @@ class ProfileEventsView(APIView):
                 newer = selectors.TimelineCursor(events[0].timestamp, events[0].pk, reverse=True)
         return Response(
             {
-                "next": _page_link(request, older),
-                "previous": _page_link(request, newer),
+                "next": pagination.link(request, older),
+                "previous": pagination.link(request, newer),
                 "results": TimelineEventSerializer(events, many=True).data,
             }
         )
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_TIMELINE_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_TIMELINE_LIMIT:
-        raise BadParameter("limit", f"must be a whole number from 1 to {MAX_TIMELINE_LIMIT}")
-    return limit
-
-
-def _page_link(request: Request, cursor: "selectors.TimelineCursor | None") -> str | None:
-    if cursor is None:
-        return None
-    params = request.query_params.copy()
-    params["cursor"] = cursor.encode()
-    return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
 
 
 class ProfileExportView(APIView):
@@ -366,7 +301,7 @@ class ProfileExportView(APIView):
     )
     def get(self, request: Request, profile_id: int) -> Response:
         profile = profile_or_404(request, profile_id)
-        return Response(export_profile(profile=profile, requested_by=_requested_by(request)))
+        return Response(export_profile(profile=profile, requested_by=requested_by(request)))
 
 
 class MergeSplitView(APIView):
@@ -387,11 +322,11 @@ class MergeSplitView(APIView):
         },
     )
     def post(self, request: Request, merge_id: int) -> Response:
-        merge = ProfileMerge.objects.filter(workspace=_workspace(request), pk=merge_id).first()
+        merge = ProfileMerge.objects.filter(workspace=workspace_of(request), pk=merge_id).first()
         if merge is None:
             raise NotFound("id: no merge with this id in this workspace.")
         try:
-            restored = split_merge(merge=merge, by=_requested_by(request))
+            restored = split_merge(merge=merge, by=requested_by(request))
         except ValueError as exc:
             raise Conflict("id", str(exc)) from None
         merge.refresh_from_db()

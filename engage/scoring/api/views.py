@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engage.api.schema import error
-from engage.profiles.api.views import profile_or_404
+from engage.api.scoping import profile_or_404
 from engage.scoring.selectors import profile_scores
 
 from .serializers import ProfileScoresSerializer

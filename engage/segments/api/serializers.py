@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from engage.api import fields
+from engage.api.pagination import page_serializer
 from engage.segments.models import Segment, SegmentMembership
 from engage.segments.services import MAX_UPLOAD
 from engage.segments.summary import describe
@@ -82,11 +83,7 @@ class MemberSerializer(serializers.ModelSerializer):
         fields = ["profile_id", "entered_at"]
 
 
-class MembersPageSerializer(serializers.Serializer):
-    results = MemberSerializer(many=True)
-    next_after = serializers.IntegerField(
-        allow_null=True, help_text="Pass as `after` for the next page; null on the last page."
-    )
+MembersPageSerializer = page_serializer("MembersPage", MemberSerializer)
 
 
 class IsMemberSerializer(serializers.Serializer):

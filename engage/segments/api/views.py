@@ -7,16 +7,18 @@ members to a dynamic segment, deleting one that others refer to) is a 409:
 the same request can succeed against another segment, so it is not malformed.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engage.api import pagination
+from engage.api.errors import Conflict
 from engage.api.schema import error
-from engage.profiles.api.views import Conflict, profile_or_404
-from engage.segments import services
-from engage.segments.models import Segment, SegmentMembership
+from engage.api.scoping import profile_or_404, workspace_of
+from engage.segments import selectors, services
+from engage.segments.models import Segment
 from engage.segments.summary import describe
 from engage.segments.validation import InvalidSegment
 
@@ -47,28 +49,15 @@ def _invalid(exc: InvalidSegment) -> ValidationError:
 
 
 def _segment_or_404(request: Request, segment_id: int) -> Segment:
-    segment = Segment.objects.filter(workspace=request.user.workspace, pk=segment_id).first()
+    segment = selectors.segment(workspace=workspace_of(request), segment_id=segment_id)
     if segment is None:
         raise NotFound("id: no segment with this id in this workspace.")
     return segment
 
 
-def _names(workspace) -> dict[int, str]:
-    return dict(Segment.objects.filter(workspace=workspace).values_list("id", "name"))
-
-
-def _int_param(request: Request, name: str, default: int | None, low: int, high: int | None):
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if value < low or (high is not None and value > high):
-        bound = f" to {high}" if high is not None else " or more"
-        raise ValidationError({name: [f"must be an integer from {low}{bound}"]})
-    return value
+def _context(request: Request) -> dict:
+    """What the serializer needs to describe rules that name other segments."""
+    return {"segment_names": selectors.segment_names(workspace=workspace_of(request))}
 
 
 class SegmentListView(APIView):
@@ -78,10 +67,8 @@ class SegmentListView(APIView):
         summary="List segments",
     )
     def get(self, request: Request) -> Response:
-        workspace = request.user.workspace
-        segments = Segment.objects.filter(workspace=workspace).order_by("name")
-        context = {"segment_names": _names(workspace)}
-        return Response(SegmentSerializer(segments, many=True, context=context).data)
+        segments = selectors.segments(workspace=workspace_of(request))
+        return Response(SegmentSerializer(segments, many=True, context=_context(request)).data)
 
     @extend_schema(
         operation_id="segments_create",
@@ -95,11 +82,10 @@ class SegmentListView(APIView):
         data = SegmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            segment = services.save_segment(workspace=request.user.workspace, **data.validated_data)
+            segment = services.save_segment(workspace=workspace_of(request), **data.validated_data)
         except InvalidSegment as exc:
             raise _invalid(exc) from None
-        context = {"segment_names": _names(request.user.workspace)}
-        return Response(SegmentSerializer(segment, context=context).data, status=201)
+        return Response(SegmentSerializer(segment, context=_context(request)).data, status=201)
 
 
 class SegmentDetailView(APIView):
@@ -108,8 +94,7 @@ class SegmentDetailView(APIView):
     )
     def get(self, request: Request, segment_id: int) -> Response:
         segment = _segment_or_404(request, segment_id)
-        context = {"segment_names": _names(request.user.workspace)}
-        return Response(SegmentSerializer(segment, context=context).data)
+        return Response(SegmentSerializer(segment, context=_context(request)).data)
 
     @extend_schema(
         operation_id="segments_partial_update",
@@ -134,12 +119,11 @@ class SegmentDetailView(APIView):
         }
         try:
             segment = services.save_segment(
-                workspace=request.user.workspace, segment=segment, **fields
+                workspace=workspace_of(request), segment=segment, **fields
             )
         except InvalidSegment as exc:
             raise _invalid(exc) from None
-        context = {"segment_names": _names(request.user.workspace)}
-        return Response(SegmentSerializer(segment, context=context).data)
+        return Response(SegmentSerializer(segment, context=_context(request)).data)
 
     @extend_schema(
         operation_id="segments_destroy",
@@ -161,35 +145,21 @@ class SegmentMembersView(APIView):
         operation_id="segments_members_list",
         responses=MembersPageSerializer,
         summary="Current members, by profile id",
-        parameters=[
-            OpenApiParameter(
-                "after",
-                {"type": "integer", "minimum": 0},
-                description="`next_after` of the previous page.",
-            ),
-            OpenApiParameter(
-                "limit",
-                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-                description=f"Members per page (default {DEFAULT_LIMIT}).",
-            ),
-        ],
+        description="Ordered by profile id. Cursor-paginated as every list is: follow `next` "
+        "for more, `previous` to go back.",
+        parameters=pagination.page_parameters(default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT),
     )
     def get(self, request: Request, segment_id: int) -> Response:
         segment = _segment_or_404(request, segment_id)
-        after = _int_param(request, "after", 0, 0, None)
-        limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-        rows = list(
-            SegmentMembership.objects.filter(
-                segment=segment, exited_at__isnull=True, profile_id__gt=after
-            ).order_by("profile_id")[: limit + 1]
+        page = pagination.page_of(
+            request,
+            selectors.current_members(segment=segment),
+            order=("profile_id",),
+            default_limit=DEFAULT_LIMIT,
+            max_limit=MAX_LIMIT,
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
         return Response(
-            {
-                "results": MemberSerializer(rows, many=True).data,
-                "next_after": rows[-1].profile_id if more else None,
-            }
+            pagination.paged(request, page, MemberSerializer(page.rows, many=True).data)
         )
 
     @extend_schema(
@@ -225,9 +195,7 @@ class SegmentMemberView(APIView):
     def get(self, request: Request, segment_id: int, profile_id: int) -> Response:
         segment = _segment_or_404(request, segment_id)
         profile = profile_or_404(request, profile_id, field="profile_id")
-        stay = SegmentMembership.objects.filter(
-            segment=segment, profile=profile, exited_at__isnull=True
-        ).first()
+        stay = selectors.current_stay(segment=segment, profile=profile)
         return Response(
             {
                 "segment_id": segment.pk,
@@ -249,10 +217,9 @@ class SegmentPreviewView(APIView):
         data = PreviewInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         rules = data.validated_data["rules"]
-        workspace = request.user.workspace
         try:
-            result = services.preview(workspace=workspace, rules=rules)
+            result = services.preview(workspace=workspace_of(request), rules=rules)
         except InvalidSegment as exc:
             raise _invalid(exc) from None
-        summary = describe(rules, segment_names=_names(workspace))
+        summary = describe(rules, **_context(request))
         return Response({"count": result.count, "sample": result.sample, "summary": summary})

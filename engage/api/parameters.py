@@ -1,0 +1,40 @@
+"""Query parameters of the API, read one way: a bad one is a 400 naming it.
+
+PostgreSQL text cannot hold NUL, and a lone surrogate cannot be encoded for
+it: a parameter with either would fail in the database (a 500), not match
+nothing, so both are refused here.
+"""
+
+from django.http import QueryDict
+
+from .errors import BadParameter
+
+
+def text(params: QueryDict, name: str, default: str = "") -> str:
+    value = params.get(name, default)
+    if "\x00" in value:
+        raise BadParameter(name, "must not contain NUL characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise BadParameter(name, "must not contain lone surrogates") from None
+    return value
+
+
+def integer(params: QueryDict, name: str, *, default: int, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high``; ``default`` when absent."""
+    raw = params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise BadParameter(name, f"must be a whole number from {low} to {high}")
+    return value
+
+
+def limit(params: QueryDict, *, default: int, maximum: int) -> int:
+    """How many rows a page holds (``limit``)."""
+    return integer(params, "limit", default=default, low=1, high=maximum)
