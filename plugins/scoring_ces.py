@@ -17,15 +17,17 @@ The total is ``100 * sum(weight * component) / sum(weights)``.
 
 from datetime import timedelta
 
-from . import validation
-from .base import IS_ACTIVITY, IS_DELIVERY, IS_RESPONSE, Run, SetScoringModel
+from engage.plugins import hookimpl
+from engage.plugins.base import Run, ScoringModel
+from engage.scoring import validation
+from engage.scoring.kinds import IS_ACTIVITY, IS_DELIVERY, IS_RESPONSE
 
 
 def _place(column: str) -> str:
     return f"CASE WHEN {column} > 0 THEN CUME_DIST() OVER (ORDER BY {column}) ELSE 0 END"
 
 
-class CES(SetScoringModel):
+class CES(ScoringModel):
     id = "ces"
     name = "Customer Engagement Score"
 
@@ -35,7 +37,7 @@ class CES(SetScoringModel):
         weights = validation.check_ces_weights(settings.ces_weights)
         total_weight = sum(weights.values())
         revenue, revenue_params = sql.number_property("e.properties", settings.revenue_property)
-        kinds, kinds_params = run.kinds()
+        kinds, kinds_params = run.kinds
         activity = IS_ACTIVITY
         in_window = "e.timestamp > %s"
         horizon = float(settings.dormancy_dormant_days)
@@ -131,3 +133,8 @@ class CES(SetScoringModel):
             total_weight,
         ]
         return text, params
+
+
+@hookimpl
+def engage_scoring_models():
+    return [CES]

@@ -13,7 +13,9 @@ match wins:
 The value is the number of whole days inactive.
 """
 
-from .base import IS_ACTIVITY, Run, SetScoringModel
+from engage.plugins import hookimpl
+from engage.plugins.base import Run, ScoringModel
+from engage.scoring.kinds import IS_ACTIVITY
 
 # The median gap per customer: an ordered-set aggregate on PostgreSQL; SQLite
 # has none, so the middle gap(s) are picked with window functions there.
@@ -38,14 +40,14 @@ SQLITE_LATEST = """
 """
 
 
-class Dormancy(SetScoringModel):
+class Dormancy(ScoringModel):
     id = "dormancy"
     name = "Dormancy"
 
     def select(self, run: Run) -> tuple[str, list]:
         sql = run.sql
         settings = run.settings
-        kinds, kinds_params = run.kinds()
+        kinds, kinds_params = run.kinds
         today_sql, today = sql.date_param(run.as_of.date())
         previous = "LAG(day) OVER (PARTITION BY profile_id ORDER BY day)"
         components = sql.json_object(
@@ -87,3 +89,8 @@ class Dormancy(SetScoringModel):
             settings.dormancy_overdue_factor,
         ]
         return text, params
+
+
+@hookimpl
+def engage_scoring_models():
+    return [Dormancy]

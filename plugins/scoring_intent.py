@@ -9,11 +9,12 @@ intent row. Components: the index of the matched rule and its condition counts.
 
 from datetime import timedelta
 
-from . import validation
-from .base import Run, SetScoringModel
+from engage.plugins import hookimpl
+from engage.plugins.base import Run, ScoringModel
+from engage.scoring import validation
 
 
-class Intent(SetScoringModel):
+class Intent(ScoringModel):
     id = "intent"
     name = "Intent"
 
@@ -83,3 +84,8 @@ class Intent(SetScoringModel):
             *cases_params,
         ]
         return text, params
+
+
+@hookimpl
+def engage_scoring_models():
+    return [Intent]

@@ -10,10 +10,11 @@ the workspace's default channel. Per-channel figures are the components.
 
 from datetime import timedelta
 
-from .base import Run, SetScoringModel
+from engage.plugins import hookimpl
+from engage.plugins.base import Run, ScoringModel
 
 
-class Responsiveness(SetScoringModel):
+class Responsiveness(ScoringModel):
     id = "responsiveness"
     name = "Channel responsiveness"
 
@@ -21,7 +22,7 @@ class Responsiveness(SetScoringModel):
         sql = run.sql
         settings = run.settings
         window = settings.responsiveness_window_days
-        kinds, kinds_params = run.kinds()
+        kinds, kinds_params = run.kinds
         rate = "CASE WHEN delivered > 0 THEN responses * 1.0 / delivered ELSE 0 END"
         per_channel = sql.json_object(
             {"delivered": "delivered", "responses": "responses", "rate": "rate"}
@@ -67,3 +68,8 @@ class Responsiveness(SetScoringModel):
             window,
         ]
         return text, params
+
+
+@hookimpl
+def engage_scoring_models():
+    return [Responsiveness]

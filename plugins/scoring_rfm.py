@@ -9,7 +9,8 @@ purchase, more purchases and more revenue score higher. The value is
 the usual RFM segment map (docs/scoring.md).
 """
 
-from .base import Run, SetScoringModel
+from engage.plugins import hookimpl
+from engage.plugins.base import Run, ScoringModel
 
 # (condition on r and f, cell), first match wins: the usual R/F grid, with
 # the bottom corner (R=1, F=1) told apart from the rest of "hibernating".
@@ -32,7 +33,7 @@ def quintile(order_by: str) -> str:
     return f"1 + (5 * (RANK() OVER (ORDER BY {order_by}) - 1)) / COUNT(*) OVER ()"
 
 
-class RFM(SetScoringModel):
+class RFM(ScoringModel):
     id = "rfm"
     name = "RFM quintiles"
 
@@ -77,3 +78,8 @@ class RFM(SetScoringModel):
             as_of,
         ]
         return text, params
+
+
+@hookimpl
+def engage_scoring_models():
+    return [RFM]

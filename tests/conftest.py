@@ -3,6 +3,7 @@ import os
 import pytest
 from hypothesis import settings
 
+from engage.plugins import manager
 from engage.workspaces.services import NewWorkspace, create_workspace
 
 # CI replays the same examples on every run, so that a submission lands or not
@@ -31,3 +32,26 @@ def workspace(make_workspace) -> NewWorkspace:
 @pytest.fixture
 def other_workspace(make_workspace) -> NewWorkspace:
     return make_workspace("globex")
+
+
+@pytest.fixture
+def register_plugin():
+    """Register a plugin for one test: ``register_plugin(plugin, "test-geo")``.
+
+    ``plugin`` is a module or an object with ``@hookimpl`` functions. The
+    registries built from the hooks are rebuilt with it, and again without it
+    once the test is over, so no other test sees it.
+    """
+    pm = manager.get_plugin_manager()
+    names = []
+
+    def register(plugin, name: str):
+        pm.register(plugin, name=name)
+        names.append(name)
+        manager.reset_registries()
+        return plugin
+
+    yield register
+    for name in names:
+        pm.unregister(name=name)
+    manager.reset_registries()

@@ -18,45 +18,22 @@ unsubscribe that arrives in between still counts. In order:
 The caller writes every skip and deferral to the decision log.
 """
 
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Count, Q
 
-from engage.plugins.base import Channel
+from engage.plugins.base import ALLOW, DEFER, SKIP, Channel, Decision
 from engage.plugins.manager import get_plugin_manager
 
 from . import consent
 from .models import Consent, Message, MessagingPolicy
-
-ALLOW = "allow"
-SKIP = "skip"
-DEFER = "defer"
 
 # How long an outranked message waits before it checks again.
 OUTRANKED_RECHECK = timedelta(minutes=1)
 WINDOWS = {"day": timedelta(days=1), "week": timedelta(days=7)}
 # Messages that used a slot: anything handed to (or possibly to) the provider.
 SLOT_STATUSES = [Message.SENDING, *Message.SIGNAL_RANK]
-
-
-@dataclass(frozen=True)
-class Decision:
-    """``action`` is allow, skip or defer; ``reason`` a stable code such as
-    ``unsubscribed``; ``until`` when a deferred message may go."""
-
-    action: str
-    reason: str = ""
-    detail: str = ""
-    until: datetime | None = None
-
-    def __post_init__(self):
-        if self.action not in (ALLOW, SKIP, DEFER):
-            raise ValueError(f"action: must be allow, skip or defer, not {self.action!r}")
-        if self.action == DEFER and self.until is None:
-            raise ValueError("until: a deferral needs the time the message may go")
-
 
 ALLOWED = Decision(ALLOW)
 

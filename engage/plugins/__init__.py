@@ -1,18 +1,45 @@
 """engage's plugin system (pluggy, project name ``engage``).
 
-Plugin authors need only this import::
+The public plugin API is this package::
 
-    from engage.plugins import hookimpl
+    from engage.plugins import hookimpl, Channel, ScoringModel, Decision
 
-and the base classes in ``engage.plugins.base``. Every hook is declared and
-documented in ``engage.plugins.hookspecs``.
+with the rest of the base classes in ``engage.plugins.base``. Every hook is
+declared and documented in ``engage.plugins.hookspecs``.
 """
 
 import pluggy
+
+from .base import (
+    Capabilities,
+    Channel,
+    Decision,
+    Importer,
+    ImportProblem,
+    Run,
+    ScoringModel,
+    SendResult,
+    SettingField,
+    WebhookSignal,
+)
 
 PROJECT_NAME = "engage"
 ENTRY_POINT_GROUP = "engage.plugins"
 
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
-__all__ = ["ENTRY_POINT_GROUP", "PROJECT_NAME", "hookimpl"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PROJECT_NAME",
+    "Capabilities",
+    "Channel",
+    "Decision",
+    "ImportProblem",
+    "Importer",
+    "Run",
+    "ScoringModel",
+    "SendResult",
+    "SettingField",
+    "WebhookSignal",
+    "hookimpl",
+]

@@ -198,6 +198,31 @@ class WebhookSignal:
             raise ValueError("provider_event_id: required, engage deduplicates on it")
 
 
+ALLOW = "allow"
+SKIP = "skip"
+DEFER = "defer"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A policy verdict on a send (what ``engage_check_send`` returns).
+
+    ``action`` is allow, skip or defer; ``reason`` a stable code such as
+    ``unsubscribed``; ``until`` when a deferred message may go.
+    """
+
+    action: str
+    reason: str = ""
+    detail: str = ""
+    until: datetime | None = None
+
+    def __post_init__(self):
+        if self.action not in (ALLOW, SKIP, DEFER):
+            raise ValueError(f"action: must be allow, skip or defer, not {self.action!r}")
+        if self.action == DEFER and self.until is None:
+            raise ValueError("until: a deferral needs the time the message may go")
+
+
 class Channel(Plugin):
     """A way to reach a customer. engage instantiates it with validated settings.
 
@@ -266,10 +291,42 @@ class Channel(Plugin):
         return None
 
 
-class ScoringModel(Plugin):
-    """Scores a profile (e.g. churn risk, RFM); the scoring app stores the result."""
+@dataclass(frozen=True)
+class Run:
+    """What a scoring model's SELECT may depend on.
 
-    def score(self, *, profile) -> float:
+    ``settings`` are the workspace's scoring settings (``ScoringSettings``:
+    purchase event, windows, weights); ``sql`` is engage's SQL dialect, so one
+    query runs on PostgreSQL and on the embedded SQLite; ``kinds`` is a
+    ``kinds(name, activity, delivery, response, channel)`` CTE and its
+    parameters, naming the event names engage writes itself (a name not in it
+    is something the customer did).
+    """
+
+    workspace_id: int
+    settings: Any
+    as_of: datetime
+    sql: Any
+    kinds: tuple[str, list]
+
+
+class ScoringModel(Plugin):
+    """Scores every customer of a workspace at once, in SQL.
+
+    Scoring one profile at a time would mean a million round trips at a
+    million customers, and quintiles need the whole workspace anyway; so a
+    model returns one SELECT and engage replaces the model's rows with its
+    result in one INSERT ... SELECT. engage instantiates it with the
+    workspace's validated settings of this plugin (its ``settings_schema``
+    defaults when the workspace has no configuration row).
+    """
+
+    def __init__(self, settings: dict[str, Any] | None = None):
+        self.settings = settings or {}
+
+    def select(self, run: Run) -> tuple[str, list]:
+        """SQL and parameters selecting ``profile_id, value, cell, components``
+        (``cell`` may be NULL, ``components`` a JSON object)."""
         raise NotImplementedError
 
 

@@ -59,7 +59,7 @@ def engage_check_send(message, profile, now):
     """A policy verdict on a message about to be sent.
 
     Receives the ``Message`` (channel, category, workspace), its ``Profile``
-    and the current time. Returns an ``engage.messaging.policy.Decision``
+    and the current time. Returns an ``engage.plugins.Decision``
     to skip or defer the send, or None to have no opinion. All results are
     collected: any skip wins over any defer, and a defer waits for the latest
     proposed time. Runs at send time, after engage's own consent, quiet-hours

@@ -71,6 +71,12 @@ def _registry(hook_name: str) -> dict[str, type[Plugin]]:
     return found
 
 
+def reset_registries() -> None:
+    """Forget the registries, so the next look-up rebuilds them from the
+    plugins registered now (a test registering a plugin of its own)."""
+    _registry.cache_clear()
+
+
 def channels() -> dict[str, type[Channel]]:
     return _registry("engage_channels")  # type: ignore[return-value]
 
@@ -81,6 +87,18 @@ def get_channel_class(channel_id: str) -> type[Channel]:
         return registry[channel_id]
     except KeyError:
         raise UnknownPlugin("channel", channel_id, list(registry)) from None
+
+
+def scoring_models() -> dict[str, type[ScoringModel]]:
+    return dict(sorted(_registry("engage_scoring_models").items()))  # type: ignore[arg-type]
+
+
+def get_scoring_model_class(model_id: str) -> type[ScoringModel]:
+    registry = scoring_models()
+    try:
+        return registry[model_id]
+    except KeyError:
+        raise UnknownPlugin("scoring model", model_id, list(registry)) from None
 
 
 def configurable_plugins() -> dict[str, type[Plugin]]:

@@ -1,41 +1,12 @@
-"""The interface of a set-based scoring model.
+"""Which event names engage wrote itself, for scoring models' SQL.
 
-``engage.plugins.base.ScoringModel`` scores one profile at a time, which at a
-million customers means a million round trips. A ``SetScoringModel`` instead
-returns one SELECT producing ``(profile_id, value, cell, components)`` for
-every scored customer of a workspace; ``compute`` replaces the model's rows
-with that result in one INSERT ... SELECT, inside the caller's transaction.
-Quintiles and percentiles need the whole workspace anyway, so this is also
-the only way to compute them correctly.
+A model LEFT JOINs events to the ``kinds`` CTE (``Run.kinds``) and uses the
+conditions below: a name not in it is something the customer did.
 """
-
-from dataclasses import dataclass
-from datetime import datetime
 
 from django.db import connection
 
-from engage.plugins.base import ScoringModel
 from engage.plugins.manager import channels
-
-from .dialect import Dialect
-
-
-@dataclass(frozen=True)
-class Run:
-    """What a model's SELECT may depend on."""
-
-    workspace_id: int
-    settings: object  # engage.scoring.models.ScoringSettings
-    as_of: datetime
-    sql: Dialect
-
-    def kinds(self) -> tuple[str, list]:
-        return kinds_cte(self.workspace_id)
-
-
-# First key of the transaction-level advisory lock taken per workspace while
-# its scores are rewritten (the second key is the workspace id).
-LOCK_KEY = 0x5C0E
 
 # Events engage writes itself; they are not something the customer did.
 SYSTEM_SUFFIXES = ("Sent", "Delivered", "Bounced", "Failed")
@@ -113,31 +84,3 @@ def kinds_cte(workspace_id: int) -> tuple[str, list]:
 IS_ACTIVITY = "(k.name IS NULL OR k.activity = 1)"
 IS_DELIVERY = "k.delivery = 1"
 IS_RESPONSE = "k.response = 1"
-
-
-class SetScoringModel(ScoringModel):
-    """A scoring model computed for a whole workspace in SQL."""
-
-    def select(self, run: Run) -> tuple[str, list]:
-        """SQL and parameters selecting ``profile_id, value, cell, components``."""
-        raise NotImplementedError
-
-    def compute(self, *, workspace, settings, as_of: datetime) -> int:
-        """Replace this model's scores in ``workspace``; returns the rows written."""
-        sql = Dialect(connection)
-        run = Run(workspace_id=workspace.pk, settings=settings, as_of=as_of, sql=sql)
-        select, params = self.select(run)
-        with connection.cursor() as cursor:
-            if sql.pg:
-                # Two runs for one workspace (the weekly task and compute_scores)
-                # take turns instead of colliding on the rows the other wrote.
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_KEY, workspace.pk])
-            cursor.execute(
-                "DELETE FROM scoring_score WHERE workspace_id = %s AND model = %s",
-                [workspace.pk, self.id],
-            )
-            columns = "workspace_id, profile_id, model, value, cell, components, computed_at"
-            values = "%s, s.profile_id, %s, s.value, COALESCE(s.cell, ''), s.components, %s"
-            insert = f"INSERT INTO scoring_score ({columns}) SELECT {values} FROM ({select}) s"  # noqa: S608 (a model's fixed SQL; values are parameters)
-            cursor.execute(insert, [workspace.pk, self.id, sql.ts(as_of), *params])
-            return cursor.rowcount

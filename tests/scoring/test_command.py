@@ -5,8 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from engage.plugins.manager import scoring_models
 from engage.scoring.models import Score
-from engage.scoring.registry import scoring_models
 from engage.scoring.tasks import compute_all_workspaces
 
 from .helpers import customer, did
@@ -52,7 +52,7 @@ def test_command_without_options_scores_every_model_of_every_workspace(workspace
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--model", "churn"], "--model: unknown scoring model churn; installed: "),
+        (["--model", "churn"], "--model: unknown scoring model 'churn'; installed: ces, "),
         (["--workspace", "nope"], "--workspace: no workspace with id or name 'nope'"),
     ],
 )

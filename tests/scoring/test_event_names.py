@@ -2,7 +2,7 @@
 
 import pytest
 
-from engage.scoring.base import channel_labels, classify
+from engage.scoring.kinds import channel_labels, classify
 
 
 @pytest.mark.parametrize(

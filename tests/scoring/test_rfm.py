@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from engage.scoring.models import ScoringSettings
-from engage.scoring.rfm import CELLS
+from plugins.scoring_rfm import CELLS
 
 from .helpers import compute, customer, did, scores
 

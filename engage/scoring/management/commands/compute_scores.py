@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from engage.scoring.registry import UnknownModel, selected_models
-from engage.scoring.services import ModelRun, compute_workspace
+from engage.plugins.manager import UnknownPlugin
+from engage.scoring.services import ModelRun, compute_workspace, selected_models
 from engage.workspaces.models import Workspace
 
 
@@ -16,13 +16,14 @@ class Command(BaseCommand):
             "--model",
             action="append",
             dest="models",
-            help="Scoring model id (repeatable); default: every installed model.",
+            help="Scoring model id (repeatable); default: every installed model the workspace "
+            "has not disabled.",
         )
 
     def handle(self, *args, workspace=None, models=None, **options):
         try:
             selected_models(models)
-        except UnknownModel as exc:
+        except UnknownPlugin as exc:
             raise CommandError(f"--model: {exc}") from None
         workspaces = Workspace.objects.order_by("pk")
         if workspace:
