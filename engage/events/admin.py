@@ -12,33 +12,14 @@ loaded through ``quarantine.load_events``, so one bad row cannot break the
 list or its own page. ``manage.py quarantine_events`` finds such rows.
 """
 
-import json
-
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
-from django.core.paginator import Paginator
-from django.utils.functional import cached_property
-from django.utils.html import format_html
 
+from engage.admin_display import CappedCountPaginator, pretty_json
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
 from .models import Event
 from .quarantine import load_events
-
-
-class CappedCountPaginator(Paginator):
-    """A paginator that counts at most ``CAP`` + 1 rows.
-
-    The admin changelist counts its rows to draw page links; on a table with
-    millions of rows that COUNT(*) is the slowest part of the page. Capped,
-    the list offers the first pages and search and filters narrow it down.
-    """
-
-    CAP = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list.order_by()[: self.CAP + 1].count()
 
 
 class ProcessedFilter(admin.SimpleListFilter):
@@ -138,9 +119,3 @@ def _payload(event: Event, value) -> str:
     if event.is_quarantined:
         return "Not shown: the event is quarantined (see the reason)."
     return pretty_json(value)
-
-
-def pretty_json(value) -> str:
-    return format_html(
-        "<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-    )

@@ -25,35 +25,27 @@ marked processed with a warning and logged, so that one bad event cannot
 block the queue.
 """
 
-import json
 import logging
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import (
-    DatabaseError,
-    DataError,
-    IntegrityError,
-    connection,
-    models,
-    transaction,
-)
+from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from engage.bulk import update_rows
 from engage.plugins.enrichment import enrich_event
 from engage.privacy.models import Suppression
 from engage.privacy.selectors import suppressed
-from engage.profiles.merge import ProfilesMoved
+from engage.profiles.locks import ProfilesMoved, lock_identifiers
 from engage.profiles.models import Profile
 from engage.profiles.resolution import (
     BatchProfiles,
     Extracted,
     extract_identifiers,
-    lock_identifiers,
     resolve_identifiers,
 )
-from engage.profiles.traits import apply_traits
+from engage.profiles.updates import apply_event
 from engage.workspaces.models import Workspace
 
 from . import quarantine
@@ -90,46 +82,6 @@ class PendingWrites:
         update_rows(Event, self.events, EVENT_FIELDS)
         update_rows(Event, self.enriched, ["properties"])
         self.profiles, self.events, self.enriched = {}, [], []
-
-
-def update_rows(model, rows: list, fields: list[str]) -> None:
-    """Write ``fields`` of ``rows`` with one statement.
-
-    On PostgreSQL an ``UPDATE … FROM unnest(…)``: Django's ``bulk_update``
-    builds one CASE per field and row, which costs more Python time than the
-    round trips it saves.
-    """
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_update(rows, fields)
-        return
-    quote = connection.ops.quote_name
-    pk = model._meta.pk
-    columns, types, sets, arrays = [quote(pk.column)], [f"{pk.db_type(connection)}[]"], [], []
-    arrays.append([row.pk for row in rows])
-    for name in fields:
-        field = model._meta.get_field(name)
-        column = quote(field.column)
-        columns.append(column)
-        values = [getattr(row, field.attname) for row in rows]
-        if isinstance(field, models.JSONField):
-            types.append("text[]")
-            sets.append(f"{column} = v.{column}::jsonb")
-            values = [json.dumps(value, cls=field.encoder) for value in values]
-        else:
-            types.append(f"{field.db_type(connection)}[]")
-            sets.append(f"{column} = v.{column}")
-        arrays.append(values)
-    placeholders = ", ".join(f"%s::{kind}" for kind in types)
-    # Names and types come from the model; every value is a parameter.
-    sql = (
-        f"UPDATE {quote(model._meta.db_table)} AS t SET {', '.join(sets)} "  # noqa: S608
-        f"FROM unnest({placeholders}) AS v({', '.join(columns)}) "
-        f"WHERE t.{columns[0]} = v.{columns[0]}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, arrays)
 
 
 class AllLeft(Exception):
@@ -448,7 +400,13 @@ def process_event(
         warnings.append("no usable identifier: the event is not attributed to a profile")
     else:
         warnings += resolution.warnings
-        _apply_to_profile(event, resolution.profile)
+        apply_event(
+            profile=resolution.profile,
+            event_type=event.type,
+            timestamp=event.timestamp,
+            traits=event.traits,
+            context=event.context,
+        )
         if pending is None:
             resolution.profile.save(update_fields=PROFILE_FIELDS)
         else:
@@ -464,25 +422,3 @@ def process_event(
         if enriched:
             pending.enriched.append(event)
     return True
-
-
-def _apply_to_profile(event: Event, profile) -> None:
-    """Traits (latest update per trait wins), first/last seen, timezone and locale.
-
-    In memory only: the caller saves the profile, at once or with its batch.
-    """
-    context = event.context if isinstance(event.context, dict) else {}
-    at = event.timestamp
-    newest = profile.last_seen_at is None or at >= profile.last_seen_at
-    if event.type == "identify" and isinstance(event.traits, dict):
-        apply_traits(profile=profile, traits=event.traits, at=at)
-    if isinstance(context.get("traits"), dict):
-        apply_traits(profile=profile, traits=context["traits"], at=at)
-    for name, limit in (("timezone", 64), ("locale", 35)):
-        value = context.get(name)
-        if isinstance(value, str) and value.strip() and (newest or not getattr(profile, name)):
-            setattr(profile, name, value.strip()[:limit])
-    if profile.first_seen_at is None or at < profile.first_seen_at:
-        profile.first_seen_at = at
-    if newest:
-        profile.last_seen_at = at

@@ -9,7 +9,7 @@ come back; nothing else here is edited or deleted.
 
 from django.contrib import admin
 
-from engage.events.admin import CappedCountPaginator
+from engage.admin_display import CappedCountPaginator
 from engage.profiles.identifiers import InvalidIdentifier, normalize
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
 

@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from engage.events.models import Event
 from engage.events.quarantine import load_events
+from engage.profiles.locks import lock_identifiers
 from engage.profiles.models import Identity, Profile, ProfileMerge
-from engage.profiles.resolution import lock_identifiers
 from engage.profiles.selectors import merged_profile_ids
 
 from .hashing import identity_hash

@@ -27,7 +27,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from engage.events.admin import CappedCountPaginator, pretty_json
+from engage.admin_display import CappedCountPaginator, pretty_json
 from engage.privacy.services import erase_profile
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
 

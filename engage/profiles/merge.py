@@ -21,60 +21,16 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from .locks import (
+    MAX_LOCK_ATTEMPTS,
+    ProfilesMoved,
+    canonical_id,
+    lock_canonical,
+    lock_identities,
+)
 from .models import Identity, Profile, ProfileMerge
 from .signals import profile_merged, profile_split
 from .traits import give_back_traits, take_traits
-
-# How often the canonical profiles are looked up again when a concurrent merge
-# moves them while we wait for their locks. Each retry follows at least one
-# merge that committed, so a handful is plenty.
-MAX_LOCK_ATTEMPTS = 10
-
-
-class ProfilesMoved(Exception):
-    """A profile we locked was merged by someone else meanwhile; look again."""
-
-
-def canonical_id(profile_id: int) -> int:
-    merged_into = (
-        Profile.objects.filter(pk=profile_id).values_list("merged_into_id", flat=True).first()
-    )
-    return merged_into or profile_id
-
-
-def lock_profiles(profile_ids) -> dict[int, Profile]:
-    """Lock canonical profiles one by one in id order (so two workers cannot deadlock on them).
-
-    Raises ProfilesMoved as soon as one of them, once locked, is no longer
-    canonical or no longer exists: the caller looks the canonical profiles up
-    again. Call it in a savepoint that the exception rolls back, so that the
-    rows already locked are released: the worker that merged the profile away
-    may still need to re-point profiles merged into it, and holding it while
-    waiting for the next row would deadlock with that worker.
-    """
-    locked = {}
-    for pk in sorted(set(profile_ids)):
-        profile = Profile.objects.select_for_update().filter(pk=pk).first()
-        if profile is None or profile.merged_into_id is not None:
-            raise ProfilesMoved
-        locked[pk] = profile
-    return locked
-
-
-def lock_canonical(*profile_ids: int) -> list[Profile]:
-    """The canonical profiles of ``profile_ids``, locked, in the same order."""
-    for _ in range(MAX_LOCK_ATTEMPTS):
-        canonical = [canonical_id(pk) for pk in profile_ids]
-        try:
-            # A savepoint per attempt: a failed attempt must release the rows
-            # it locked, or the next attempt would lock out of id order and
-            # deadlock with a worker merging the profiles the other way round.
-            with transaction.atomic():
-                locked = lock_profiles(canonical)
-        except ProfilesMoved:
-            continue
-        return [locked[pk] for pk in canonical]
-    raise ProfilesMoved
 
 
 def merge_profiles(
@@ -213,14 +169,6 @@ def _lock_split_pair(merge: ProfileMerge) -> tuple[Profile, Profile]:
     if restored is None or restored.merged_into_id != holder_id:
         raise ProfilesMoved
     return holder, restored
-
-
-def lock_identities(workspace_id: int, identity_ids) -> None:
-    """Take the resolution locks of identities that are about to move."""
-    from .resolution import lock_identifiers
-
-    pairs = Identity.objects.filter(pk__in=identity_ids).values_list("kind", "value")
-    lock_identifiers(workspace_id, list(pairs))
 
 
 def _merged_family(profile_id: int) -> set[int]:

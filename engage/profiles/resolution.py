@@ -23,7 +23,6 @@ matched profiles are then locked in id order and re-read, and a profile merged
 away meanwhile makes resolution roll back to its savepoint and start again.
 """
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -31,7 +30,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from .identifiers import InvalidIdentifier, is_junk, normalize
-from .merge import MAX_LOCK_ATTEMPTS, ProfilesMoved, lock_profiles, merge_locked
+from .locks import MAX_LOCK_ATTEMPTS, ProfilesMoved, lock_identifiers, lock_profiles
+from .merge import merge_locked
 from .models import Identity, Profile, ProfileMerge
 
 # Lower ranks win when a limit forces an identifier out; external kinds rank
@@ -181,28 +181,6 @@ def _usable(kind, raw, where, workspace, warnings) -> Identifier | None:
     return Identifier(kind, value)
 
 
-def lock_key(workspace_id: int, kind: str, value: str) -> int:
-    digest = hashlib.blake2b(f"{workspace_id}\x1f{kind}\x1f{value}".encode(), digest_size=8)
-    return int.from_bytes(digest.digest(), "big", signed=True)
-
-
-def lock_identifiers(workspace_id: int, pairs) -> None:
-    """Hold, until the transaction ends, a lock per (kind, value) on PostgreSQL.
-
-    Sorted, so that two transactions locking overlapping sets cannot deadlock.
-    Other databases run one writer at a time and need none.
-    """
-    keys = sorted({lock_key(workspace_id, kind, value) for kind, value in pairs})
-    if not keys or connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%s::bigint[]) AS k "
-            "ORDER BY 1) AS keys",
-            [keys],
-        )
-
-
 def identity_limit(workspace, kind: str) -> int:
     if kind == Identity.USER_ID:
         return 1
@@ -229,7 +207,7 @@ def resolve_identifiers(
     A matched profile merged away by another worker while this one waited
     for its lock (ProfilesMoved) is retried here, each attempt in a
     savepoint so the profiles locked so far are released (see
-    merge.lock_profiles); ProfilesMoved escapes only after MAX_LOCK_ATTEMPTS.
+    locks.lock_profiles); ProfilesMoved escapes only after MAX_LOCK_ATTEMPTS.
 
     With ``batch``, the caller already holds the identifier locks of
     ``extracted`` (taken with ``lock_identifiers``) and the profiles returned

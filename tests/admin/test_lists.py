@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from engage.events.admin import CappedCountPaginator
+from engage.admin_display import CappedCountPaginator
 from tests.customer_factories import EventFactory, ProfileFactory
 
 

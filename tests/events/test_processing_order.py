@@ -7,8 +7,8 @@ from django.db import connection, transaction
 
 from engage.events import processing
 from engage.events.models import Event
+from engage.profiles.locks import lock_identifiers
 from engage.profiles.models import ProfileMerge
-from engage.profiles.resolution import lock_identifiers
 from tests.identity_helpers import identities, pending_event, profile_of
 
 pytestmark = pytest.mark.usefixtures("transactional_db")

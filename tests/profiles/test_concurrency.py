@@ -16,7 +16,8 @@ from django.db.models.signals import post_save
 from engage.events import processing
 from engage.events.models import Event
 from engage.events.processing import process_pending, run
-from engage.profiles.merge import ProfilesMoved, merge_profiles, split_merge
+from engage.profiles.locks import ProfilesMoved
+from engage.profiles.merge import merge_profiles, split_merge
 from engage.profiles.models import Identity, Profile, ProfileMerge
 from tests.customer_factories import EventFactory, IdentityFactory, ProfileFactory
 from tests.identity_helpers import identities, pending_event, profile_of, send

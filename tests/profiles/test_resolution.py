@@ -274,7 +274,7 @@ def test_resolution_retries_when_a_matched_profile_moved_under_it(workspace, mon
     """A webhook or the careful processing path resolving while another worker
     merges: the first attempt finds the profile moved, the next one succeeds."""
     from engage.profiles import resolution
-    from engage.profiles.merge import ProfilesMoved
+    from engage.profiles.locks import ProfilesMoved
 
     ws = workspace.workspace
     send(ws, "identify", user_id="ann", traits={"email": "ann@example.com"})

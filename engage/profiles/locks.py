@@ -1,0 +1,101 @@
+"""Locks that keep concurrent workers from resolving or merging the same customer twice.
+
+Two kinds, always taken in this order within a transaction:
+
+- identifier locks (``lock_identifiers``): a PostgreSQL transaction-level
+  advisory lock per (workspace, kind, value), taken before an identifier is
+  looked up, attached or moved, so that two workers cannot both create a
+  profile for it or move it at once;
+- profile row locks (``lock_profiles``, ``lock_canonical``): ``SELECT … FOR
+  UPDATE`` on canonical profiles, in id order, re-read once locked, so that
+  a profile merged away meanwhile is noticed (``ProfilesMoved``) and the
+  lookup starts again.
+
+Resolution, merging, splitting and erasure all take them, so they live in
+one module that each of those imports.
+"""
+
+import hashlib
+
+from django.db import connection, transaction
+
+from .models import Identity, Profile
+
+# How often the canonical profiles are looked up again when a concurrent merge
+# moves them while we wait for their locks. Each retry follows at least one
+# merge that committed, so a handful is plenty.
+MAX_LOCK_ATTEMPTS = 10
+
+
+class ProfilesMoved(Exception):
+    """A profile we locked was merged by someone else meanwhile; look again."""
+
+
+def lock_key(workspace_id: int, kind: str, value: str) -> int:
+    digest = hashlib.blake2b(f"{workspace_id}\x1f{kind}\x1f{value}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+def lock_identifiers(workspace_id: int, pairs) -> None:
+    """Hold, until the transaction ends, a lock per (kind, value) on PostgreSQL.
+
+    Sorted, so that two transactions locking overlapping sets cannot deadlock.
+    Other databases run one writer at a time and need none.
+    """
+    keys = sorted({lock_key(workspace_id, kind, value) for kind, value in pairs})
+    if not keys or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%s::bigint[]) AS k "
+            "ORDER BY 1) AS keys",
+            [keys],
+        )
+
+
+def lock_identities(workspace_id: int, identity_ids) -> None:
+    """Take the identifier locks of identities that are about to move."""
+    pairs = Identity.objects.filter(pk__in=identity_ids).values_list("kind", "value")
+    lock_identifiers(workspace_id, list(pairs))
+
+
+def canonical_id(profile_id: int) -> int:
+    merged_into = (
+        Profile.objects.filter(pk=profile_id).values_list("merged_into_id", flat=True).first()
+    )
+    return merged_into or profile_id
+
+
+def lock_profiles(profile_ids) -> dict[int, Profile]:
+    """Lock canonical profiles one by one in id order (so two workers cannot deadlock on them).
+
+    Raises ProfilesMoved as soon as one of them, once locked, is no longer
+    canonical or no longer exists: the caller looks the canonical profiles up
+    again. Call it in a savepoint that the exception rolls back, so that the
+    rows already locked are released: the worker that merged the profile away
+    may still need to re-point profiles merged into it, and holding it while
+    waiting for the next row would deadlock with that worker.
+    """
+    locked = {}
+    for pk in sorted(set(profile_ids)):
+        profile = Profile.objects.select_for_update().filter(pk=pk).first()
+        if profile is None or profile.merged_into_id is not None:
+            raise ProfilesMoved
+        locked[pk] = profile
+    return locked
+
+
+def lock_canonical(*profile_ids: int) -> list[Profile]:
+    """The canonical profiles of ``profile_ids``, locked, in the same order."""
+    for _ in range(MAX_LOCK_ATTEMPTS):
+        canonical = [canonical_id(pk) for pk in profile_ids]
+        try:
+            # A savepoint per attempt: a failed attempt must release the rows
+            # it locked, or the next attempt would lock out of id order and
+            # deadlock with a worker merging the profiles the other way round.
+            with transaction.atomic():
+                locked = lock_profiles(canonical)
+        except ProfilesMoved:
+            continue
+        return [locked[pk] for pk in canonical]
+    raise ProfilesMoved
