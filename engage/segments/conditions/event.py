@@ -78,7 +78,7 @@ def to_sql(compiler, body: dict) -> tuple[str, list]:
 
 def _did(compiler, body: dict) -> tuple[str, list]:
     where = ["e.workspace_id = %s", "e.name = %s", "e.timestamp <= %s"]
-    params = [compiler.workspace_id, body["name"], compiler.d.timestamp(compiler.now)]
+    params = [compiler.workspace_id, body["name"], compiler.d.ts(compiler.now)]
     for flt in body.get("where", []):
         sql, ps = value.to_sql(
             compiler, "e.properties", flt["property"], flt["op"], flt.get("value")
@@ -120,10 +120,10 @@ def _window(compiler, body: dict):
     lower = upper = None
     if "within_days" in body:
         lower = compiler.now - datetime.timedelta(days=body["within_days"])
-        lower = compiler.d.timestamp(lower)
+        lower = compiler.d.ts(lower)
     if "older_than_days" in body:
         upper = compiler.now - datetime.timedelta(days=body["older_than_days"])
-        upper = compiler.d.timestamp(upper)
+        upper = compiler.d.ts(upper)
     return lower, upper
 
 
