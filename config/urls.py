@@ -2,10 +2,20 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from engage.api.routing import methods_of
+from engage.privacy.api.views import ProfileErasureView
+from engage.profiles.api.views import ProfileDetailView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/", include("engage.events.urls")),
+    path(
+        "api/profiles/<int:profile_id>",
+        methods_of(ProfileDetailView, ProfileErasureView).as_view(),
+        name="profile-detail",
+    ),
     path("api/", include("engage.profiles.urls")),
+    path("api/", include("engage.privacy.urls")),
     path("api/", include("engage.segments.urls")),
     path("api/", include("engage.messaging.urls")),
     path("api/", include("engage.scoring.urls")),

@@ -90,25 +90,6 @@ class TimelinePageSerializer(serializers.Serializer):
     results = TimelineEventSerializer(many=True)
 
 
-class ErasedCountsSerializer(serializers.Serializer):
-    profiles = serializers.IntegerField()
-    identities = serializers.IntegerField()
-    events = serializers.IntegerField()
-    merges = serializers.IntegerField()
-    tables = serializers.DictField(
-        child=serializers.IntegerField(), help_text="Rows deleted per table (app.Model)."
-    )
-
-
-class ErasureSerializer(serializers.Serializer):
-    profile_id = serializers.IntegerField()
-    privacy_request_id = serializers.IntegerField(source="request.id")
-    suppressed_identifiers = serializers.IntegerField(
-        help_text="Identifiers whose future events are dropped (stored hashed)."
-    )
-    erased = ErasedCountsSerializer(source="*")
-
-
 class SplitSerializer(serializers.Serializer):
     merge = MergeSerializer()
     profile = ProfileSerializer(help_text="The restored profile, with what it brought back.")

@@ -5,7 +5,6 @@ the key's workspace, so another workspace's profile is a plain 404.
 """
 
 from django.http import QueryDict
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -21,14 +20,12 @@ from engage.api.errors import BadParameter, Conflict
 from engage.api.schema import error
 from engage.api.scoping import profile_or_404, requested_by, workspace_of
 from engage.events.models import Event
-from engage.privacy.services import erase_profile, export_profile
 from engage.profiles import selectors
 from engage.profiles.identifiers import InvalidIdentifier, check_kind
 from engage.profiles.models import Identity, ProfileMerge
 from engage.profiles.services import split_merge
 
 from .serializers import (
-    ErasureSerializer,
     MergeSerializer,
     ProfileSerializer,
     SplitSerializer,
@@ -168,44 +165,6 @@ class ProfileDetailView(APIView):
         profile = profile_or_404(request, profile_id)
         return Response(ProfileSerializer(selectors.customer_view(profile)).data)
 
-    @extend_schema(
-        operation_id="profiles_erase",
-        summary="Erase a customer (right to erasure)",
-        description="Deletes the profile, every profile merged into it, and every row of any "
-        "table that refers to them (identities, events, merges, ...). Each identifier is "
-        "suppressed (stored hashed), so events that carry it later are dropped. Recorded as "
-        "a privacy request. Cannot be undone.",
-        parameters=[PROFILE_ID],
-        responses={200: ErasureSerializer, **AUTH_ERRORS, **NOT_FOUND},
-        examples=[
-            OpenApiExample(
-                "Erased",
-                value={
-                    "profile_id": 42,
-                    "privacy_request_id": 3,
-                    "suppressed_identifiers": 3,
-                    "erased": {
-                        "profiles": 2,
-                        "identities": 3,
-                        "events": 120,
-                        "merges": 1,
-                        "tables": {
-                            "events.Event": 120,
-                            "profiles.Identity": 3,
-                            "profiles.Profile": 2,
-                            "profiles.ProfileMerge": 1,
-                        },
-                    },
-                },
-                response_only=True,
-            )
-        ],
-    )
-    def delete(self, request: Request, profile_id: int) -> Response:
-        profile = profile_or_404(request, profile_id)
-        erasure = erase_profile(profile=profile, requested_by=requested_by(request))
-        return Response(ErasureSerializer(erasure).data)
-
 
 class ProfileEventsView(APIView):
     @extend_schema(
@@ -241,9 +200,7 @@ class ProfileEventsView(APIView):
                 cursor = selectors.TimelineCursor.decode(token)
             except ValueError:
                 raise BadParameter("cursor", "not a cursor returned by this endpoint") from None
-        limit = parameters.limit(
-            params, default=DEFAULT_TIMELINE_LIMIT, maximum=MAX_TIMELINE_LIMIT
-        )
+        limit = parameters.limit(params, default=DEFAULT_TIMELINE_LIMIT, maximum=MAX_TIMELINE_LIMIT)
         event_type = params.get("type")
         if event_type is not None and event_type not in Event.TYPES:
             raise BadParameter("type", "must be one of " + ", ".join(Event.TYPES))
@@ -271,37 +228,6 @@ class ProfileEventsView(APIView):
                 "results": TimelineEventSerializer(events, many=True).data,
             }
         )
-
-
-class ProfileExportView(APIView):
-    @extend_schema(
-        operation_id="profiles_export",
-        summary="Export everything held on a customer (right of access)",
-        description="The profile, profiles merged into it, identities, events, merges, and "
-        "rows of every other table that refers to them (under `related`, keyed by "
-        "`app.model`). Recorded as a privacy request.",
-        parameters=[PROFILE_ID],
-        responses={200: OpenApiTypes.OBJECT, **AUTH_ERRORS, **NOT_FOUND},
-        examples=[
-            OpenApiExample(
-                "Export",
-                value={
-                    "exported_at": "2025-03-02T12:00:00Z",
-                    "workspace": "acme",
-                    "profile": {"id": 42, "traits": {"plan": "pro"}, "merged_into_id": None},
-                    "merged_profiles": [{"id": 57, "merged_into_id": 42}],
-                    "identities": [{"id": 9, "kind": "email", "value": "ada@example.com"}],
-                    "events": [{"id": 1001, "type": "track", "name": "Order Completed"}],
-                    "merges": [{"id": 7, "survivor_id": 42, "merged_id": 57}],
-                    "related": {},
-                },
-                response_only=True,
-            )
-        ],
-    )
-    def get(self, request: Request, profile_id: int) -> Response:
-        profile = profile_or_404(request, profile_id)
-        return Response(export_profile(profile=profile, requested_by=requested_by(request)))
 
 
 class MergeSplitView(APIView):
