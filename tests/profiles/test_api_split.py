@@ -1,4 +1,4 @@
-"""Splitting a merge over the API (the split itself is profiles.services.split_merge)."""
+"""Splitting a merge over the API (the split itself is profiles.merge.split_merge)."""
 
 import pytest
 from rest_framework.test import APIClient

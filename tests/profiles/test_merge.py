@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 
 from engage.events.models import Event
+from engage.profiles.merge import merge_profiles, split_merge
 from engage.profiles.models import Profile, ProfileMerge
-from engage.profiles.services import merge_profiles, split_merge
 from engage.profiles.signals import profile_merged, profile_split
 from tests.identity_helpers import T0, identities, send
 

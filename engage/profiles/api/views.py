@@ -22,8 +22,8 @@ from engage.api.scoping import profile_or_404, requested_by, workspace_of
 from engage.events.models import Event
 from engage.profiles import selectors
 from engage.profiles.identifiers import InvalidIdentifier, check_kind
+from engage.profiles.merge import split_merge
 from engage.profiles.models import Identity, ProfileMerge
-from engage.profiles.services import split_merge
 
 from .serializers import (
     MergeSerializer,
