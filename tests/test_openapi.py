@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from drf_spectacular.validation import validate_schema
 
+from engage.inbox import tokens
 from engage.segments.models import Segment
 from tests.customer_factories import EventFactory
 
@@ -193,12 +194,17 @@ def test_a_nul_in_any_query_parameter_is_a_400_never_a_500(schema, workspace):
     profile = EventFactory(profile__workspace=workspace.workspace).profile
     segment = Segment.objects.create(workspace=workspace.workspace, name="Static", kind="static")
     ids = {"profile_id": profile.pk, "segment_id": segment.pk}
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {workspace.secret_key}")
+    keys = {
+        "secretKey": workspace.secret_key,
+        "inboxToken": tokens.issue(workspace_id=workspace.workspace.pk, profile_id=profile.pk),
+    }
     tried = 0
     for path, method, operation in operations(schema):
         query = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
         if not query:
             continue
+        [[scheme]] = operation["security"]
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {keys[scheme]}")
         url = re.sub(r"{(\w+)}", lambda m: str(ids[m.group(1)]), path)
         for name in query:
             response = getattr(client, method)(url, {name: "a\x00b"})

@@ -44,10 +44,10 @@ def test_app_lists_reads_and_dismisses(workspace, customer, make_message):
     app = api(token=issue_token(workspace))
 
     listing = app.get("/inbox/messages").json()
-    assert [m["body"] for m in listing["messages"]] == ["Your points doubled", "Welcome aboard"]
+    assert [m["body"] for m in listing["results"]] == ["Your points doubled", "Welcome aboard"]
     assert listing["unread"] == 2
 
-    entry_id = listing["messages"][1]["id"]
+    entry_id = listing["results"][1]["id"]
     assert app.post(f"/inbox/messages/{entry_id}/read").status_code == 200
     assert app.post(f"/inbox/messages/{entry_id}/read").status_code == 200  # twice: one open
     first.refresh_from_db()
@@ -56,7 +56,7 @@ def test_app_lists_reads_and_dismisses(workspace, customer, make_message):
     assert app.get("/inbox/messages").json()["unread"] == 1
 
     assert app.post(f"/inbox/messages/{entry_id}/dismiss").status_code == 200
-    assert [m["body"] for m in app.get("/inbox/messages").json()["messages"]] == [
+    assert [m["body"] for m in app.get("/inbox/messages").json()["results"]] == [
         "Your points doubled"
     ]
 
@@ -64,7 +64,7 @@ def test_app_lists_reads_and_dismisses(workspace, customer, make_message):
 def test_sending_the_same_message_again_adds_no_entry(workspace, customer, make_message):
     message = deliver(make_message, "Once")
     InAppChannel({}).send(message=message, address="u-1")
-    assert len(api(token=issue_token(workspace)).get("/inbox/messages").json()["messages"]) == 1
+    assert len(api(token=issue_token(workspace)).get("/inbox/messages").json()["results"]) == 1
 
 
 def test_a_token_sees_only_its_own_customer(workspace, other_workspace, customer, make_message):
@@ -77,7 +77,7 @@ def test_a_token_sees_only_its_own_customer(workspace, other_workspace, customer
     entry_id = mine.inbox_entry.pk
 
     neighbour_app = api(token=issue_token(workspace, "u-2"))
-    assert [m["body"] for m in neighbour_app.get("/inbox/messages").json()["messages"]] == [
+    assert [m["body"] for m in neighbour_app.get("/inbox/messages").json()["results"]] == [
         "For the neighbour"
     ]
     assert neighbour_app.post(f"/inbox/messages/{entry_id}/read").status_code == 404
@@ -141,5 +141,23 @@ def test_after_a_merge_both_tokens_see_the_one_customers_inbox(workspace, custom
     merge_profiles(survivor=customer, merged=phone_profile, reason=ProfileMerge.MANUAL)
 
     for token in (old_token, issue_token(workspace, "u-1")):
-        bodies = {m["body"] for m in api(token=token).get("/inbox/messages").json()["messages"]}
+        bodies = {m["body"] for m in api(token=token).get("/inbox/messages").json()["results"]}
         assert bodies == {"Sent before the merge", "Sent to Ada"}
+
+
+def test_the_inbox_pages_by_cursor_and_counts_unread_over_all_pages(
+    workspace, customer, make_message
+):
+    for body in ["one", "two", "three"]:
+        deliver(make_message, body)
+    app = api(token=issue_token(workspace))
+
+    first = app.get("/inbox/messages?limit=2").json()
+    second = app.get(first["next"]).json()
+    assert [m["body"] for m in first["results"] + second["results"]] == ["three", "two", "one"]
+    assert first["unread"] == second["unread"] == 3
+    assert second["next"] is None
+    assert app.get(second["previous"]).json()["results"] == first["results"]
+
+    bad = app.get("/inbox/messages?cursor=nonsense")
+    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["cursor"]

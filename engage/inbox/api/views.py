@@ -7,18 +7,20 @@ customer's app then calls ``/inbox/messages`` with ``Authorization: Bearer
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engage.api import pagination
 from engage.api.schema import error
+from engage.api.scoping import workspace_of
+from engage.inbox import selectors, services, tokens
 from engage.plugins.manager import get_channel_class
 from engage.profiles.identifiers import InvalidIdentifier
 from engage.profiles.models import Identity
 from engage.profiles.selectors import canonical_profile, profile_by_identifier
 
-from . import selectors, services, tokens
+from .authentication import InboxTokenAuthentication
 from .serializers import (
     TOKEN_REQUEST,
     EntrySerializer,
@@ -28,32 +30,8 @@ from .serializers import (
 )
 
 CHANNEL_ID = "inapp"
-PAGE_SIZE = 100
-
-
-class InboxReader:
-    """Who an inbox token belongs to."""
-
-    is_authenticated = True
-
-    def __init__(self, workspace_id: int, profile_id: int):
-        self.workspace_id = workspace_id
-        self.profile_id = profile_id
-
-
-class InboxTokenAuthentication(BaseAuthentication):
-    def authenticate(self, request):
-        scheme, _, token = get_authorization_header(request).decode(errors="replace").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationFailed("Authorization: Bearer <inbox token> required")
-        try:
-            workspace_id, profile_id = tokens.read(token.strip())
-        except tokens.InvalidInboxToken as exc:
-            raise AuthenticationFailed(str(exc)) from None
-        return InboxReader(workspace_id, profile_id), None
-
-    def authenticate_header(self, request):
-        return 'Bearer realm="inbox"'
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
 
 
 def entry_json(entry) -> dict:
@@ -75,7 +53,7 @@ class InboxTokenView(APIView):
         tags=["inbox"],
     )
     def post(self, request):
-        workspace = request.auth.workspace
+        workspace = workspace_of(request)
         data = token_request(request.data)
         if "user_id" in data:
             try:
@@ -101,19 +79,29 @@ class InboxView(APIView):
     authentication_classes = [InboxTokenAuthentication]
     permission_classes = []
 
-    @extend_schema(responses=InboxSerializer, tags=["inbox"])
+    @extend_schema(
+        responses=InboxSerializer,
+        tags=["inbox"],
+        description="The customer's messages, newest first, without dismissed ones. "
+        "Cursor-paginated as every list is: follow `next` for older messages, `previous` "
+        "for newer ones. `unread` counts the whole inbox, not the page.",
+        parameters=pagination.page_parameters(default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT),
+    )
     def get(self, request):
         reader = request.user
         entries = selectors.visible_entries(
             workspace_id=reader.workspace_id, profile_id=reader.profile_id
         )
-        page = list(entries[:PAGE_SIZE])
-        return Response(
-            {
-                "messages": [entry_json(e) for e in page],
-                "unread": entries.filter(read_at__isnull=True).count(),
-            }
+        page = pagination.page_of(
+            request,
+            entries,
+            order=("-created_at", "-id"),
+            default_limit=DEFAULT_LIMIT,
+            max_limit=MAX_LIMIT,
         )
+        body = pagination.paged(request, page, [entry_json(e) for e in page.rows])
+        body["unread"] = entries.filter(read_at__isnull=True).count()
+        return Response(body)
 
 
 class InboxEntryActionView(APIView):

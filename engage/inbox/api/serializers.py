@@ -1,26 +1,11 @@
 """Shapes of the inbox API, for the OpenAPI document and input checks."""
 
 from django.core.validators import RegexValidator
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from engage.api import fields
-
-AUTH_SCHEME = "Bearer"
-
-
-class InboxTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "engage.inbox.api.InboxTokenAuthentication"
-    name = "inboxToken"
-
-    def get_security_definition(self, auto_schema):
-        definition = build_bearer_security_scheme_object(
-            header_name="Authorization", token_prefix=AUTH_SCHEME
-        )
-        definition["description"] = "A per-customer inbox token from POST /api/inbox/tokens."
-        return definition
+from engage.api.pagination import page_serializer
 
 
 class TokenForUserSerializer(serializers.Serializer):
@@ -74,6 +59,5 @@ class EntrySerializer(serializers.Serializer):
     read_at = serializers.DateTimeField(allow_null=True)
 
 
-class InboxSerializer(serializers.Serializer):
-    messages = EntrySerializer(many=True)
-    unread = serializers.IntegerField()
+class InboxSerializer(page_serializer("InboxPage", EntrySerializer)):
+    unread = serializers.IntegerField(help_text="Unread messages in the whole inbox.")
