@@ -2,14 +2,21 @@
 
 Plugins come only from the ``engage.plugins`` entry-point group; engage's own
 built-in plugins (``plugins/`` in the repository) are registered there too, so
-there is a single way in. The manager is created on first use and kept for the
-life of the process: installing a plugin means restarting the server.
+there is a single way in. The plugins app builds the manager and every
+registry at start-up (``build_registries``), so a plugin that cannot load
+stops the server, a worker or a command at once, naming the plugin; they are
+kept for the life of the process: installing a plugin means restarting.
 """
 
+import pkgutil
 from functools import cache
+from importlib import import_module
+from importlib.metadata import entry_points
 
 import pluggy
 from django.core.exceptions import ImproperlyConfigured
+
+import plugins as built_in_plugins
 
 from . import ENTRY_POINT_GROUP, PROJECT_NAME, hookspecs
 from .base import Channel, Importer, Plugin, ScoringModel
@@ -34,9 +41,34 @@ class UnknownPlugin(LookupError):
 def get_plugin_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
-    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    pm.check_pending()
+    try:
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        pm.check_pending()
+    except Exception as exc:
+        raise ImproperlyConfigured(f"{_failing_entry_point()}: {exc}") from exc
+    missing = [
+        f"{built_in_plugins.__name__}.{module.name}"
+        for module in pkgutil.iter_modules(built_in_plugins.__path__)
+        if not pm.is_registered(import_module(f"{built_in_plugins.__name__}.{module.name}"))
+    ]
+    if missing:
+        raise ImproperlyConfigured(
+            f"built-in plugin {', '.join(missing)} not registered under the "
+            f"{ENTRY_POINT_GROUP!r} entry points: reinstall engage (pip install -e .) "
+            "so its installed entry points match pyproject.toml"
+        )
     return pm
+
+
+def _failing_entry_point() -> str:
+    """Which plugin of the entry-point group cannot be loaded (pluggy's error
+    names only the module or the hook)."""
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()
+        except Exception:  # any error is the plugin's to fix
+            return f"plugin {ep.name!r} ({ep.value}) cannot be loaded"
+    return "a plugin cannot be registered"
 
 
 def _plugin_name(pm: pluggy.PluginManager, impl) -> str:
@@ -69,6 +101,12 @@ def _registry(hook_name: str) -> dict[str, type[Plugin]]:
             found[cls.id] = cls
             owners[cls.id] = owner
     return found
+
+
+def build_registries() -> None:
+    """Load every plugin and build every registry now, raising
+    ImproperlyConfigured with the first problem (the plugins app's ready())."""
+    configurable_plugins()
 
 
 def reset_registries() -> None:
