@@ -64,6 +64,10 @@ def _sort_value(model: type[Model], name: str, value):
         raise ValueError(name)
     if isinstance(value, int) and not -MAX_BIGINT <= value <= MAX_BIGINT:
         raise ValueError(name)
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(name)  # PostgreSQL text cannot hold NUL
+    if isinstance(value, str):
+        value.encode()  # nor a lone surrogate: UnicodeEncodeError is a ValueError
     return model._meta.get_field(name).to_python(value)
 
 

@@ -1,6 +1,7 @@
 """The segment API: CRUD with path-named validation errors, paginated members,
 is-member, static upload, preview, and tenant isolation."""
 
+import base64
 import datetime as dt
 import json
 
@@ -47,7 +48,7 @@ def test_create_read_update_delete(api, workspace):
     # filled by the refresh queued on commit
     assert api("get", f"/api/segments/{segment_id}").json()["member_count"] == 2
 
-    listed = api("get", "/api/segments").json()
+    listed = api("get", "/api/segments").json()["results"]
     assert [s["name"] for s in listed] == ["Pro"]
 
     IdentityFactory(profile=pros[0], kind=Identity.EMAIL, value="a@example.com")
@@ -169,7 +170,7 @@ def test_one_workspace_never_sees_another(api, workspace, other_workspace):
         ("get", f"/api/segments/{theirs.pk}/members/{their_profile.pk}"),
     ]:
         assert api(method, url).status_code == 404, url
-    assert api("get", "/api/segments").json() == []
+    assert api("get", "/api/segments").json()["results"] == []
     # their segment cannot be referenced, and their profile is not ours to ask about
     ref = api("post", "/api/segments", {"name": "Ref", "rules": {"segment": {"id": theirs.pk}}})
     assert ref.json()["errors"] == {
@@ -280,3 +281,24 @@ def test_an_upload_ignores_fields_it_does_not_know_as_every_body_does(api, works
 
     assert uploaded.status_code == 200, uploaded.json()
     assert uploaded.json()["matched"] == 1
+
+
+def test_segments_are_listed_by_name_a_page_at_a_time(api):
+    for name in ["b", "a", "c"]:
+        assert api("post", "/api/segments", {"name": name, "rules": PRO}).status_code == 201
+
+    first = api("get", "/api/segments?limit=2").json()
+    second = api("get", first["next"]).json()
+    assert [s["name"] for s in first["results"] + second["results"]] == ["a", "b", "c"]
+    assert second["next"] is None and first["previous"] is None
+
+
+def test_a_cursor_holding_text_postgresql_cannot_store_is_a_400(api):
+    """A cursor is ours to decode: one forged with NUL or a lone surrogate in its
+    position is refused, not sent to PostgreSQL (a 500)."""
+    for position in ['"a\\u0000b"', '"\\ud800"', "12345678901234567890"]:
+        raw = f"[[{position}],0]".encode()
+        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        response = api("get", f"/api/segments?cursor={cursor}")
+        assert response.status_code == 400, position
+        assert response.json()["errors"] == {"cursor": ["not a cursor returned by this endpoint"]}

@@ -52,6 +52,9 @@ class SegmentSerializer(serializers.ModelSerializer):
         return describe(segment.rules, segment_names=self.context.get("segment_names"))
 
 
+SegmentPageSerializer = page_serializer("SegmentPage", SegmentSerializer)
+
+
 class SegmentInputSerializer(serializers.Serializer):
     name = fields.CharField(max_length=200)
     description = fields.CharField(required=False, allow_blank=True, default="")

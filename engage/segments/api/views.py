@@ -30,6 +30,7 @@ from .serializers import (
     PreviewSerializer,
     SegmentChangeSerializer,
     SegmentInputSerializer,
+    SegmentPageSerializer,
     SegmentSerializer,
     UploadResultSerializer,
     UploadSerializer,
@@ -63,12 +64,22 @@ def _context(request: Request) -> dict:
 class SegmentListView(APIView):
     @extend_schema(
         operation_id="segments_list",
-        responses=SegmentSerializer(many=True),
+        responses=SegmentPageSerializer,
         summary="List segments",
+        description="By name. Cursor-paginated as every list is: follow `next` for more, "
+        "`previous` to go back.",
+        parameters=pagination.page_parameters(default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT),
     )
     def get(self, request: Request) -> Response:
-        segments = selectors.segments(workspace=workspace_of(request))
-        return Response(SegmentSerializer(segments, many=True, context=_context(request)).data)
+        page = pagination.page_of(
+            request,
+            selectors.segments(workspace=workspace_of(request)),
+            order=("name",),
+            default_limit=DEFAULT_LIMIT,
+            max_limit=MAX_LIMIT,
+        )
+        data = SegmentSerializer(page.rows, many=True, context=_context(request)).data
+        return Response(pagination.paged(request, page, data))
 
     @extend_schema(
         operation_id="segments_create",
