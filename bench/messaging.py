@@ -122,9 +122,9 @@ def bench_sends(workspace, profiles, port: int) -> dict:
                 category="marketing",
                 template=template,
                 idempotency_key=f"bench-{i}",
-                deliver_now=False,
+                send_now=False,
             ).message
-            services.deliver(message.pk)
+            services.send_message(message.pk)
 
     results = {
         "render": timed(bare_render),

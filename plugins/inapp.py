@@ -6,7 +6,7 @@ inbox their app can show. Delivery is a database write, so a resend of the
 same message finds its entry instead of adding another (idempotent).
 """
 
-from engage.inbox.services import deliver
+from engage.inbox.services import add_to_inbox
 from engage.plugins import hookimpl
 from engage.plugins.base import Capabilities, Channel, SendResult
 
@@ -20,7 +20,7 @@ class InAppChannel(Channel):
     idempotent = True
 
     def send(self, *, message, address: str) -> SendResult:
-        entry = deliver(message)
+        entry = add_to_inbox(message)
         return SendResult(provider_message_id=f"inbox-{entry.pk}")
 
 

@@ -1,15 +1,15 @@
-"""Writing to inboxes: delivering an in-app message, reading and dismissing it."""
+"""Writing to inboxes: adding an in-app message, reading and dismissing it."""
 
 from django.db import transaction
 from django.utils import timezone
 
-from engage.messaging.delivery import apply_to_message
+from engage.messaging.delivery_status import apply_to_message
 from engage.messaging.models import Message
 
 from .models import InboxEntry
 
 
-def deliver(message: Message) -> InboxEntry:
+def add_to_inbox(message: Message) -> InboxEntry:
     """Put ``message`` in its customer's inbox; again for the same message is a no-op."""
     entry, _ = InboxEntry.objects.get_or_create(
         message=message,

@@ -18,7 +18,7 @@ from django.http import Http404
 from engage.plugins.base import WebhookSignal
 from engage.plugins.manager import UnknownPlugin, get_channel_class
 
-from .delivery import apply_signal
+from .delivery_status import apply_signal
 from .models import Message
 
 EMAIL = "email"

@@ -1,8 +1,8 @@
-"""Creating and delivering messages.
+"""Creating and sending messages.
 
 ``create_message`` renders the content and stores a ``queued`` Message; the
 idempotency key makes a repeated request return the same message instead of
-sending twice. ``deliver`` is what a worker runs: it claims the message, asks
+sending twice. ``send_message`` is what a worker runs: it claims the message, asks
 the policy, commits ``sending`` *before* calling the provider, then records
 ``sent``, a retry with backoff, ``failed``, or ``unknown``. ``sweep`` turns
 messages whose worker died mid-send into ``unknown`` (or back to ``queued``
@@ -85,7 +85,7 @@ def create_message(
     event=None,
     defaults: dict | None = None,
     scores: dict | None = None,
-    deliver_now: bool = True,
+    send_now: bool = True,
 ) -> Created:
     """Store a queued message (or return the one already stored under
     ``idempotency_key``) and hand it to a worker after the commit."""
@@ -138,12 +138,12 @@ def create_message(
         # The same key committed by a concurrent request in the meantime.
         existing = Message.objects.get(workspace=workspace, idempotency_key=idempotency_key)
         return Created(existing, False)
-    if deliver_now:
-        from .tasks import deliver_message
+    if send_now:
+        from .tasks import send_message
 
         # Never fails the request once the message is committed: sweep_messages
         # sends a queued message whose publish was lost.
-        publish_after_commit(deliver_message, message.pk, message.workspace_id)
+        publish_after_commit(send_message, message.pk, message.workspace_id)
     return Created(message, True)
 
 
@@ -222,7 +222,7 @@ def _claim(message_id: int, now: datetime) -> tuple[Message, Channel, Profile] |
     return message, channel, profile
 
 
-def deliver(message_id: int, *, now: datetime | None = None) -> str | None:
+def send_message(message_id: int, *, now: datetime | None = None) -> str | None:
     """Send one message if it is due; returns its new status (None: not sent now)."""
     now = now or timezone.now()
     claimed = _claim(message_id, now)

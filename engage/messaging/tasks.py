@@ -10,8 +10,10 @@ from .models import Message
 logger = logging.getLogger(__name__)
 
 
-@shared_task(ignore_result=True)
-def deliver_message(message_id: int, workspace_id: int | None = None) -> None:
+# Registered under its first name, which queued tasks and other versions'
+# workers still send.
+@shared_task(name="engage.messaging.tasks.deliver_message", ignore_result=True)
+def send_message(message_id: int, workspace_id: int | None = None) -> None:
     """Send one message, for ``workspace_id``: a message of another workspace
     is logged and left alone, so an id from the wrong place never sends with
     another tenant's settings. Without ``workspace_id`` (the sweep, which acts
@@ -20,12 +22,12 @@ def deliver_message(message_id: int, workspace_id: int | None = None) -> None:
         Message.objects.filter(pk=message_id).values_list("workspace_id", flat=True).first()
     ):
         logger.warning(
-            "deliver_message: message %s is not in workspace %s; nothing done",
+            "send_message: message %s is not in workspace %s; nothing done",
             message_id,
             workspace_id,
         )
         return
-    services.deliver(message_id)
+    services.send_message(message_id)
 
 
 @shared_task(ignore_result=True)
@@ -34,5 +36,5 @@ def sweep_messages() -> int:
     services.recover_stuck()
     due = services.due_message_ids()
     for message_id in due:
-        deliver_message.delay(message_id)
+        send_message.delay(message_id)
     return len(due)

@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from engage.plugins.manager import UnknownPlugin, get_channel_class
 
 from . import tracking
-from .delivery import apply_to_message
+from .delivery_status import apply_to_message
 from .models import Message
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")

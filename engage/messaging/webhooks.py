@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from engage.plugins.selectors import enabled_channel
 from engage.workspaces.models import Workspace
 
-from .delivery import apply_signal
+from .delivery_status import apply_signal
 
 logger = logging.getLogger(__name__)
 

@@ -108,7 +108,7 @@ def test_a_name_is_checked_when_connecting_once_its_address_is_known(
     )
     message = queue_email(workspace.workspace, customer, key="guard-1")
 
-    services.deliver(message.pk)
+    services.send_message(message.pk)
 
     message.refresh_from_db()
     assert message.status == Message.FAILED

@@ -6,7 +6,7 @@ import json
 from engage.events.models import Event
 from engage.messaging.models import Message, MessageDecision
 from engage.messaging.rendering import Content
-from engage.messaging.services import create_message, deliver
+from engage.messaging.services import create_message, send_message
 from engage.plugins.services import configure_plugin
 from plugins.twilio_sms import twilio_signature
 from tests.identity_helpers import profile_of, send
@@ -32,9 +32,9 @@ def marketing_sms(workspace, profile) -> Message:
         channel="sms",
         category=Message.MARKETING,
         content=Content(body="Hi {{ traits.first_name }}, 20% off today"),
-        deliver_now=False,
+        send_now=False,
     ).message
-    deliver(message.pk)
+    send_message(message.pk)
     message.refresh_from_db()
     return message
 
@@ -106,9 +106,9 @@ def test_push_token_from_an_event_reaches_fcm(google, private_key, workspace):
         channel="push",
         category=Message.TRANSACTIONAL,
         content=Content(subject="Acme", body="Your order is ready"),
-        deliver_now=False,
+        send_now=False,
     ).message
-    assert deliver(message.pk) == Message.SENT
+    assert send_message(message.pk) == Message.SENT
     [push] = [r for r in google.accepted if r.path.endswith("messages:send")]
     assert push.json["message"]["token"] == DEVICE
     assert json.loads(json.dumps(push.json["message"]["notification"])) == {
@@ -135,9 +135,9 @@ def test_a_customer_without_a_push_token_is_skipped_not_failed(
         channel="push",
         category=Message.TRANSACTIONAL,
         content=Content(body="x"),
-        deliver_now=False,
+        send_now=False,
     ).message
-    deliver(message.pk)
+    send_message(message.pk)
     message.refresh_from_db()
     assert message.status == Message.SKIPPED
     assert MessageDecision.objects.get(message=message).reason == "no_address"
@@ -165,10 +165,10 @@ def test_an_rcs_message_that_went_out_as_sms_says_so_on_the_timeline(twilio, wor
         channel="rcs",
         category=Message.TRANSACTIONAL,
         content=Content(body="Your order has shipped"),
-        deliver_now=False,
+        send_now=False,
     ).message
 
-    assert deliver(message.pk) == Message.SENT
+    assert send_message(message.pk) == Message.SENT
 
     [sms] = twilio.accepted
     assert sms.form["From"] == "+14155550123"

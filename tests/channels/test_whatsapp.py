@@ -10,7 +10,7 @@ from django.utils import timezone
 from engage.events.models import Event
 from engage.messaging.models import Message, MessageDecision, MessageTemplate
 from engage.messaging.rendering import Content
-from engage.messaging.services import create_message, deliver
+from engage.messaging.services import create_message, send_message
 from engage.plugins.base import SettingsError
 from engage.plugins.provider_http import ProviderRejected
 from engage.plugins.services import configure_plugin
@@ -280,9 +280,9 @@ def test_pipeline_skips_free_text_outside_the_window_with_its_reason(meta, works
         channel="whatsapp",
         category=Message.TRANSACTIONAL,
         content=Content(body="Hello {{ traits.first_name }}"),
-        deliver_now=False,
+        send_now=False,
     )
-    assert deliver(created.message.pk) is None
+    assert send_message(created.message.pk) is None
     created.message.refresh_from_db()
     assert created.message.status == Message.SKIPPED
     assert MessageDecision.objects.get(message=created.message).reason == "outside_service_window"
@@ -295,9 +295,9 @@ def test_pipeline_skips_free_text_outside_the_window_with_its_reason(meta, works
         channel="whatsapp",
         category=Message.TRANSACTIONAL,
         content=Content(body="Hello {{ traits.first_name }}"),
-        deliver_now=False,
+        send_now=False,
     )
-    assert deliver(second.message.pk) == Message.SENT
+    assert send_message(second.message.pk) == Message.SENT
     assert meta.accepted[-1].json["text"]["body"] == "Hello Ada"
 
 

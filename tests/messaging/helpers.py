@@ -14,5 +14,5 @@ def queue_email(workspace, profile, *, category="transactional", key="", priorit
         idempotency_key=key,
         priority=priority,
         content=Content(**content),
-        deliver_now=False,
+        send_now=False,
     ).message

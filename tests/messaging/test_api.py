@@ -2,7 +2,7 @@ import pytest
 import time_machine
 
 from engage.messaging.models import Message, MessageDecision, MessageTemplate
-from engage.messaging.services import deliver
+from engage.messaging.services import send_message
 from engage.profiles.models import Profile
 
 from .helpers import queue_email
@@ -183,14 +183,14 @@ def test_consent_changes_are_recorded_with_history_and_drive_sending(
     out = api("post", url, key, {"channel": "email", "status": "opted_out", "source": "crm"})
     assert out.status_code == 201, out.json()
     promo = queue_email(workspace.workspace, customer, category="marketing")
-    deliver(promo.pk)
+    send_message(promo.pk)
     promo.refresh_from_db()
     assert promo.status == Message.SKIPPED
 
     back = api("post", url, key, {"channel": "email", "status": "opted_in", "source": "prefs"})
     assert back.status_code == 201
     again = queue_email(workspace.workspace, customer, category="marketing")
-    assert deliver(again.pk) == Message.SENT
+    assert send_message(again.pk) == Message.SENT
 
     history = api("get", url, key).json()["results"]
     assert [(c["status"], c["source"]) for c in history] == [

@@ -20,7 +20,7 @@ HTML = (
 def marketing_mail(workspace, email_channel, customer, smtp_server):
     """A marketing email sent to the loopback server: (message, received mail)."""
     message = queue_email(workspace.workspace, customer, category="marketing", html=HTML)
-    services.deliver(message.pk)
+    services.send_message(message.pk)
     message.refresh_from_db()
     [received] = smtp_server.messages
     return message, received["mail"]
@@ -39,7 +39,7 @@ def test_marketing_mail_carries_one_click_unsubscribe_headers(marketing_mail):
 def test_transactional_mail_has_no_unsubscribe_header(
     workspace, email_channel, customer, smtp_server
 ):
-    services.deliver(queue_email(workspace.workspace, customer).pk)
+    services.send_message(queue_email(workspace.workspace, customer).pk)
     assert smtp_server.messages[0]["mail"]["List-Unsubscribe"] is None
 
 
@@ -70,12 +70,12 @@ def test_one_click_unsubscribe_opts_out_and_refuses_later_marketing(
     assert Event.objects.filter(profile=customer, name="Email Unsubscribed").exists()
 
     later = queue_email(workspace.workspace, customer, category="marketing", html=HTML)
-    services.deliver(later.pk)
+    services.send_message(later.pk)
     later.refresh_from_db()
     assert later.status == Message.SKIPPED
     assert MessageDecision.objects.get(message=later).reason == "opted_out"
     receipt = queue_email(workspace.workspace, customer, category="transactional")
-    assert services.deliver(receipt.pk) == Message.SENT
+    assert services.send_message(receipt.pk) == Message.SENT
     assert len(smtp_server.messages) == 2
 
 
@@ -130,7 +130,7 @@ def test_the_open_pixel_records_one_open_and_a_late_delivered_does_not_undo_it(
     message.refresh_from_db()
     assert message.status == Message.OPENED
 
-    from engage.messaging.delivery import apply_to_message
+    from engage.messaging.delivery_status import apply_to_message
     from plugins.email import Email
 
     apply_to_message(
@@ -156,7 +156,7 @@ def test_an_esp_backend_through_anymail_records_the_esps_message_id(
     )
     message = queue_email(workspace.workspace, customer, category="marketing", html=HTML)
 
-    assert services.deliver(message.pk) == Message.SENT
+    assert services.send_message(message.pk) == Message.SENT
 
     [sent] = mailoutbox
     message.refresh_from_db()

@@ -93,9 +93,9 @@ def sent(chat, workspace, customer):
         channel="chat",
         category="marketing",
         content=Content(body="hi"),
-        deliver_now=False,
+        send_now=False,
     ).message
-    assert services.deliver(message.pk) == Message.SENT
+    assert services.send_message(message.pk) == Message.SENT
     message.refresh_from_db()
     return message
 
@@ -149,9 +149,9 @@ def test_an_opt_out_signal_stops_later_marketing(hook, sent, workspace, customer
         channel="chat",
         category="marketing",
         content=Content(body="sale"),
-        deliver_now=False,
+        send_now=False,
     ).message
-    services.deliver(promo.pk)
+    services.send_message(promo.pk)
     promo.refresh_from_db()
     assert promo.status == Message.SKIPPED
 

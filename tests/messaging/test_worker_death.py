@@ -52,7 +52,7 @@ def test_a_worker_killed_mid_send_leaves_the_message_unknown_and_never_resends(
             "manage.py",
             "shell",
             "-c",
-            f"from engage.messaging.services import deliver; deliver({message.pk})",
+            f"from engage.messaging.services import send_message; send_message({message.pk})",
         ],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": database_url(), "CELERY_BROKER_URL": ""},
@@ -82,10 +82,10 @@ def test_a_worker_killed_mid_send_leaves_the_message_unknown_and_never_resends(
     assert (hold.action, hold.reason) == ("hold", "worker_lost")
     # Neither the sweep, nor a retry of the task, nor the same request again sends it.
     assert services.due_message_ids(now=later) == []
-    assert services.deliver(message.pk, now=later) is None
+    assert services.send_message(message.pk, now=later) is None
     again = queue_email(workspace.workspace, customer, key="receipt-7")
     assert again.pk == message.pk
-    assert services.deliver(again.pk, now=later) is None
+    assert services.send_message(again.pk, now=later) is None
     assert len(smtp_server.messages) <= 1
     assert Message.objects.get(pk=message.pk).attempts == 1
 

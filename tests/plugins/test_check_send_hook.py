@@ -56,7 +56,7 @@ def message(workspace, bot_api):
         channel="telegram",
         category="marketing",
         content=Content(body="hi"),
-        deliver_now=False,
+        send_now=False,
     ).message
 
 
@@ -64,7 +64,7 @@ def test_a_plugin_deferral_is_applied_and_logged(plugins, message):
     until = message.created_at + dt.timedelta(hours=2)
     plugins.append(Decision(DEFER, "crm_hold", "account under review", until))
 
-    assert services.deliver(message.pk) is None
+    assert services.send_message(message.pk) is None
 
     message.refresh_from_db()
     assert message.status == Message.DEFERRED and message.next_attempt_at == until
@@ -76,7 +76,7 @@ def test_any_plugin_skip_wins_over_a_deferral(plugins, message):
     plugins.append(Decision(DEFER, "later", until=message.created_at + dt.timedelta(hours=1)))
     plugins.append(Decision(SKIP, "detractor", "NPS 2 yesterday"))
 
-    services.deliver(message.pk)
+    services.send_message(message.pk)
 
     message.refresh_from_db()
     assert message.status == Message.SKIPPED
@@ -84,5 +84,5 @@ def test_any_plugin_skip_wins_over_a_deferral(plugins, message):
 
 
 def test_no_opinion_lets_the_message_go(plugins, message, bot_api):
-    assert services.deliver(message.pk) == Message.SENT
+    assert services.send_message(message.pk) == Message.SENT
     assert len(bot_api.requests) == 1

@@ -51,7 +51,7 @@ def queue(workspace, profile, body="Hi {{ traits.first_name }}, your order shipp
         channel="telegram",
         category="marketing",
         content=Content(body=body),
-        deliver_now=False,
+        send_now=False,
     ).message
 
 
@@ -74,7 +74,7 @@ def test_enabled_for_a_workspace_it_sends_in_the_bot_api_format(
 ):
     message = queue(workspace, customer)
 
-    assert services.deliver(message.pk) == Message.SENT
+    assert services.send_message(message.pk) == Message.SENT
 
     [request] = bot_api.requests
     assert request["path"] == f"/bot{BOT_TOKEN}/sendMessage"
@@ -101,11 +101,11 @@ def test_flood_control_is_retried_after_the_wait_telegram_asks_for(
     )
     message = queue(workspace, customer)
 
-    assert services.deliver(message.pk) == Message.QUEUED
+    assert services.send_message(message.pk) == Message.QUEUED
     message.refresh_from_db()
     retry = MessageDecision.objects.get(message=message)
     assert (retry.until - message.sending_at).total_seconds() >= 120
-    assert services.deliver(message.pk, now=message.next_attempt_at) == Message.SENT
+    assert services.send_message(message.pk, now=message.next_attempt_at) == Message.SENT
 
 
 def test_a_blocked_bot_fails_the_message_without_retry(workspace, telegram, customer, bot_api):
@@ -114,7 +114,7 @@ def test_a_blocked_bot_fails_the_message_without_retry(workspace, telegram, cust
         {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
     )
     message = queue(workspace, customer)
-    assert services.deliver(message.pk) == Message.FAILED
+    assert services.send_message(message.pk) == Message.FAILED
     message.refresh_from_db()
     assert "blocked by the user" in message.error
 
@@ -145,7 +145,7 @@ def test_updates_reach_the_timeline_and_stop_opts_out(client, workspace, telegra
     assert received.properties["text"] == "hello?"
     assert Consent.objects.get(profile=customer).status == Consent.OPTED_OUT
     message = queue(workspace, customer)
-    services.deliver(message.pk)
+    services.send_message(message.pk)
     assert MessageDecision.objects.get(message=message).reason == "opted_out"
 
 
@@ -159,5 +159,5 @@ def test_a_bot_api_on_a_private_address_is_refused_not_held(workspace, customer,
     message = queue(workspace, customer)
 
     # Refused by the SSRF guard before anything was sent: failed, never "unknown".
-    assert services.deliver(message.pk) == Message.FAILED
+    assert services.send_message(message.pk) == Message.FAILED
     assert bot_api.requests == []
