@@ -12,7 +12,7 @@ from engage.events.models import Event
 from engage.messaging import services
 from engage.messaging.models import Consent, Message, WebhookReceipt
 from engage.messaging.rendering import Content
-from engage.plugins import hookimpl, manager
+from engage.plugins import hookimpl
 from engage.plugins.base import Channel, SendResult, SettingField, WebhookSignal
 from engage.plugins.services import configure_plugin
 
@@ -58,16 +58,11 @@ def engage_channels():
 
 
 @pytest.fixture
-def chat(workspace):
-    pm = manager.get_plugin_manager()
-    pm.register(sys.modules[__name__], name="test-chat")
-    manager._registry.cache_clear()
+def chat(workspace, register_plugin):
+    register_plugin(sys.modules[__name__], "test-chat")
     configure_plugin(
         workspace=workspace.workspace, plugin_id="chat", settings={"signing_secret": SECRET}
     )
-    yield
-    pm.unregister(name="test-chat")
-    manager._registry.cache_clear()
 
 
 @pytest.fixture

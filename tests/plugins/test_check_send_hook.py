@@ -4,9 +4,9 @@ import pytest
 
 from engage.messaging import services
 from engage.messaging.models import Message, MessageDecision
-from engage.messaging.policy import DEFER, SKIP, Decision
 from engage.messaging.rendering import Content
-from engage.plugins import hookimpl, manager
+from engage.plugins import Decision, hookimpl
+from engage.plugins.base import DEFER, SKIP
 from engage.plugins.services import configure_plugin
 from engage.profiles.models import Identity, Profile
 
@@ -29,14 +29,11 @@ class Skip:
 
 
 @pytest.fixture
-def plugins():
-    pm = manager.get_plugin_manager()
-    pm.register(Defer(), name="test-defer")
-    pm.register(Skip(), name="test-skip")
+def plugins(register_plugin):
+    register_plugin(Defer(), "test-defer")
+    register_plugin(Skip(), "test-skip")
     yield VERDICTS
     VERDICTS.clear()
-    pm.unregister(name="test-defer")
-    pm.unregister(name="test-skip")
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ before segments and journeys read it; a failing plugin holds nothing up."""
 import pytest
 
 from engage.events.models import Event
-from engage.plugins import hookimpl, manager
+from engage.plugins import hookimpl
 from tests.identity_helpers import send
 
 pytestmark = pytest.mark.django_db
@@ -24,22 +24,8 @@ class Broken:
         raise RuntimeError("lookup service down")
 
 
-@pytest.fixture
-def register():
-    pm = manager.get_plugin_manager()
-    names = []
-
-    def add(plugin, name):
-        pm.register(plugin, name=name)
-        names.append(name)
-
-    yield add
-    for name in names:
-        pm.unregister(name=name)
-
-
-def test_enriched_properties_are_stored_on_the_event(workspace, register):
-    register(Geo(), "test-geo")
+def test_enriched_properties_are_stored_on_the_event(workspace, register_plugin):
+    register_plugin(Geo(), "test-geo")
     ws = workspace.workspace
 
     send(ws, user_id="ann", name="Order Completed", properties={"revenue": 10})
@@ -51,8 +37,8 @@ def test_enriched_properties_are_stored_on_the_event(workspace, register):
     assert Event.objects.get(name="Page Viewed").properties == {}
 
 
-def test_a_failing_plugin_leaves_a_warning_and_the_event_is_processed(workspace, register):
-    register(Broken(), "test-broken")
+def test_a_failing_plugin_leaves_a_warning_and_the_event_is_processed(workspace, register_plugin):
+    register_plugin(Broken(), "test-broken")
     ws = workspace.workspace
 
     send(ws, user_id="ann", name="Order Completed", properties={"revenue": 10})

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from engage.events.models import Event
-from engage.plugins import hookimpl, manager
+from engage.plugins import hookimpl
 from engage.plugins.base import Importer
 from engage.plugins.importing import ImportNotPossible, run_import
 from engage.plugins.services import configure_plugin
@@ -156,13 +156,8 @@ class TicketsPlugin:
 
 
 @pytest.fixture
-def tickets_plugin():
-    pm = manager.get_plugin_manager()
-    pm.register(TicketsPlugin(), name="test-tickets")
-    manager._registry.cache_clear()
-    yield
-    pm.unregister(name="test-tickets")
-    manager._registry.cache_clear()
+def tickets_plugin(register_plugin):
+    register_plugin(TicketsPlugin(), "test-tickets")
 
 
 def test_a_plugin_importer_reports_invalid_calls_by_index_and_field(
