@@ -1,4 +1,4 @@
-"""A sample customer journey for the demo workspace.
+"""A sample customer for the demo workspace, and the path that made her.
 
 Ada clicks an ad on her laptop, browses, comes back on her phone, signs up,
 logs in on the phone, writes on WhatsApp and buys. Seven events from four
@@ -22,7 +22,7 @@ LAPTOP = "ada-laptop-cookie"
 PHONE = "ada-phone-install"
 
 
-def _journey(start: datetime) -> list[dict]:
+def _events(start: datetime) -> list[dict]:
     def at(minutes: int) -> str:
         return (start + timedelta(minutes=minutes)).isoformat()
 
@@ -94,7 +94,7 @@ def seed(workspace: Workspace, *, now: datetime | None = None) -> Identity | Non
     now = now or datetime.now(UTC)
     batch = Batch(received_at=now)
     rows, errors = [], []
-    for index, message in enumerate(_journey(now - timedelta(days=3))):
+    for index, message in enumerate(_events(now - timedelta(days=3))):
         message["messageId"] = f"demo-journey-{index}"
         rows.append(validate_message(message, None, batch, errors, index))
     if errors:
