@@ -18,7 +18,6 @@ Rules (docs/identity.md explains them for operators):
 """
 
 from django.db import transaction
-from django.db.models import Max, Min
 from django.utils import timezone
 
 from .locks import (
@@ -65,16 +64,14 @@ def merge_locked(
 ) -> ProfileMerge:
     """The merge itself, for callers that already hold both canonical profiles' locks.
 
-    One UPDATE per table, whatever the number of rows: a profile may bring
-    100k events.
+    One UPDATE per table, whatever the number of rows. Rows of other apps
+    (events, consents, scores...) move through the ``profile_merged`` receivers,
+    in the same transaction.
     """
-    from engage.events.models import Event  # events depend on profiles, not the reverse
-
     identity_ids = list(
         Identity.objects.filter(profile=merged).order_by("pk").values_list("pk", flat=True)
     )
     Identity.objects.filter(profile=merged).update(profile=survivor)
-    Event.objects.filter(profile=merged).update(profile=survivor)
     # Keep merged_into one hop deep.
     Profile.objects.filter(merged_into=merged).update(merged_into=survivor)
 
@@ -112,9 +109,10 @@ def split_merge(*, merge: ProfileMerge, by: str) -> Profile:
     stay where they are: they were resolved to the survivor, and nothing says
     which of the two customers sent them. Traits the survivor took are restored
     unless a later event changed them. Returns the restored profile.
-    """
-    from engage.events.models import Event
 
+    The events, and the first and last seen times they give both profiles,
+    are handed back by the events app's ``profile_split`` receiver.
+    """
     with transaction.atomic():
         merge = ProfileMerge.objects.select_for_update().get(pk=merge.pk)
         if merge.split_at is not None:
@@ -136,15 +134,12 @@ def split_merge(*, merge: ProfileMerge, by: str) -> Profile:
 
         family = _merged_family(restored.pk)
         Identity.objects.filter(pk__in=merge.identity_ids, profile=holder).update(profile=restored)
-        Event.objects.filter(profile=holder, origin_profile_id__in=family).update(profile=restored)
         Profile.objects.filter(pk__in=family - {restored.pk}).update(merged_into=restored)
 
         give_back_traits(survivor=holder, taken=merge.traits_taken)
         restored.merged_into = None
-        _recompute_seen(holder)
-        _recompute_seen(restored)
-        holder.save(update_fields=["traits", "trait_updated_at", "first_seen_at", "last_seen_at"])
-        restored.save(update_fields=["merged_into", "first_seen_at", "last_seen_at"])
+        holder.save(update_fields=["traits", "trait_updated_at"])
+        restored.save(update_fields=["merged_into"])
 
         merge.split_at = timezone.now()
         merge.split_by = by[:200]
@@ -187,15 +182,6 @@ def _merged_family(profile_id: int) -> set[int]:
         )
         family |= frontier
     return family
-
-
-def _recompute_seen(profile: Profile) -> None:
-    from engage.events.models import Event
-
-    seen = Event.objects.filter(profile=profile).aggregate(
-        first=Min("timestamp"), last=Max("timestamp")
-    )
-    profile.first_seen_at, profile.last_seen_at = seen["first"], seen["last"]
 
 
 def _earliest(a, b):

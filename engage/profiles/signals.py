@@ -1,8 +1,9 @@
 """Signals other apps listen to when customers are merged or split.
 
-Apps that keep rows per profile (consents, scores, segment memberships...)
-re-point them here, inside the same transaction as the merge, instead of the
-profiles app knowing about every table that references a profile.
+Apps that keep rows per profile (events, consents, scores, segment
+memberships...) re-point them here, inside the same transaction as the merge,
+instead of the profiles app knowing about every table that references a
+profile: those apps depend on profiles, never the reverse.
 """
 
 from django.dispatch import Signal
