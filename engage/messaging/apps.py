@@ -5,4 +5,4 @@ class MessagingConfig(AppConfig):
     name = "engage.messaging"
 
     def ready(self):
-        from . import esp, receivers  # noqa: F401 (connect the signal receivers)
+        from . import receivers  # noqa: F401 (connects the merge, split and ESP tracking receivers)

@@ -2,17 +2,15 @@
 
 Anymail's webhook views (mounted at ``/anymail/<esp>/tracking/``, protected by
 ``ANYMAIL["WEBHOOK_SECRET"]`` basic auth) verify and normalize each ESP's
-format and send the ``tracking`` signal; this receiver applies it to the email
-message the ESP's message id belongs to, exactly like a channel webhook:
-deduplicated, forward-only, on the timeline, bounces and complaints opting
-the customer out.
+format and send the ``tracking`` signal; ``apply_tracking_event`` applies it
+to the email message the ESP's message id belongs to, exactly like a channel
+webhook: deduplicated, forward-only, on the timeline, bounces and complaints
+opting the customer out.
 """
 
 import hashlib
 
-from anymail.signals import tracking
 from django.conf import settings
-from django.dispatch import receiver
 from django.http import Http404
 
 from engage.plugins.base import WebhookSignal
@@ -45,8 +43,8 @@ def event_key(esp_name: str, event) -> str:
     return f"{esp_name}:{digest}"
 
 
-@receiver(tracking, dispatch_uid="engage-esp-tracking")
-def on_tracking_event(sender, event, esp_name, **kwargs):
+def apply_tracking_event(*, event, esp_name: str) -> None:
+    """Apply an anymail ``tracking`` event (see ``receivers``) to its email message."""
     kind = KINDS.get(event.event_type)
     if kind is None or not event.message_id:
         return

@@ -1,10 +1,13 @@
-"""Keeping messages, consent and decisions with the customer across merges."""
+"""Keeping messages, consent and decisions with the customer across merges,
+and applying email providers' tracking events as anymail reports them."""
 
+from anymail.signals import tracking
 from django.dispatch import receiver
 
 from engage.profiles.models import Profile
 from engage.profiles.signals import profile_merged, profile_split
 
+from . import esp
 from .models import Consent, Message, MessageDecision
 
 
@@ -26,3 +29,8 @@ def on_profile_split(sender, *, survivor, merged, **kwargs):
     family = {merged.pk, *Profile.objects.filter(merged_into=merged).values_list("pk", flat=True)}
     for model in (Message, Consent, MessageDecision):
         model.objects.filter(profile=survivor, origin_profile_id__in=family).update(profile=merged)
+
+
+@receiver(tracking, dispatch_uid="engage-esp-tracking")
+def on_tracking_event(sender, event, esp_name, **kwargs):
+    esp.apply_tracking_event(event=event, esp_name=esp_name)

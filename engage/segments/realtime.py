@@ -57,24 +57,22 @@ def recheck(*, workspace_id: int, profile_ids: list[int], segment_ids: list[int]
     return changed
 
 
-def on_events_processed(sender, *, workspace, profile_ids, event_names, trait_keys, **kwargs):
+def recheck_after_batch(
+    *, workspace_id: int, profile_ids, event_names: set[str], trait_keys: set[str]
+) -> None:
     """Queue a re-check of the affected segments once the batch commits
     (inline when no broker); nothing is queued when no segment is affected."""
     segment_ids = [
         s.pk
         for s in affected_segments(
-            workspace_id=workspace.pk, event_names=event_names, trait_keys=trait_keys
+            workspace_id=workspace_id, event_names=event_names, trait_keys=trait_keys
         )
     ]
     if segment_ids:
-        _queue(workspace.pk, profile_ids, segment_ids)
+        _queue(workspace_id, profile_ids, segment_ids)
 
 
-def on_profile_merged(sender, *, survivor, merged, **kwargs):
-    membership.repoint_memberships(survivor_id=survivor.pk, merged_id=merged.pk)
-
-
-def on_profile_split(sender, *, survivor, merged, **kwargs):
+def recheck_after_split(*, survivor, merged) -> None:
     """Both customers may now answer differently: re-check every dynamic segment."""
     segment_ids = list(
         Segment.objects.filter(
