@@ -36,10 +36,10 @@ from pathlib import Path
 
 import pytest
 
+from engage.events.selectors import TimelineCursor
 from engage.inbox import tokens
 from engage.inbox.models import InboxEntry
 from engage.messaging.models import Message
-from engage.profiles.selectors import TimelineCursor
 from engage.segments import services as segment_services
 from engage.segments.models import Segment
 from engage.workspaces.services import create_workspace

@@ -5,7 +5,7 @@ Search runs the identity resolution's normalizers on the term and looks up
 exact (workspace, kind, value) identities, which the identity unique index
 answers directly; a profile id or ``kind:value`` (``crm:8812``) works too.
 
-The timeline is its own keyset-paginated page (``selectors.timeline``), never
+The timeline is its own keyset-paginated page (``engage.events.selectors.timeline``), never
 the changelist: COUNT(*) and OFFSET over a profile with 100k events get slower
 with every page, a (timestamp, id) cursor does not.
 
@@ -28,6 +28,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from engage.admin_display import CappedCountPaginator, pretty_json
+from engage.events.selectors import TimelineCursor, timeline
 from engage.privacy.services import erase_profile
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
 
@@ -303,14 +304,14 @@ class ProfileAdmin(WorkspaceScopedAdmin):
         cursor = None
         if request.GET.get("before"):
             try:
-                cursor = selectors.TimelineCursor.decode(request.GET["before"])
+                cursor = TimelineCursor.decode(request.GET["before"])
             except ValueError:
                 messages.error(request, "before: not a position from this page; showing newest.")
-        events, more = selectors.timeline(profile=profile, cursor=cursor, limit=TIMELINE_PAGE_SIZE)
+        events, more = timeline(profile=profile, cursor=cursor, limit=TIMELINE_PAGE_SIZE)
         older = None
         if more:
             last = events[-1]
-            older = selectors.TimelineCursor(last.timestamp, last.pk).encode()
+            older = TimelineCursor(last.timestamp, last.pk).encode()
         context = {
             **self._context(request, profile, f"Timeline of profile {profile.pk}"),
             "events": [(e, json.dumps(e.properties, sort_keys=True)) for e in events],

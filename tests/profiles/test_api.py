@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from engage.events.models import Event
+from engage.events.selectors import TimelineCursor, timeline
 from engage.profiles.models import Identity
-from engage.profiles.selectors import TimelineCursor, timeline
 from engage.workspaces.models import ApiKey
 from engage.workspaces.selectors import active_key
 from engage.workspaces.services import revoke_api_key

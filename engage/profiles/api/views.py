@@ -20,6 +20,7 @@ from engage.api.errors import BadParameter, Conflict
 from engage.api.schema import error
 from engage.api.scoping import profile_or_404, requested_by, workspace_of
 from engage.events.models import Event
+from engage.events.selectors import TimelineCursor, timeline
 from engage.profiles import selectors
 from engage.profiles.identifiers import InvalidIdentifier, check_kind
 from engage.profiles.merge import split_merge
@@ -197,7 +198,7 @@ class ProfileEventsView(APIView):
         cursor = None
         if token := parameters.text(params, "cursor"):
             try:
-                cursor = selectors.TimelineCursor.decode(token)
+                cursor = TimelineCursor.decode(token)
             except ValueError:
                 raise BadParameter("cursor", "not a cursor returned by this endpoint") from None
         limit = parameters.limit(params, default=DEFAULT_TIMELINE_LIMIT, maximum=MAX_TIMELINE_LIMIT)
@@ -205,7 +206,7 @@ class ProfileEventsView(APIView):
         if event_type is not None and event_type not in Event.TYPES:
             raise BadParameter("type", "must be one of " + ", ".join(Event.TYPES))
         event_name = parameters.text(params, "event")
-        events, more = selectors.timeline(
+        events, more = timeline(
             profile=profile,
             cursor=cursor,
             limit=limit,
@@ -218,9 +219,9 @@ class ProfileEventsView(APIView):
         newer = older = None
         if events:
             if more or backwards:
-                older = selectors.TimelineCursor(events[-1].timestamp, events[-1].pk)
+                older = TimelineCursor(events[-1].timestamp, events[-1].pk)
             if (more and backwards) or (cursor is not None and not backwards):
-                newer = selectors.TimelineCursor(events[0].timestamp, events[0].pk, reverse=True)
+                newer = TimelineCursor(events[0].timestamp, events[0].pk, reverse=True)
         return Response(
             {
                 "next": pagination.link(request, older),
