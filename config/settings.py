@@ -6,6 +6,7 @@ both, plus ``SECRET_KEY`` and ``ALLOWED_HOSTS``; ``config.settings_production``
 adds the HTTPS hardening that ``manage.py check --deploy`` asks for.
 """
 
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import environ
@@ -47,6 +48,9 @@ INSTALLED_APPS = [
     "engage.segments",
     "engage.scoring",
     "engage.inbox",
+    # Plugins that need tables of their own ship a Django app, found like the
+    # plugins themselves: through an entry-point group (docs/plugins.md).
+    *(entry.value for entry in entry_points(group="engage.apps")),
 ]
 
 MIDDLEWARE = [
