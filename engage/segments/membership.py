@@ -13,10 +13,11 @@ writes nothing twice.
 
 import datetime
 import json
+import logging
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from engage.events.models import Event
@@ -24,10 +25,18 @@ from engage.events.models import Event
 from .compiler import member_query
 from .models import Segment, SegmentMembership, SegmentSize
 
+# A dynamic segment whose rules were saved after its last full refresh: its
+# refresh was never published (a broker outage) or has not run yet.
+STALE = Q(kind=Segment.DYNAMIC) & (
+    Q(refreshed_at__isnull=True) | Q(refreshed_at__lt=F("updated_at"))
+)
+
 ENTERED = "segment_entered"
 EXITED = "segment_exited"
 MEMBERSHIPS = SegmentMembership._meta.db_table
 EVENTS = Event._meta.db_table
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -213,3 +222,27 @@ def repoint_memberships(*, survivor_id: int, merged_id: int) -> None:
         for segment in Segment.objects.filter(pk__in=ended):
             _record_size(segment, now, full=False, change=-1)
     SegmentMembership.objects.filter(profile_id=merged_id).update(profile_id=survivor_id)
+
+
+def refresh_stale_segments() -> int:
+    """Refresh every stale dynamic segment (``STALE``); returns how many were refreshed.
+
+    The sweep behind ``save_segment``'s publish. A segment whose refresh is
+    running holds its row lock and is skipped (no second full refresh behind
+    it); one that fails is logged and retried next run, without starving the
+    others.
+    """
+    count = 0
+    for pk in Segment.objects.filter(STALE).order_by("pk").values_list("pk", flat=True):
+        try:
+            with transaction.atomic():
+                segment = Segment.objects.select_for_update(skip_locked=True).filter(STALE, pk=pk)
+                segment = segment.first()
+                if segment is None:
+                    continue  # being refreshed right now, or refreshed meanwhile
+                refresh(segment)
+        except Exception:
+            logger.exception("refreshing stale segment %s failed", pk)
+            continue
+        count += 1
+    return count

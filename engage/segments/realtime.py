@@ -9,11 +9,9 @@ A profile entering or leaving a segment re-checks, for that profile, the
 segments whose rules refer to it, so "member of segment X" is real time too.
 """
 
-from engage.server.publishing import publish_after_commit
-
 from . import membership
 from .models import Segment
-from .services import referring_segments
+from .selectors import referring_segments
 
 
 def affected_segments(
@@ -57,33 +55,10 @@ def recheck(*, workspace_id: int, profile_ids: list[int], segment_ids: list[int]
     return changed
 
 
-def recheck_after_batch(
-    *, workspace_id: int, profile_ids, event_names: set[str], trait_keys: set[str]
-) -> None:
-    """Queue a re-check of the affected segments once the batch commits
-    (inline when no broker); nothing is queued when no segment is affected."""
-    segment_ids = [
-        s.pk
-        for s in affected_segments(
-            workspace_id=workspace_id, event_names=event_names, trait_keys=trait_keys
+def segments_after_split(*, workspace_id: int) -> list[int]:
+    """After a split both customers may answer differently: every dynamic segment."""
+    return list(
+        Segment.objects.filter(workspace_id=workspace_id, kind=Segment.DYNAMIC).values_list(
+            "pk", flat=True
         )
-    ]
-    if segment_ids:
-        _queue(workspace_id, profile_ids, segment_ids)
-
-
-def recheck_after_split(*, survivor, merged) -> None:
-    """Both customers may now answer differently: re-check every dynamic segment."""
-    segment_ids = list(
-        Segment.objects.filter(
-            workspace_id=survivor.workspace_id, kind=Segment.DYNAMIC
-        ).values_list("pk", flat=True)
     )
-    if segment_ids:
-        _queue(survivor.workspace_id, {survivor.pk, merged.pk}, segment_ids)
-
-
-def _queue(workspace_id: int, profile_ids, segment_ids: list[int]) -> None:
-    from .tasks import recheck_profiles
-
-    publish_after_commit(recheck_profiles, workspace_id, sorted(profile_ids), sorted(segment_ids))

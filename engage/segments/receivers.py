@@ -1,22 +1,26 @@
 """Segments follow their customers: a processed batch re-checks the segments
-it could change, a merge moves memberships, a split re-checks both customers."""
+it could change, a merge moves memberships, a split re-checks both customers.
+
+A re-check runs as a task once the batch (or the split) commits, inline when
+there is no broker; nothing is queued when no segment is affected.
+"""
 
 from django.dispatch import receiver
 
 from engage.events.signals import events_processed
 from engage.profiles.signals import profile_merged, profile_split
+from engage.server.publishing import publish_after_commit
 
 from . import membership, realtime
+from .tasks import recheck_profiles
 
 
 @receiver(events_processed, dispatch_uid="segments-recheck")
 def on_events_processed(sender, *, workspace, profile_ids, event_names, trait_keys, **kwargs):
-    realtime.recheck_after_batch(
-        workspace_id=workspace.pk,
-        profile_ids=profile_ids,
-        event_names=event_names,
-        trait_keys=trait_keys,
+    affected = realtime.affected_segments(
+        workspace_id=workspace.pk, event_names=event_names, trait_keys=trait_keys
     )
+    _recheck(workspace.pk, profile_ids, [s.pk for s in affected])
 
 
 @receiver(profile_merged, dispatch_uid="segments-merge")
@@ -26,4 +30,12 @@ def on_profile_merged(sender, *, survivor, merged, **kwargs):
 
 @receiver(profile_split, dispatch_uid="segments-split")
 def on_profile_split(sender, *, survivor, merged, **kwargs):
-    realtime.recheck_after_split(survivor=survivor, merged=merged)
+    segment_ids = realtime.segments_after_split(workspace_id=survivor.workspace_id)
+    _recheck(survivor.workspace_id, {survivor.pk, merged.pk}, segment_ids)
+
+
+def _recheck(workspace_id: int, profile_ids, segment_ids: list[int]) -> None:
+    if segment_ids:
+        publish_after_commit(
+            recheck_profiles, workspace_id, sorted(profile_ids), sorted(segment_ids)
+        )

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from engage.profiles.models import Profile
 from engage.workspaces.models import Workspace
 
+from . import schema
 from .models import Segment, SegmentMembership
 
 
@@ -33,3 +34,12 @@ def current_members(*, segment: Segment) -> QuerySet[SegmentMembership]:
 def current_stay(*, segment: Segment, profile: Profile) -> SegmentMembership | None:
     """The profile's membership of the segment now, or None if it is not a member."""
     return current_members(segment=segment).filter(profile=profile).first()
+
+
+def referring_segments(*, workspace_id: int, segment_ids: set[int]) -> list[Segment]:
+    """The workspace's segments whose rules refer to any of ``segment_ids``."""
+    return [
+        s
+        for s in Segment.objects.filter(workspace_id=workspace_id).only("pk", "name", "rules")
+        if segment_ids & schema.referenced_segment_ids(s.rules)
+    ]

@@ -9,8 +9,7 @@ import datetime
 import logging
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import connection
 from django.utils import timezone
 
 from engage.profiles.identifiers import InvalidIdentifier
@@ -18,7 +17,7 @@ from engage.profiles.selectors import profile_by_identifier
 from engage.server.publishing import publish_after_commit
 from engage.workspaces.models import Workspace
 
-from . import conditions, membership, schema
+from . import conditions, membership, selectors
 from .compiler import member_query
 from .models import Segment
 from .validation import InvalidSegment, validate_rules
@@ -27,11 +26,6 @@ logger = logging.getLogger(__name__)
 
 MAX_UPLOAD = 100_000
 SAMPLE_SIZE = 10
-# A dynamic segment whose rules were saved after its last full refresh: its
-# refresh was never published (a broker outage) or has not run yet.
-STALE = Q(kind=Segment.DYNAMIC) & (
-    Q(refreshed_at__isnull=True) | Q(refreshed_at__lt=F("updated_at"))
-)
 
 
 def save_segment(
@@ -89,30 +83,6 @@ def save_segment(
         # since saved), so a broker outage never fails the request.
         publish_after_commit(refresh_segment, segment.pk, segment.workspace_id)
     return segment
-
-
-def refresh_stale_segments() -> int:
-    """Refresh every stale dynamic segment (``STALE``); returns how many were refreshed.
-
-    The sweep behind ``save_segment``'s publish. A segment whose refresh is
-    running holds its row lock and is skipped (no second full refresh behind
-    it); one that fails is logged and retried next run, without starving the
-    others.
-    """
-    count = 0
-    for pk in Segment.objects.filter(STALE).order_by("pk").values_list("pk", flat=True):
-        try:
-            with transaction.atomic():
-                segment = Segment.objects.select_for_update(skip_locked=True).filter(STALE, pk=pk)
-                segment = segment.first()
-                if segment is None:
-                    continue  # being refreshed right now, or refreshed meanwhile
-                membership.refresh(segment)
-        except Exception:
-            logger.exception("refreshing stale segment %s failed", pk)
-            continue
-        count += 1
-    return count
 
 
 @dataclass
@@ -185,18 +155,11 @@ def upload_members(*, segment: Segment, identifiers: list, replace: bool = False
     return result
 
 
-def referring_segments(*, workspace_id: int, segment_ids: set[int]) -> list[Segment]:
-    """The workspace's segments whose rules refer to any of ``segment_ids``."""
-    return [
-        s
-        for s in Segment.objects.filter(workspace_id=workspace_id).only("pk", "name", "rules")
-        if segment_ids & schema.referenced_segment_ids(s.rules)
-    ]
-
-
 def segments_using(segment: Segment) -> list[str]:
     """Names of the workspace's segments whose rules refer to ``segment``."""
-    users = referring_segments(workspace_id=segment.workspace_id, segment_ids={segment.pk})
+    users = selectors.referring_segments(
+        workspace_id=segment.workspace_id, segment_ids={segment.pk}
+    )
     return sorted(s.name for s in users if s.pk != segment.pk)
 
 

@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 
-from . import membership, realtime, services
+from . import membership, realtime
 from .models import Segment
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def refresh_time_dependent_segments() -> int:
 @shared_task(ignore_result=True)
 def sweep_stale_segments() -> int:
     """Fill dynamic segments whose refresh was never published (a broker outage)."""
-    return services.refresh_stale_segments()
+    return membership.refresh_stale_segments()
 
 
 @shared_task(ignore_result=True)

@@ -7,8 +7,9 @@ import threading
 import pytest
 from django.db import connection, transaction
 
+from engage.segments.membership import refresh_stale_segments
 from engage.segments.models import Segment
-from engage.segments.services import refresh_stale_segments, save_segment
+from engage.segments.services import save_segment
 from tests.customer_factories import ProfileFactory
 
 PRO = {"trait": {"key": "plan", "op": "equals", "value": "pro"}}
