@@ -36,13 +36,7 @@ _DEMO = "the demo's sample customer goes through ingestion; workspaces are below
 # (importing module, imported module) → why the edge is still there.
 KNOWN = {
     ("engage.messaging.services", "engage.messaging.tasks"): (
-        "create_message queues the deliver_message task, which calls back into services"
-    ),
-    ("engage.segments.services", "engage.segments.tasks"): (
-        "saving a segment queues its refresh task, which calls back into services"
-    ),
-    ("engage.segments.realtime", "engage.segments.tasks"): (
-        "a processed batch queues the re-check task, which calls back into realtime"
+        "create_message queues the send_message task, which calls back into services"
     ),
     ("engage.events.processing", "engage.privacy.selectors"): (
         "processing drops events of erased customers; privacy reads and erases events"
