@@ -9,6 +9,7 @@ kept for the life of the process: installing a plugin means restarting.
 """
 
 import pkgutil
+import re
 from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -71,6 +72,11 @@ def _failing_entry_point() -> str:
     return "a plugin cannot be registered"
 
 
+def _kind(base: type[Plugin]) -> str:
+    """``ScoringModel`` → "scoring model", for messages."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", base.__name__).lower()
+
+
 def _plugin_name(pm: pluggy.PluginManager, impl) -> str:
     return pm.get_name(impl.plugin) or repr(impl.plugin)
 
@@ -95,7 +101,7 @@ def _registry(hook_name: str) -> dict[str, type[Plugin]]:
                 )
             if cls.id in found:
                 raise ImproperlyConfigured(
-                    f"{base.__name__.lower()} id {cls.id!r} is provided by both "
+                    f"{_kind(base)} id {cls.id!r} is provided by both "
                     f"{owners[cls.id]!r} and {owner!r}"
                 )
             found[cls.id] = cls

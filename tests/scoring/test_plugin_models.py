@@ -106,4 +106,4 @@ def test_two_models_with_one_id_are_refused_naming_both_plugins(db, register_plu
 
     with pytest.raises(ImproperlyConfigured) as refused:
         scoring_models()
-    assert str(refused.value) == "scoringmodel id 'rfm' is provided by both 'rfm' and 'test-clash'"
+    assert str(refused.value) == "scoring model id 'rfm' is provided by both 'rfm' and 'test-clash'"
