@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("engage", "plugins")
 FRONT_DOORS = {"api", "urls", "admin", "management"}
 
-_DEMO = "the demo's sample customer goes through ingestion; workspaces are below every app"
 # (importing module, imported module) → why the edge is still there.
 KNOWN = {
     ("engage.messaging.services", "engage.messaging.tasks"): (
@@ -53,10 +52,6 @@ KNOWN = {
     ("engage.plugins.importing", "engage.events.tasks"): (
         "importers queue processing; processing runs the enrichment hook"
     ),
-    ("engage.workspaces.demo_customer", "engage.events.processing"): _DEMO,
-    ("engage.workspaces.demo_customer", "engage.events.ingestion.storage"): _DEMO,
-    ("engage.workspaces.demo_customer", "engage.events.ingestion.validation"): _DEMO,
-    ("engage.workspaces.demo_customer", "engage.profiles.models"): _DEMO,
     ("engage.plugins.manager", "plugins"): (
         "the manager lists the built-in modules, which subclass the plugin base classes"
     ),

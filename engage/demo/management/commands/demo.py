@@ -3,8 +3,8 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from engage.demo import customer
 from engage.events.models import Event
-from engage.workspaces import demo_customer
 from engage.workspaces.models import ApiKey, Workspace
 from engage.workspaces.services import create_api_key, create_workspace
 
@@ -31,7 +31,7 @@ class Command(BaseCommand):
         else:
             _, write_key = create_api_key(workspace=workspace, kind=ApiKey.WRITE, name="demo run")
             _, secret_key = create_api_key(workspace=workspace, kind=ApiKey.SECRET, name="demo run")
-        ada = demo_customer.seed(workspace)
+        ada = customer.seed(workspace)
         admin_line = self._admin(workspace)
         base = f"http://127.0.0.1:{port}"
         self.stdout.write(
