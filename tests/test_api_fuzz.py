@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pytest
 
+from engage.api.pagination import Cursor
 from engage.events.selectors import TimelineCursor
 from engage.inbox import tokens
 from engage.inbox.models import InboxEntry
@@ -86,8 +87,14 @@ values = [%(merge)s]
 values = [%(message)s]
 [dictionaries.entries]
 values = [%(entry)s]
-[dictionaries.cursors]
-values = ["%(cursor)s"]
+[dictionaries.timeline_cursors]
+values = ["%(timeline_cursor)s"]
+[dictionaries.newest_first_cursors]
+values = ["%(newest_first_cursor)s"]
+[dictionaries.segment_cursors]
+values = ["%(segment_cursor)s"]
+[dictionaries.member_cursors]
+values = ["%(member_cursor)s"]
 
 [parameters]
 "path.profile_id" = { dictionary = "profiles", probability = 0.5 }
@@ -95,8 +102,24 @@ values = ["%(cursor)s"]
 "path.merge_id" = { dictionary = "merges", probability = 0.5 }
 "path.message_id" = { dictionary = "messages", probability = 0.5 }
 "path.entry_id" = { dictionary = "entries", probability = 0.5 }
-# A cursor is opaque: only one the endpoint returned is valid.
-"query.cursor" = { dictionary = "cursors", probability = 1.0 }
+
+# A cursor is opaque: only one the list returned is valid, so each list is
+# given one of its own.
+[[operations]]
+include-operation-id = "profiles_events"
+parameters = { "query.cursor" = { dictionary = "timeline_cursors", probability = 1.0 } }
+
+[[operations]]
+include-operation-id-regex = "^(api_profiles_(decisions|consents)|inbox_messages)_retrieve$"
+parameters = { "query.cursor" = { dictionary = "newest_first_cursors", probability = 1.0 } }
+
+[[operations]]
+include-operation-id = "segments_list"
+parameters = { "query.cursor" = { dictionary = "segment_cursors", probability = 1.0 } }
+
+[[operations]]
+include-operation-id = "segments_members_list"
+parameters = { "query.cursor" = { dictionary = "member_cursors", probability = 1.0 } }
 
 [[operations]]
 include-operation-id-regex = "%(positive_off)s"
@@ -154,7 +177,10 @@ def seed_workspace() -> tuple[dict[str, str], dict[str, str]]:
         "merge": str(merge.pk),
         "message": str(message.pk),
         "entry": str(entry.pk),
-        "cursor": TimelineCursor(event.timestamp, event.pk).encode(),
+        "timeline_cursor": TimelineCursor(event.timestamp, event.pk).encode(),
+        "newest_first_cursor": Cursor((message.created_at, message.pk)).encode(),
+        "segment_cursor": Cursor((static.name,)).encode(),
+        "member_cursor": Cursor((ada.pk,)).encode(),
         "positive_off": "^(" + "|".join(POSITIVE_OFF) + ")$",
     }
     return keys, ids

@@ -92,6 +92,31 @@ def test_timeline_documents_its_pagination(schema):
     )
 
 
+def test_every_list_pages_the_same_way(schema):
+    """No operation answers a bare array: each list is a keyset page with the
+    timeline's links, and takes ``cursor`` and ``limit``."""
+    components = schema["components"]["schemas"]
+    lists = []
+    for path, method, operation in operations(schema):
+        ok = operation["responses"].get("200", {}).get("content", {}).get("application/json")
+        if ok is None:
+            continue
+        assert ok["schema"].get("type") != "array", (path, method)
+        body = components.get(ok["schema"].get("$ref", "").rsplit("/", 1)[-1], {})
+        if "results" in body.get("properties", {}):
+            lists.append(path)
+            assert {"next", "previous", "results"} <= set(body["properties"]), path
+            assert {"cursor", "limit"} <= set(parameters(schema, path, method)), path
+    assert set(lists) == {
+        "/api/profiles/{profile_id}/events",
+        "/api/profiles/{profile_id}/decisions",
+        "/api/profiles/{profile_id}/consents",
+        "/api/segments",
+        "/api/segments/{segment_id}/members",
+        "/inbox/messages",
+    }
+
+
 def test_every_profile_operation_requires_the_bearer_secret_key(schema):
     scheme = schema["components"]["securitySchemes"]["secretKey"]
     assert scheme["type"] == "http" and scheme["scheme"] == "bearer"

@@ -11,14 +11,6 @@ from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
-class InvalidBody(exceptions.ParseError):
-    """A request body refused before any view saw it; ``path`` is where in it."""
-
-    def __init__(self, path: str, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.errors = {path: [reason]}
-
-
 def exception_handler(exc, context):
     """DRF's handler (status, ``Allow``, ``Retry-After``, ``WWW-Authenticate``), our body."""
     response = drf_exception_handler(exc, context)
@@ -65,28 +57,3 @@ def field_errors(detail, path: str = "") -> dict[str, list[str]]:
                 errors.setdefault(field, []).extend(reasons)
         return errors
     return {path: [str(detail)]}
-
-
-class BadParameter(exceptions.APIException):
-    """400 naming the query parameter (``query`` for the query string as a whole)."""
-
-    status_code = 400
-    default_code = "invalid"
-
-    def __init__(self, parameter: str, reason: str):
-        super().__init__(f"{parameter}: {reason}")
-        self.errors = {parameter: [reason]}
-
-
-class Conflict(exceptions.APIException):
-    """409: the object's current state forbids the request; ``path`` names what is in the way.
-
-    The same request can succeed against another object, so it is not malformed (400).
-    """
-
-    status_code = 409
-    default_code = "conflict"
-
-    def __init__(self, path: str, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.errors = {path: [reason]}

@@ -21,7 +21,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from . import parameters
-from .errors import BadParameter
+from .exceptions import BadParameter
 
 # Sort keys are bigint ids and datetimes; a larger number would fail in PostgreSQL.
 MAX_BIGINT = 2**63 - 1

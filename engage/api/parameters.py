@@ -7,7 +7,7 @@ nothing, so both are refused here.
 
 from django.http import QueryDict
 
-from .errors import BadParameter
+from .exceptions import BadParameter
 
 
 def text(params: QueryDict, name: str, default: str = "") -> str:

@@ -14,7 +14,7 @@ from engage import json_limits
 from engage.events.ingestion.body import may_hold_unstorable_text
 from engage.events.ingestion.validation import unstorable_text
 
-from .errors import InvalidBody
+from .exceptions import InvalidBody
 
 
 def _refuse_constant(name: str):

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engage.api import pagination, parameters
-from engage.api.errors import BadParameter, Conflict
+from engage.api.exceptions import BadParameter, Conflict
 from engage.api.schema import error
 from engage.api.scoping import profile_or_404, requested_by, workspace_of
 from engage.events.models import Event

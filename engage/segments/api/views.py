@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engage.api import pagination
-from engage.api.errors import Conflict
+from engage.api.exceptions import Conflict
 from engage.api.schema import error
 from engage.api.scoping import profile_or_404, workspace_of
 from engage.segments import selectors, services
