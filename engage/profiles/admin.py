@@ -5,9 +5,9 @@ Search runs the identity resolution's normalizers on the term and looks up
 exact (workspace, kind, value) identities, which the identity unique index
 answers directly; a profile id or ``kind:value`` (``crm:8812``) works too.
 
-The timeline is its own keyset-paginated page (``engage.events.selectors.timeline``), never
-the changelist: COUNT(*) and OFFSET over a profile with 100k events get slower
-with every page, a (timestamp, id) cursor does not.
+The timeline is its own keyset-paginated page (the events app's ``timeline``
+selector), never the changelist: COUNT(*) and OFFSET over a profile with 100k
+events get slower with every page, a (timestamp, id) cursor does not.
 
 Nothing here edits customers by hand. Splitting a merge and erasing a customer
 go through ``split_merge`` and ``erase_profile``, after a confirmation page,
