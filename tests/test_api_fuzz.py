@@ -37,7 +37,6 @@ from pathlib import Path
 import pytest
 
 from engage.api.pagination import Cursor
-from engage.events.selectors import TimelineCursor
 from engage.inbox import tokens
 from engage.inbox.models import InboxEntry
 from engage.messaging.models import Message
@@ -87,10 +86,8 @@ values = [%(merge)s]
 values = [%(message)s]
 [dictionaries.entries]
 values = [%(entry)s]
-[dictionaries.timeline_cursors]
-values = ["%(timeline_cursor)s"]
-[dictionaries.newest_first_cursors]
-values = ["%(newest_first_cursor)s"]
+[dictionaries.time_cursors]
+values = ["%(time_cursor)s"]
 [dictionaries.segment_cursors]
 values = ["%(segment_cursor)s"]
 [dictionaries.member_cursors]
@@ -103,15 +100,15 @@ values = ["%(member_cursor)s"]
 "path.message_id" = { dictionary = "messages", probability = 0.5 }
 "path.entry_id" = { dictionary = "entries", probability = 0.5 }
 
-# A cursor is opaque: only one the list returned is valid, so each list is
-# given one of its own.
+# A cursor is opaque: only one holding the list's own sort key is valid, so
+# each list is given one of its shape (time and id, a name, a profile id).
 [[operations]]
-include-operation-id = "profiles_events"
-parameters = { "query.cursor" = { dictionary = "timeline_cursors", probability = 1.0 } }
+include-operation-id-regex = "^(profiles_events|api_profiles_(decisions|consents)_retrieve)$"
+parameters = { "query.cursor" = { dictionary = "time_cursors", probability = 1.0 } }
 
 [[operations]]
-include-operation-id-regex = "^(api_profiles_(decisions|consents)|inbox_messages)_retrieve$"
-parameters = { "query.cursor" = { dictionary = "newest_first_cursors", probability = 1.0 } }
+include-operation-id = "inbox_messages_retrieve"
+parameters = { "query.cursor" = { dictionary = "time_cursors", probability = 1.0 } }
 
 [[operations]]
 include-operation-id = "segments_list"
@@ -177,8 +174,7 @@ def seed_workspace() -> tuple[dict[str, str], dict[str, str]]:
         "merge": str(merge.pk),
         "message": str(message.pk),
         "entry": str(entry.pk),
-        "timeline_cursor": TimelineCursor(event.timestamp, event.pk).encode(),
-        "newest_first_cursor": Cursor((message.created_at, message.pk)).encode(),
+        "time_cursor": Cursor((event.timestamp, event.pk)).encode(),
         "segment_cursor": Cursor((static.name,)).encode(),
         "member_cursor": Cursor((ada.pk,)).encode(),
         "positive_off": "^(" + "|".join(POSITIVE_OFF) + ")$",

@@ -79,11 +79,7 @@ class Page:
 
 
 def keyset_page(queryset: QuerySet, *, order: tuple[str, ...], cursor: Cursor | None, limit: int):
-    """One page of ``queryset`` sorted by ``order`` (a unique key, ``-`` for descending).
-
-    Forward pages link on when more rows follow, and back once we have moved;
-    pages read backwards the other way round.
-    """
+    """One page of ``queryset`` sorted by ``order`` (a unique key, ``-`` for descending)."""
     backwards = cursor is not None and cursor.reverse
     sort = [_flip(name) for name in order] if backwards else list(order)
     rows = queryset
@@ -94,12 +90,23 @@ def keyset_page(queryset: QuerySet, *, order: tuple[str, ...], cursor: Cursor | 
     rows = rows[:limit]
     if backwards:
         rows.reverse()
+    return page_at(rows, more=more, cursor=cursor, order=order)
+
+
+def page_at(rows: list, *, more: bool, cursor: Cursor | None, order: tuple[str, ...]) -> Page:
+    """The links around ``rows``, read at ``cursor``; ``more``: rows follow in the
+    direction read. For a list whose rows a selector reads (the timeline).
+
+    Forward pages link on when more rows follow, and back once we have moved;
+    pages read backwards the other way round.
+    """
     if not rows:
         return Page(rows, None, None)
 
     def key(row) -> tuple:
         return tuple(getattr(row, name.lstrip("-")) for name in order)
 
+    backwards = cursor is not None and cursor.reverse
     following = Cursor(key(rows[-1])) if more or backwards else None
     preceding = None
     if (more and backwards) or (cursor is not None and not backwards):

@@ -36,6 +36,8 @@ from .serializers import (
 
 DEFAULT_TIMELINE_LIMIT = 50
 MAX_TIMELINE_LIMIT = 500
+# The order of the timeline selector, newest first; the id breaks ties.
+TIMELINE_ORDER = ("-timestamp", "-id")
 LOOKUP_PARAMETERS = Identity.BUILTIN_KINDS
 # A query parameter that must hold some text (an empty value is refused).
 TEXT = {"type": "string", "minLength": 1}
@@ -176,11 +178,8 @@ class ProfileEventsView(APIView):
         "events, `previous` for newer ones; pages cost the same however deep.",
         parameters=[
             PROFILE_ID,
-            OpenApiParameter("cursor", str, description="From a `next` or `previous` link."),
-            OpenApiParameter(
-                "limit",
-                {"type": "integer", "minimum": 1, "maximum": MAX_TIMELINE_LIMIT},
-                description=f"Events per page (default {DEFAULT_TIMELINE_LIMIT}).",
+            *pagination.page_parameters(
+                default_limit=DEFAULT_TIMELINE_LIMIT, max_limit=MAX_TIMELINE_LIMIT
             ),
             OpenApiParameter("type", str, enum=list(Event.TYPES), description="Only this type."),
             OpenApiParameter("event", str, description="Only events with this name."),
@@ -195,40 +194,21 @@ class ProfileEventsView(APIView):
     def get(self, request: Request, profile_id: int) -> Response:
         profile = profile_or_404(request, profile_id)
         params = request.query_params
-        cursor = None
-        if token := parameters.text(params, "cursor"):
-            try:
-                cursor = TimelineCursor.decode(token)
-            except ValueError:
-                raise BadParameter("cursor", "not a cursor returned by this endpoint") from None
+        cursor = pagination.read_cursor(request, model=Event, order=TIMELINE_ORDER)
         limit = parameters.limit(params, default=DEFAULT_TIMELINE_LIMIT, maximum=MAX_TIMELINE_LIMIT)
         event_type = params.get("type")
         if event_type is not None and event_type not in Event.TYPES:
             raise BadParameter("type", "must be one of " + ", ".join(Event.TYPES))
-        event_name = parameters.text(params, "event")
         events, more = timeline(
             profile=profile,
-            cursor=cursor,
+            cursor=cursor and TimelineCursor(*cursor.position, reverse=cursor.reverse),
             limit=limit,
             event_type=event_type or "",
-            event_name=event_name,
+            event_name=parameters.text(params, "event"),
         )
-        # Forward pages (the default) link to older events when more follow, and
-        # back once we have moved; pages read backwards the other way round.
-        backwards = cursor is not None and cursor.reverse
-        newer = older = None
-        if events:
-            if more or backwards:
-                older = TimelineCursor(events[-1].timestamp, events[-1].pk)
-            if (more and backwards) or (cursor is not None and not backwards):
-                newer = TimelineCursor(events[0].timestamp, events[0].pk, reverse=True)
-        return Response(
-            {
-                "next": pagination.link(request, older),
-                "previous": pagination.link(request, newer),
-                "results": TimelineEventSerializer(events, many=True).data,
-            }
-        )
+        page = pagination.page_at(events, more=more, cursor=cursor, order=TIMELINE_ORDER)
+        data = TimelineEventSerializer(page.rows, many=True).data
+        return Response(pagination.paged(request, page, data))
 
 
 class MergeSplitView(APIView):
