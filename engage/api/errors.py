@@ -1,4 +1,4 @@
-"""The one error body of the DRF endpoints (``/api``, the inbox).
+"""The one error body of the DRF endpoints (``/api``, the inbox) and the admin's JSON.
 
 Every refusal answers ``{"detail": "...", "errors": {"<field or JSON path>":
 ["reason", ...]}}``: ``detail`` is a sentence a person can read, ``errors``
@@ -20,11 +20,7 @@ def exception_handler(exc, context):
         return response  # a view that already built this body (the segment API's list form)
     if isinstance(exc, exceptions.ValidationError):
         errors = field_errors(exc.detail)
-        detail = "; ".join(
-            f"{path}: {reason}" if path else reason
-            for path, reasons in errors.items()
-            for reason in reasons
-        )
+        detail = sentence(errors)
         errors.pop("", None)
     else:
         errors = getattr(exc, "errors", {})
@@ -57,3 +53,26 @@ def field_errors(detail, path: str = "") -> dict[str, list[str]]:
                 errors.setdefault(field, []).extend(reasons)
         return errors
     return {path: [str(detail)]}
+
+
+def sentence(errors: dict[str, list[str]]) -> str:
+    """``detail``: every reason, each after the path it is about."""
+    return "; ".join(
+        f"{path}: {reason}" if path else reason
+        for path, reasons in errors.items()
+        for reason in reasons
+    )
+
+
+def path_errors(items: list[str]) -> dict[str, list[str]]:
+    """A service's ``["path: reason", ...]`` (as segment validation reports) as ``errors``."""
+    errors: dict[str, list[str]] = {}
+    for item in items:
+        path, _, reason = item.partition(": ")
+        errors.setdefault(path, []).append(reason)
+    return errors
+
+
+def error_body(errors: dict[str, list[str]]) -> dict:
+    """The error body for a plain Django view that answers JSON (the admin's)."""
+    return {"detail": sentence(errors), "errors": errors}

@@ -15,6 +15,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from engage.api.errors import error_body, path_errors
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
 
 from . import services
@@ -158,11 +159,12 @@ class SegmentAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
             raise Http404
         workspace = scoped_workspaces(request).filter(pk=request.POST.get("workspace")).first()
         if workspace is None:
-            return JsonResponse({"errors": ["workspace: choose a workspace"]}, status=400)
+            return JsonResponse(error_body({"workspace": ["choose a workspace"]}), status=400)
         try:
             rules = json.loads(request.POST.get("rules") or "null")
         except ValueError as exc:
-            return JsonResponse({"errors": [f"rules: not valid JSON ({exc})"]}, status=400)
+            body = error_body({"rules": [f"not valid JSON ({exc})"]})
+            return JsonResponse(body, status=400)
         segment_id = request.POST.get("segment") or None
         try:
             result = services.preview(
@@ -170,9 +172,10 @@ class SegmentAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
                 rules=rules,
                 segment_id=int(segment_id) if segment_id else None,
             )
-        except (InvalidSegment, ValueError) as exc:
-            errors = exc.errors if isinstance(exc, InvalidSegment) else [str(exc)]
-            return JsonResponse({"errors": errors}, status=400)
+        except InvalidSegment as exc:
+            return JsonResponse(error_body(path_errors(exc.errors)), status=400)
+        except ValueError as exc:  # the segment id posted is not a number
+            return JsonResponse(error_body({"segment": [str(exc)]}), status=400)
         names = dict(Segment.objects.filter(workspace=workspace).values_list("id", "name"))
         sample = [
             {"id": pid, "url": reverse("admin:profiles_profile_change", args=[pid])}

@@ -74,9 +74,14 @@ def test_preview_counts_and_samples_without_saving(admin_client, workspace):
         PREVIEW_URL, {"workspace": ws.pk, "rules": json.dumps({"trait": {"key": "plan"}})}
     )
     assert bad.status_code == 400
-    assert bad.json()["errors"] == ["rules.trait.op: is required"]
+    assert bad.json()["errors"] == {"rules.trait.op": ["is required"]}
     not_json = admin_client.post(PREVIEW_URL, {"workspace": ws.pk, "rules": "{oops"})
-    assert not_json.json()["errors"][0].startswith("rules: not valid JSON")
+    assert not_json.json()["detail"].startswith("rules: not valid JSON")
+    assert list(not_json.json()["errors"]) == ["rules"]
+    bad_id = admin_client.post(
+        PREVIEW_URL, {"workspace": ws.pk, "rules": json.dumps(PRO), "segment": "x"}
+    )
+    assert bad_id.status_code == 400 and list(bad_id.json()["errors"]) == ["segment"]
 
 
 def test_staff_see_and_preview_only_their_workspaces(workspace, other_workspace):
@@ -96,7 +101,10 @@ def test_staff_see_and_preview_only_their_workspaces(workspace, other_workspace)
         PREVIEW_URL, {"workspace": workspace.workspace.pk, "rules": json.dumps(PRO)}
     )
     assert preview.status_code == 400
-    assert preview.json()["errors"] == ["workspace: choose a workspace"]
+    assert preview.json() == {
+        "detail": "workspace: choose a workspace",
+        "errors": {"workspace": ["choose a workspace"]},
+    }
 
 
 def test_a_segment_another_one_uses_is_not_deleted(admin_client, workspace):

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engage.api import pagination
+from engage.api.errors import path_errors
 from engage.api.exceptions import Conflict
 from engage.api.schema import error
 from engage.api.scoping import profile_or_404, workspace_of
@@ -41,12 +42,7 @@ MAX_LIMIT = 1000
 
 
 def _invalid(exc: InvalidSegment) -> ValidationError:
-    """The service's ``path: reason`` list as the API's ``{path: [reason]}``."""
-    errors: dict[str, list[str]] = {}
-    for item in exc.errors:
-        path, _, reason = item.partition(": ")
-        errors.setdefault(path, []).append(reason)
-    return ValidationError(errors)
+    return ValidationError(path_errors(exc.errors))
 
 
 def _segment_or_404(request: Request, segment_id: int) -> Segment:
