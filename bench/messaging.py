@@ -84,7 +84,7 @@ def timed(fn) -> float:
 def bench_sends(workspace, profiles, port: int) -> dict:
     from django.core.mail import get_connection, send_mail
 
-    from engage.messaging import rendering, services
+    from engage.messaging import rendering, sending, services
     from engage.messaging.models import Message, MessageTemplate
 
     template = MessageTemplate.objects.create(
@@ -124,7 +124,7 @@ def bench_sends(workspace, profiles, port: int) -> dict:
                 idempotency_key=f"bench-{i}",
                 send_now=False,
             ).message
-            services.send_message(message.pk)
+            sending.send_message(message.pk)
 
     results = {
         "render": timed(bare_render),

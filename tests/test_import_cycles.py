@@ -34,9 +34,6 @@ FRONT_DOORS = {"api", "urls", "admin", "management"}
 
 # (importing module, imported module) → why the edge is still there.
 KNOWN = {
-    ("engage.messaging.services", "engage.messaging.tasks"): (
-        "create_message queues the send_message task, which calls back into services"
-    ),
     ("engage.events.processing", "engage.privacy.selectors"): (
         "processing drops events of erased customers; privacy reads and erases events"
     ),

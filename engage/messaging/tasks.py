@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import services
+from . import sending
 from .models import Message
 
 logger = logging.getLogger(__name__)
@@ -27,14 +27,14 @@ def send_message(message_id: int, workspace_id: int | None = None) -> None:
             workspace_id,
         )
         return
-    services.send_message(message_id)
+    sending.send_message(message_id)
 
 
 @shared_task(ignore_result=True)
 def sweep_messages() -> int:
     """Recover messages whose worker died and hand due retries and deferrals out."""
-    services.recover_stuck()
-    due = services.due_message_ids()
+    sending.recover_stuck()
+    due = sending.due_message_ids()
     for message_id in due:
         send_message.delay(message_id)
     return len(due)

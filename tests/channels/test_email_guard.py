@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from engage.messaging import services
+from engage.messaging import sending
 from engage.messaging.models import Message
 from engage.plugins.base import SettingsError
 from engage.plugins.services import configure_plugin
@@ -108,7 +108,7 @@ def test_a_name_is_checked_when_connecting_once_its_address_is_known(
     )
     message = queue_email(workspace.workspace, customer, key="guard-1")
 
-    services.send_message(message.pk)
+    sending.send_message(message.pk)
 
     message.refresh_from_db()
     assert message.status == Message.FAILED

@@ -6,7 +6,8 @@ import json
 from engage.events.models import Event
 from engage.messaging.models import Message, MessageDecision
 from engage.messaging.rendering import Content
-from engage.messaging.services import create_message, send_message
+from engage.messaging.sending import send_message
+from engage.messaging.services import create_message
 from engage.plugins.services import configure_plugin
 from plugins.twilio_sms import twilio_signature
 from tests.identity_helpers import profile_of, send

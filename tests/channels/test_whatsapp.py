@@ -10,7 +10,8 @@ from django.utils import timezone
 from engage.events.models import Event
 from engage.messaging.models import Message, MessageDecision, MessageTemplate
 from engage.messaging.rendering import Content
-from engage.messaging.services import create_message, send_message
+from engage.messaging.sending import send_message
+from engage.messaging.services import create_message
 from engage.plugins.base import SettingsError
 from engage.plugins.provider_http import ProviderRejected
 from engage.plugins.services import configure_plugin

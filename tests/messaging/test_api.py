@@ -2,7 +2,7 @@ import pytest
 import time_machine
 
 from engage.messaging.models import Message, MessageDecision, MessageTemplate
-from engage.messaging.services import send_message
+from engage.messaging.sending import send_message
 from engage.profiles.models import Profile
 
 from .helpers import queue_email

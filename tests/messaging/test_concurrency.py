@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connection
 
-from engage.messaging import services
+from engage.messaging import sending
 from engage.messaging.models import Message, MessagingPolicy
 
 from .helpers import queue_email
@@ -42,7 +42,7 @@ def test_workers_racing_for_one_message_send_it_once(
 ):
     message = queue_email(workspace.workspace, customer)
 
-    results = race(lambda: services.send_message(message.pk), 4)
+    results = race(lambda: sending.send_message(message.pk), 4)
 
     assert sorted(results, key=str) == [None, None, None, "sent"]
     assert len(smtp_server.messages) == 1
@@ -69,7 +69,7 @@ def test_two_workers_never_both_take_the_last_slot(workspace, email_channel, cus
     def work():
         with lock:
             message_id = next(pending)
-        return services.send_message(message_id)
+        return sending.send_message(message_id)
 
     race(work, 2)
 

@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from engage.events.models import Event
-from engage.messaging import services
+from engage.messaging import sending
 from engage.messaging.models import Consent, Message, MessageDecision
 
 from .helpers import queue_email
@@ -20,7 +20,7 @@ HTML = (
 def marketing_mail(workspace, email_channel, customer, smtp_server):
     """A marketing email sent to the loopback server: (message, received mail)."""
     message = queue_email(workspace.workspace, customer, category="marketing", html=HTML)
-    services.send_message(message.pk)
+    sending.send_message(message.pk)
     message.refresh_from_db()
     [received] = smtp_server.messages
     return message, received["mail"]
@@ -39,7 +39,7 @@ def test_marketing_mail_carries_one_click_unsubscribe_headers(marketing_mail):
 def test_transactional_mail_has_no_unsubscribe_header(
     workspace, email_channel, customer, smtp_server
 ):
-    services.send_message(queue_email(workspace.workspace, customer).pk)
+    sending.send_message(queue_email(workspace.workspace, customer).pk)
     assert smtp_server.messages[0]["mail"]["List-Unsubscribe"] is None
 
 
@@ -70,12 +70,12 @@ def test_one_click_unsubscribe_opts_out_and_refuses_later_marketing(
     assert Event.objects.filter(profile=customer, name="Email Unsubscribed").exists()
 
     later = queue_email(workspace.workspace, customer, category="marketing", html=HTML)
-    services.send_message(later.pk)
+    sending.send_message(later.pk)
     later.refresh_from_db()
     assert later.status == Message.SKIPPED
     assert MessageDecision.objects.get(message=later).reason == "opted_out"
     receipt = queue_email(workspace.workspace, customer, category="transactional")
-    assert services.send_message(receipt.pk) == Message.SENT
+    assert sending.send_message(receipt.pk) == Message.SENT
     assert len(smtp_server.messages) == 2
 
 
@@ -156,7 +156,7 @@ def test_an_esp_backend_through_anymail_records_the_esps_message_id(
     )
     message = queue_email(workspace.workspace, customer, category="marketing", html=HTML)
 
-    assert services.send_message(message.pk) == Message.SENT
+    assert sending.send_message(message.pk) == Message.SENT
 
     [sent] = mailoutbox
     message.refresh_from_db()

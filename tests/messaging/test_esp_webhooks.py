@@ -5,7 +5,7 @@ import base64
 import pytest
 
 from engage.events.models import Event
-from engage.messaging import services
+from engage.messaging import sending
 from engage.messaging.models import Consent, Message, MessageDecision
 
 from .helpers import queue_email
@@ -23,7 +23,7 @@ def webhook_secret(settings):
 @pytest.fixture
 def sent(workspace, email_channel, customer, smtp_server):
     message = queue_email(workspace.workspace, customer, category="marketing")
-    services.send_message(message.pk)
+    sending.send_message(message.pk)
     # As if the ESP had answered with its own id.
     Message.objects.filter(pk=message.pk).update(provider_message_id=POSTMARK_ID)
     return message
@@ -69,7 +69,7 @@ def test_a_hard_bounce_marks_the_message_opts_out_and_reaches_the_timeline(
     assert (consent.status, consent.source, consent.channel) == ("opted_out", "bounce", "email")
 
     later = queue_email(workspace.workspace, customer, category="marketing")
-    services.send_message(later.pk)
+    sending.send_message(later.pk)
     assert MessageDecision.objects.get(message=later).reason == "opted_out"
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from engage.events.models import Event
-from engage.messaging import services
+from engage.messaging import sending, services
 from engage.messaging.models import Message, MessageDecision, MessageTemplate
 from engage.messaging.rendering import Content, TemplateError
 from engage.profiles.models import Profile
@@ -19,7 +19,7 @@ def test_a_message_is_rendered_sent_over_smtp_and_logged_on_the_timeline(
 ):
     message = queue_email(workspace.workspace, customer, html="<p>Hi {{ traits.first_name }}</p>")
 
-    assert services.send_message(message.pk) == Message.SENT
+    assert sending.send_message(message.pk) == Message.SENT
 
     message.refresh_from_db()
     [received] = smtp_server.messages
@@ -38,8 +38,8 @@ def test_the_same_idempotency_key_returns_the_same_message_and_sends_once(
     again = queue_email(workspace.workspace, customer, key="order-42-confirmation")
     assert again.pk == first.pk
 
-    services.send_message(first.pk)
-    services.send_message(again.pk)
+    sending.send_message(first.pk)
+    sending.send_message(again.pk)
 
     assert len(smtp_server.messages) == 1
     assert Message.objects.filter(workspace=workspace.workspace).count() == 1
@@ -51,16 +51,16 @@ def test_a_transient_refusal_is_retried_with_backoff_then_sent(
     smtp_server.reply = "451 4.3.0 Try again later"
     message = queue_email(workspace.workspace, customer)
 
-    assert services.send_message(message.pk) == Message.QUEUED
+    assert sending.send_message(message.pk) == Message.QUEUED
     message.refresh_from_db()
     assert message.next_attempt_at > timezone.now() + dt.timedelta(seconds=20)
     retry = MessageDecision.objects.get(message=message)
     assert (retry.action, retry.reason) == ("retry", "transient_error")
     assert "451" in message.error
 
-    assert services.send_message(message.pk) is None, "not due yet"
+    assert sending.send_message(message.pk) is None, "not due yet"
     smtp_server.reply = None
-    assert services.send_message(message.pk, now=message.next_attempt_at) == Message.SENT
+    assert sending.send_message(message.pk, now=message.next_attempt_at) == Message.SENT
     assert len(smtp_server.messages) == 1
 
 
@@ -73,7 +73,7 @@ def test_backoff_doubles_and_gives_up_after_the_last_attempt(
     waits = []
     for _ in range(3):
         before = timezone.now()
-        services.send_message(message.pk, now=message.next_attempt_at)
+        sending.send_message(message.pk, now=message.next_attempt_at)
         message.refresh_from_db()
         if message.status == Message.QUEUED:
             waits.append((message.next_attempt_at - before).total_seconds())
@@ -87,11 +87,11 @@ def test_a_permanent_refusal_fails_without_retry(workspace, email_channel, custo
     smtp_server.reply = "550 5.1.1 No such user"
     message = queue_email(workspace.workspace, customer)
 
-    assert services.send_message(message.pk) == Message.FAILED
+    assert sending.send_message(message.pk) == Message.FAILED
 
     message.refresh_from_db()
     assert "550" in message.error and message.next_attempt_at is None
-    assert services.send_message(message.pk, now=timezone.now() + dt.timedelta(days=1)) is None
+    assert sending.send_message(message.pk, now=timezone.now() + dt.timedelta(days=1)) is None
 
 
 def test_a_customer_without_an_email_address_is_skipped_not_failed(
@@ -100,7 +100,7 @@ def test_a_customer_without_an_email_address_is_skipped_not_failed(
     nobody = Profile.objects.create(workspace=workspace.workspace, traits={"first_name": "Bo"})
     message = queue_email(workspace.workspace, nobody)
 
-    services.send_message(message.pk)
+    sending.send_message(message.pk)
 
     message.refresh_from_db()
     assert message.status == Message.SKIPPED
@@ -113,7 +113,7 @@ def test_a_channel_not_enabled_for_the_workspace_skips_the_message(
 ):
     message = queue_email(workspace.workspace, customer)
 
-    services.send_message(message.pk)
+    sending.send_message(message.pk)
 
     assert MessageDecision.objects.get(message=message).reason == "channel_disabled"
 
@@ -125,7 +125,7 @@ def test_a_channel_whose_stored_settings_no_longer_validate_is_skipped_not_crash
     email_channel.save()
     message = queue_email(workspace.workspace, customer)
 
-    assert services.send_message(message.pk) is None
+    assert sending.send_message(message.pk) is None
 
     decision = MessageDecision.objects.get(message=message)
     assert decision.reason == "channel_disabled" and "invalid" in decision.detail
@@ -236,7 +236,7 @@ def test_a_server_without_starttls_fails_the_message_instead_of_holding_it(
     message = queue_email(workspace.workspace, customer)
 
     # Nothing was handed over, so it is not an unknown outcome held for review.
-    assert services.send_message(message.pk) == Message.FAILED
+    assert sending.send_message(message.pk) == Message.FAILED
 
     message.refresh_from_db()
     assert "STARTTLS" in message.error

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from engage.messaging import consent, services
+from engage.messaging import consent, sending, services
 from engage.messaging.models import Consent, Message, MessageDecision, MessagingPolicy
 from engage.profiles.merge import merge_profiles, split_merge
 from engage.profiles.models import Profile, ProfileMerge
@@ -31,7 +31,7 @@ def test_quiet_hours_defer_marketing_to_the_end_of_the_window_in_the_customers_t
     customer.save()
     promo = queue_email(workspace.workspace, customer, category="marketing")
 
-    assert services.send_message(promo.pk, now=NY_EVENING) is None
+    assert sending.send_message(promo.pk, now=NY_EVENING) is None
 
     promo.refresh_from_db()
     end_of_window = dt.datetime(2030, 1, 15, 13, 0, tzinfo=dt.UTC)  # 08:00 in New York
@@ -42,9 +42,9 @@ def test_quiet_hours_defer_marketing_to_the_end_of_the_window_in_the_customers_t
         "quiet_hours",
         end_of_window,
     )
-    assert services.due_message_ids(now=end_of_window - dt.timedelta(minutes=1)) == []
-    assert services.due_message_ids(now=end_of_window) == [promo.pk]
-    assert services.send_message(promo.pk, now=end_of_window) == Message.SENT
+    assert sending.due_message_ids(now=end_of_window - dt.timedelta(minutes=1)) == []
+    assert sending.due_message_ids(now=end_of_window) == [promo.pk]
+    assert sending.send_message(promo.pk, now=end_of_window) == Message.SENT
     assert len(smtp_server.messages) == 1
 
 
@@ -53,12 +53,12 @@ def test_quiet_hours_do_not_hold_transactional_mail_or_customers_in_daytime(
 ):
     policy_for(workspace, quiet_start=dt.time(21), quiet_end=dt.time(8))
     receipt = queue_email(workspace.workspace, customer)
-    assert services.send_message(receipt.pk, now=NY_EVENING) == Message.SENT
+    assert sending.send_message(receipt.pk, now=NY_EVENING) == Message.SENT
 
     customer.traits["timezone"] = "Asia/Tokyo"  # 12:00 there
     customer.save()
     promo = queue_email(workspace.workspace, customer, category="marketing")
-    assert services.send_message(promo.pk, now=NY_EVENING) == Message.SENT
+    assert sending.send_message(promo.pk, now=NY_EVENING) == Message.SENT
 
 
 def test_a_channel_cap_skips_marketing_over_the_cap_but_not_transactional(
@@ -69,9 +69,9 @@ def test_a_channel_cap_skips_marketing_over_the_cap_but_not_transactional(
     second = queue_email(workspace.workspace, customer, category="marketing")
     receipt = queue_email(workspace.workspace, customer)
 
-    assert services.send_message(first.pk) == Message.SENT
-    assert services.send_message(second.pk) is None
-    assert services.send_message(receipt.pk) == Message.SENT
+    assert sending.send_message(first.pk) == Message.SENT
+    assert sending.send_message(second.pk) is None
+    assert sending.send_message(receipt.pk) == Message.SENT
 
     second.refresh_from_db()
     assert second.status == Message.SKIPPED
@@ -80,7 +80,7 @@ def test_a_channel_cap_skips_marketing_over_the_cap_but_not_transactional(
     # A day later the cap has room again.
     third = queue_email(workspace.workspace, customer, category="marketing")
     tomorrow = first.created_at + dt.timedelta(days=1, minutes=1)
-    assert services.send_message(third.pk, now=tomorrow) == Message.SENT
+    assert sending.send_message(third.pk, now=tomorrow) == Message.SENT
 
 
 def test_the_higher_priority_message_wins_the_last_slot_of_the_budget(
@@ -88,18 +88,18 @@ def test_the_higher_priority_message_wins_the_last_slot_of_the_budget(
 ):
     policy_for(workspace, total_per_day=2)
     earlier = queue_email(workspace.workspace, customer, category="marketing")
-    assert services.send_message(earlier.pk) == Message.SENT
+    assert sending.send_message(earlier.pk) == Message.SENT
     newsletter = queue_email(workspace.workspace, customer, category="marketing", priority=1)
     winback = queue_email(workspace.workspace, customer, category="marketing", priority=5)
 
     # The newsletter's worker comes first, but the win-back campaign ranks higher.
-    assert services.send_message(newsletter.pk) is None
+    assert sending.send_message(newsletter.pk) is None
     newsletter.refresh_from_db()
     assert newsletter.status == Message.DEFERRED
     assert decision(newsletter).reason == "outranked"
 
-    assert services.send_message(winback.pk) == Message.SENT
-    assert services.send_message(newsletter.pk, now=newsletter.next_attempt_at) is None
+    assert sending.send_message(winback.pk) == Message.SENT
+    assert sending.send_message(newsletter.pk, now=newsletter.next_attempt_at) is None
     newsletter.refresh_from_db()
     assert newsletter.status == Message.SKIPPED
     assert decision(newsletter).reason == "contact_budget"
@@ -114,8 +114,8 @@ def test_service_messages_outrank_marketing_whatever_the_campaign_priority(
     Message.objects.filter(pk=promo.pk).update(priority=100)
     notice = queue_email(workspace.workspace, customer, category="service")
 
-    assert services.send_message(promo.pk) is None
-    assert services.send_message(notice.pk) == Message.SENT
+    assert sending.send_message(promo.pk) is None
+    assert sending.send_message(notice.pk) == Message.SENT
     assert decision(promo).reason == "outranked"
 
 
@@ -130,7 +130,7 @@ def test_a_bounce_opt_out_wins_over_an_earlier_opt_in_for_later_marketing(
     )
     promo = queue_email(workspace.workspace, customer, category="marketing")
 
-    services.send_message(promo.pk)
+    sending.send_message(promo.pk)
 
     assert decision(promo).reason == "opted_out"
     history = list(consent.history(profile=customer).values_list("status", "source"))
@@ -152,8 +152,8 @@ def test_an_opt_out_of_a_custom_topic_only_stops_that_topic(workspace, email_cha
     ).message
     promo = queue_email(workspace.workspace, customer, category="marketing")
 
-    assert services.send_message(newsletter.pk) is None
-    assert services.send_message(promo.pk) == Message.SENT
+    assert sending.send_message(newsletter.pk) is None
+    assert sending.send_message(promo.pk) == Message.SENT
 
 
 def test_a_merge_carries_opt_outs_messages_and_decisions_to_the_survivor(
@@ -164,7 +164,7 @@ def test_a_merge_carries_opt_outs_messages_and_decisions_to_the_survivor(
         profile=other, status=Consent.OPTED_OUT, source="unsubscribe", channel=""
     )
     skipped = queue_email(workspace.workspace, other, category="marketing")
-    services.send_message(skipped.pk)
+    sending.send_message(skipped.pk)
 
     merge_profiles(survivor=customer, merged=other, reason=ProfileMerge.MANUAL)
 
@@ -172,7 +172,7 @@ def test_a_merge_carries_opt_outs_messages_and_decisions_to_the_survivor(
     assert skipped.profile_id == customer.pk
     assert MessageDecision.objects.get(message=skipped).profile_id == customer.pk
     promo = queue_email(workspace.workspace, customer, category="marketing")
-    services.send_message(promo.pk)
+    sending.send_message(promo.pk)
     assert decision(promo).reason == "opted_out"
 
 
@@ -182,7 +182,7 @@ def test_splitting_the_merge_gives_back_the_opt_out_and_messages_it_carried(
     other = Profile.objects.create(workspace=workspace.workspace)
     consent.record_consent(profile=other, status=Consent.OPTED_OUT, source="unsubscribe")
     theirs = queue_email(workspace.workspace, other, category="marketing")
-    services.send_message(theirs.pk)
+    sending.send_message(theirs.pk)
     merge = merge_profiles(survivor=customer, merged=other, reason=ProfileMerge.MANUAL)
     mine = queue_email(workspace.workspace, customer, category="transactional")
 
@@ -198,4 +198,4 @@ def test_splitting_the_merge_gives_back_the_opt_out_and_messages_it_carried(
     assert mine.profile_id == customer.pk
     # The survivor never opted out: its marketing goes out again.
     promo = queue_email(workspace.workspace, customer, category="marketing")
-    assert services.send_message(promo.pk) == Message.SENT
+    assert sending.send_message(promo.pk) == Message.SENT

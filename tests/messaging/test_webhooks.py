@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from engage.events.models import Event
-from engage.messaging import services
+from engage.messaging import sending, services
 from engage.messaging.models import Consent, Message, WebhookReceipt
 from engage.messaging.rendering import Content
 from engage.plugins import hookimpl
@@ -90,7 +90,7 @@ def sent(chat, workspace, customer):
         content=Content(body="hi"),
         send_now=False,
     ).message
-    assert services.send_message(message.pk) == Message.SENT
+    assert sending.send_message(message.pk) == Message.SENT
     message.refresh_from_db()
     return message
 
@@ -146,7 +146,7 @@ def test_an_opt_out_signal_stops_later_marketing(hook, sent, workspace, customer
         content=Content(body="sale"),
         send_now=False,
     ).message
-    services.send_message(promo.pk)
+    sending.send_message(promo.pk)
     promo.refresh_from_db()
     assert promo.status == Message.SKIPPED
 

@@ -17,7 +17,7 @@ from celery import Celery
 from django.db import connection
 from django.utils import timezone
 
-from engage.messaging import services
+from engage.messaging import sending
 from engage.messaging.models import Message, MessageDecision
 from tests.live_processes import (
     celery_worker,
@@ -52,7 +52,7 @@ def test_a_worker_killed_mid_send_leaves_the_message_unknown_and_never_resends(
             "manage.py",
             "shell",
             "-c",
-            f"from engage.messaging.services import send_message; send_message({message.pk})",
+            f"from engage.messaging.sending import send_message; send_message({message.pk})",
         ],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": database_url(), "CELERY_BROKER_URL": ""},
@@ -72,20 +72,20 @@ def test_a_worker_killed_mid_send_leaves_the_message_unknown_and_never_resends(
     smtp_server.release.set()
 
     # Too early: the worker could still be alive and about to record the result.
-    assert services.recover_stuck() == 0
-    later = timezone.now() + services.sending_timeout() + dt.timedelta(seconds=1)
-    assert services.recover_stuck(now=later) == 1
+    assert sending.recover_stuck() == 0
+    later = timezone.now() + sending.sending_timeout() + dt.timedelta(seconds=1)
+    assert sending.recover_stuck(now=later) == 1
 
     message.refresh_from_db()
     assert message.status == Message.UNKNOWN
     hold = MessageDecision.objects.get(message=message)
     assert (hold.action, hold.reason) == ("hold", "worker_lost")
     # Neither the sweep, nor a retry of the task, nor the same request again sends it.
-    assert services.due_message_ids(now=later) == []
-    assert services.send_message(message.pk, now=later) is None
+    assert sending.due_message_ids(now=later) == []
+    assert sending.send_message(message.pk, now=later) is None
     again = queue_email(workspace.workspace, customer, key="receipt-7")
     assert again.pk == message.pk
-    assert services.send_message(again.pk, now=later) is None
+    assert sending.send_message(again.pk, now=later) is None
     assert len(smtp_server.messages) <= 1
     assert Message.objects.get(pk=message.pk).attempts == 1
 
@@ -102,7 +102,7 @@ def test_a_stuck_message_of_an_idempotent_channel_is_queued_again(
         status=Message.SENDING, sending_at=timezone.now() - dt.timedelta(hours=1)
     )
 
-    assert services.recover_stuck() == 1
+    assert sending.recover_stuck() == 1
 
     message.refresh_from_db()
     assert message.status == Message.QUEUED

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from engage.messaging import services
+from engage.messaging import sending, services
 from engage.messaging.models import Message, MessageDecision
 from engage.messaging.rendering import Content
 from engage.plugins import Decision, hookimpl
@@ -61,7 +61,7 @@ def test_a_plugin_deferral_is_applied_and_logged(plugins, message):
     until = message.created_at + dt.timedelta(hours=2)
     plugins.append(Decision(DEFER, "crm_hold", "account under review", until))
 
-    assert services.send_message(message.pk) is None
+    assert sending.send_message(message.pk) is None
 
     message.refresh_from_db()
     assert message.status == Message.DEFERRED and message.next_attempt_at == until
@@ -73,7 +73,7 @@ def test_any_plugin_skip_wins_over_a_deferral(plugins, message):
     plugins.append(Decision(DEFER, "later", until=message.created_at + dt.timedelta(hours=1)))
     plugins.append(Decision(SKIP, "detractor", "NPS 2 yesterday"))
 
-    services.send_message(message.pk)
+    sending.send_message(message.pk)
 
     message.refresh_from_db()
     assert message.status == Message.SKIPPED
@@ -81,5 +81,5 @@ def test_any_plugin_skip_wins_over_a_deferral(plugins, message):
 
 
 def test_no_opinion_lets_the_message_go(plugins, message, bot_api):
-    assert services.send_message(message.pk) == Message.SENT
+    assert sending.send_message(message.pk) == Message.SENT
     assert len(bot_api.requests) == 1

@@ -7,7 +7,7 @@ from importlib.metadata import entry_points
 import pytest
 from django.apps import apps
 
-from engage.messaging import services
+from engage.messaging import sending, services
 from engage.messaging.models import Message
 from engage.messaging.rendering import Content
 from engage.plugins.services import configure_plugin
@@ -39,7 +39,7 @@ def sent(workspace):
         send_now=False,
     ).message
 
-    assert services.send_message(message.pk) == Message.SENT
+    assert sending.send_message(message.pk) == Message.SENT
     return message
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from engage.events.models import Event
-from engage.messaging import services
+from engage.messaging import sending, services
 from engage.messaging.models import Consent, Message, MessageDecision
 from engage.messaging.rendering import Content
 from engage.plugins.manager import get_channel_class
@@ -74,7 +74,7 @@ def test_enabled_for_a_workspace_it_sends_in_the_bot_api_format(
 ):
     message = queue(workspace, customer)
 
-    assert services.send_message(message.pk) == Message.SENT
+    assert sending.send_message(message.pk) == Message.SENT
 
     [request] = bot_api.requests
     assert request["path"] == f"/bot{BOT_TOKEN}/sendMessage"
@@ -101,11 +101,11 @@ def test_flood_control_is_retried_after_the_wait_telegram_asks_for(
     )
     message = queue(workspace, customer)
 
-    assert services.send_message(message.pk) == Message.QUEUED
+    assert sending.send_message(message.pk) == Message.QUEUED
     message.refresh_from_db()
     retry = MessageDecision.objects.get(message=message)
     assert (retry.until - message.sending_at).total_seconds() >= 120
-    assert services.send_message(message.pk, now=message.next_attempt_at) == Message.SENT
+    assert sending.send_message(message.pk, now=message.next_attempt_at) == Message.SENT
 
 
 def test_a_blocked_bot_fails_the_message_without_retry(workspace, telegram, customer, bot_api):
@@ -114,7 +114,7 @@ def test_a_blocked_bot_fails_the_message_without_retry(workspace, telegram, cust
         {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
     )
     message = queue(workspace, customer)
-    assert services.send_message(message.pk) == Message.FAILED
+    assert sending.send_message(message.pk) == Message.FAILED
     message.refresh_from_db()
     assert "blocked by the user" in message.error
 
@@ -145,7 +145,7 @@ def test_updates_reach_the_timeline_and_stop_opts_out(client, workspace, telegra
     assert received.properties["text"] == "hello?"
     assert Consent.objects.get(profile=customer).status == Consent.OPTED_OUT
     message = queue(workspace, customer)
-    services.send_message(message.pk)
+    sending.send_message(message.pk)
     assert MessageDecision.objects.get(message=message).reason == "opted_out"
 
 
@@ -159,5 +159,5 @@ def test_a_bot_api_on_a_private_address_is_refused_not_held(workspace, customer,
     message = queue(workspace, customer)
 
     # Refused by the SSRF guard before anything was sent: failed, never "unknown".
-    assert services.send_message(message.pk) == Message.FAILED
+    assert sending.send_message(message.pk) == Message.FAILED
     assert bot_api.requests == []
