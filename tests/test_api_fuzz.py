@@ -103,11 +103,11 @@ values = ["%(member_cursor)s"]
 # A cursor is opaque: only one holding the list's own sort key is valid, so
 # each list is given one of its shape (time and id, a name, a profile id).
 [[operations]]
-include-operation-id-regex = "^(profiles_events|api_profiles_(decisions|consents)_retrieve)$"
+include-operation-id-regex = "^profiles_(events|decisions_list|consents_list)$"
 parameters = { "query.cursor" = { dictionary = "time_cursors", probability = 1.0 } }
 
 [[operations]]
-include-operation-id = "inbox_messages_retrieve"
+include-operation-id = "inbox_messages_list"
 parameters = { "query.cursor" = { dictionary = "time_cursors", probability = 1.0 } }
 
 [[operations]]

@@ -80,6 +80,7 @@ class InboxView(APIView):
     permission_classes = []
 
     @extend_schema(
+        operation_id="inbox_messages_list",
         responses=InboxSerializer,
         tags=["inbox"],
         description="The customer's messages, newest first, without dismissed ones. "

@@ -114,6 +114,7 @@ class MessageDetailView(APIView):
 
 class ProfileDecisionsView(APIView):
     @extend_schema(
+        operation_id="profiles_decisions_list",
         responses=DecisionPageSerializer,
         summary="Why a customer did or did not get messages",
         description="Every skip, deferral, retry and hold for the customer, newest first. "
@@ -138,6 +139,7 @@ def _page(request, rows) -> pagination.Page:
 
 class ProfileConsentsView(APIView):
     @extend_schema(
+        operation_id="profiles_consents_list",
         responses=ConsentPageSerializer,
         summary="A customer's consent history",
         description="Every consent change, newest first; the newest per channel and topic "
