@@ -20,6 +20,8 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.request import Request
 
+from engage import json_limits
+
 from . import parameters
 from .exceptions import BadParameter
 
@@ -47,7 +49,8 @@ class Cursor:
         """Raises ValueError for a token no list ordered by ``order`` produced."""
         try:
             padded = token + "=" * (-len(token) % 4)
-            values, reverse = json.loads(base64.urlsafe_b64decode(padded))
+            # [[sort key values], reverse]: two levels, so nothing deeper is read
+            values, reverse = json_limits.loads(base64.urlsafe_b64decode(padded), limit=2)
             if not isinstance(values, list) or len(values) != len(order):
                 raise ValueError("wrong length")
             position = tuple(

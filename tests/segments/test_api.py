@@ -295,10 +295,12 @@ def test_segments_are_listed_by_name_a_page_at_a_time(api):
 
 def test_a_cursor_holding_text_postgresql_cannot_store_is_a_400(api):
     """A cursor is ours to decode: one forged with NUL or a lone surrogate in its
-    position is refused, not sent to PostgreSQL (a 500)."""
-    for position in ['"a\\u0000b"', '"\\ud800"', "12345678901234567890"]:
+    position is refused, not sent to PostgreSQL (a 500), and one nested past what
+    Python's JSON reads is refused, not a RecursionError (a 500)."""
+    deep = "[" * 3000 + "]" * 3000
+    for position in ['"a\\u0000b"', '"\\ud800"', "12345678901234567890", deep]:
         raw = f"[[{position}],0]".encode()
         cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
         response = api("get", f"/api/segments?cursor={cursor}")
-        assert response.status_code == 400, position
+        assert response.status_code == 400, position[:20]
         assert response.json()["errors"] == {"cursor": ["not a cursor returned by this endpoint"]}
