@@ -1,8 +1,9 @@
 """Query parameters of the API, read one way: a bad one is a 400 naming it.
 
-PostgreSQL text cannot hold NUL, and a lone surrogate cannot be encoded for
-it: a parameter with either would fail in the database (a 500), not match
-nothing, so both are refused here.
+PostgreSQL text cannot hold NUL: a parameter with one would fail in the
+database (a 500), not match nothing, so it is refused here. A lone surrogate
+cannot arrive this way: Django decodes the query string replacing what is not
+UTF-8.
 """
 
 from django.http import QueryDict
@@ -14,10 +15,6 @@ def text(params: QueryDict, name: str, default: str = "") -> str:
     value = params.get(name, default)
     if "\x00" in value:
         raise BadParameter(name, "must not contain NUL characters")
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        raise BadParameter(name, "must not contain lone surrogates") from None
     return value
 
 
