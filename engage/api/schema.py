@@ -37,6 +37,12 @@ def error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
+# What a secret-key operation answers a missing or wrong key, said for that key.
+AUTH_ERRORS = {
+    401: error("No key, or an unknown or revoked key."),
+    403: error("A write key: it can only ingest events."),
+}
+
 DESCRIPTIONS = {
     "400": "Invalid input: `errors` names each bad field or parameter and the reason.",
     "401": "No credentials, or unknown, expired or revoked ones.",

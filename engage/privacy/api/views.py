@@ -12,16 +12,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engage.api.schema import error
+from engage.api.schema import AUTH_ERRORS, error
 from engage.api.scoping import profile_or_404, requested_by
 from engage.privacy.services import erase_profile, export_profile
 
 from .serializers import ErasureSerializer
 
-AUTH_ERRORS = {
-    401: error("No key, or an unknown or revoked key."),
-    403: error("A write key: it can only ingest events."),
-}
 NOT_FOUND = {404: error("No such profile in the key's workspace.")}
 PROFILE_ID = OpenApiParameter(
     "profile_id",

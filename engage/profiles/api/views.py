@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from engage.api import pagination, parameters
 from engage.api.exceptions import BadParameter, Conflict
-from engage.api.schema import error
+from engage.api.schema import AUTH_ERRORS, error
 from engage.api.scoping import profile_or_404, requested_by, workspace_of
 from engage.events.models import Event
 from engage.events.selectors import TimelineCursor, timeline
@@ -43,10 +43,6 @@ LOOKUP_PARAMETERS = Identity.BUILTIN_KINDS
 TEXT = {"type": "string", "minLength": 1}
 
 
-AUTH_ERRORS = {
-    401: error("No key, or an unknown or revoked key."),
-    403: error("A write key: it can only ingest events."),
-}
 NOT_FOUND = {404: error("No such profile in the key's workspace.")}
 PROFILE_ID = OpenApiParameter(
     "profile_id",

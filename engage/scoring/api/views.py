@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engage.api.schema import error
+from engage.api.schema import AUTH_ERRORS, error
 from engage.api.scoping import profile_or_404
 from engage.scoring.selectors import profile_scores
 
@@ -29,8 +29,7 @@ class ProfileScoresView(APIView):
         ],
         responses={
             200: ProfileScoresSerializer,
-            401: error("No key, or an unknown or revoked key."),
-            403: error("A write key: it can only ingest events."),
+            **AUTH_ERRORS,
             404: error("No such profile in the key's workspace."),
         },
     )
