@@ -49,9 +49,6 @@ KNOWN = {
     ("engage.plugins.importing", "engage.events.tasks"): (
         "importers queue processing; processing runs the enrichment hook"
     ),
-    ("engage.plugins.manager", "plugins"): (
-        "the manager lists the built-in modules, which subclass the plugin base classes"
-    ),
 }
 
 

@@ -11,16 +11,16 @@ kept for the life of the process: installing a plugin means restarting.
 import pkgutil
 import re
 from functools import cache
-from importlib import import_module
 from importlib.metadata import entry_points
+from importlib.util import find_spec
 
 import pluggy
 from django.core.exceptions import ImproperlyConfigured
 
-import plugins as built_in_plugins
-
 from . import ENTRY_POINT_GROUP, PROJECT_NAME, hookspecs
 from .base import Channel, Importer, Plugin, ScoringModel
+
+BUILT_IN_PACKAGE = "plugins"  # engage's own plugins, in the repository's plugins/
 
 # hook name → the base class its results must derive from
 REGISTRY_HOOKS: dict[str, type[Plugin]] = {
@@ -47,11 +47,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
         pm.check_pending()
     except Exception as exc:
         raise ImproperlyConfigured(f"{_failing_entry_point()}: {exc}") from exc
-    missing = [
-        f"{built_in_plugins.__name__}.{module.name}"
-        for module in pkgutil.iter_modules(built_in_plugins.__path__)
-        if not pm.is_registered(import_module(f"{built_in_plugins.__name__}.{module.name}"))
-    ]
+    registered = {getattr(plugin, "__name__", None) for plugin in pm.get_plugins()}
+    missing = [name for name in _built_in_modules() if name not in registered]
     if missing:
         raise ImproperlyConfigured(
             f"built-in plugin {', '.join(missing)} not registered under the "
@@ -59,6 +56,21 @@ def get_plugin_manager() -> pluggy.PluginManager:
             "so its installed entry points match pyproject.toml"
         )
     return pm
+
+
+def _built_in_modules() -> list[str]:
+    """The modules of engage's ``plugins`` package, found on disk.
+
+    Not imported: the built-ins import the plugin base classes, and come in
+    through their entry points like any third party's.
+    """
+    spec = find_spec(BUILT_IN_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return [
+        f"{BUILT_IN_PACKAGE}.{module.name}"
+        for module in pkgutil.iter_modules(spec.submodule_search_locations)
+    ]
 
 
 def _failing_entry_point() -> str:

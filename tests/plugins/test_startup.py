@@ -3,10 +3,11 @@
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from engage.plugins import Channel, hookimpl
+from engage.plugins import Channel, hookimpl, manager
 from tests.live_processes import run_embedded
 
 BROKEN = "engage_broken_plugin"
@@ -66,3 +67,17 @@ def test_manage_py_check_reports_a_registry_problem(register_plugin):
     assert (
         "engage.plugins.E001) channel id 'email' is provided by both 'email' and 'test-clash'"
     ) in str(failed.value)
+
+
+def test_a_built_in_module_without_its_entry_point_stops_the_start(tmp_path, monkeypatch):
+    """A module added to plugins/ but not to pyproject.toml's entry points (or an
+    install older than the checkout) is named, not silently left out."""
+    package = tmp_path / "shipped_plugins"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "forgotten.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(manager, "BUILT_IN_PACKAGE", "shipped_plugins")
+
+    with pytest.raises(ImproperlyConfigured, match=r"built-in plugin shipped_plugins\.forgotten"):
+        manager.get_plugin_manager.__wrapped__()  # a fresh manager, not the process's
