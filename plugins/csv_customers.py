@@ -17,9 +17,9 @@ import hashlib
 import io
 import json
 
+from engage.events.importing import path_problem
 from engage.plugins import hookimpl
 from engage.plugins.base import Importer, ImportProblem, SettingField
-from engage.plugins.importing import path_problem
 from engage.profiles.identifiers import InvalidIdentifier, check_kind, normalize
 from engage.profiles.models import Identity
 

@@ -40,15 +40,6 @@ KNOWN = {
     ("engage.events.processing", "engage.privacy.models"): (
         "processing drops events of erased customers; privacy reads and erases events"
     ),
-    ("engage.plugins.importing", "engage.events.ingestion.storage"): (
-        "importers write through ingestion; processing runs the enrichment hook"
-    ),
-    ("engage.plugins.importing", "engage.events.ingestion.validation"): (
-        "importers write through ingestion; processing runs the enrichment hook"
-    ),
-    ("engage.plugins.importing", "engage.events.tasks"): (
-        "importers queue processing; processing runs the enrichment hook"
-    ),
 }
 
 

@@ -11,10 +11,15 @@ that configuration's workspace when saved and not kept.
 from django import forms
 from django.contrib import admin, messages
 
+from engage.events.importing import (
+    MAX_UPLOAD_BYTES,
+    ImportNotPossible,
+    describe_problem,
+    run_import,
+)
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
 from .base import Importer, Plugin, SettingField, SettingsError
-from .importing import MAX_UPLOAD_BYTES, ImportNotPossible, describe_problem, run_import
 from .manager import configurable_plugins
 from .models import PluginConfig
 from .services import configure_plugin, merge_secrets

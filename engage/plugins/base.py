@@ -343,7 +343,7 @@ class ImportProblem:
 class Importer(Plugin):
     """Reads customers and events from a source system (CRM, POS, support desk).
 
-    engage instantiates it with validated settings; ``engage.plugins.importing``
+    engage instantiates it with validated settings; ``engage.events.importing``
     runs it (``manage.py import_source``).
 
     An importer that reads a file sets ``reads_file`` and never opens a path

@@ -3,10 +3,10 @@ from io import BytesIO, StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from engage.events.importing import ImportNotPossible, run_import
 from engage.events.models import Event
 from engage.plugins import hookimpl
 from engage.plugins.base import Importer
-from engage.plugins.importing import ImportNotPossible, run_import
 from engage.plugins.services import configure_plugin
 from engage.profiles.models import Identity, Profile
 

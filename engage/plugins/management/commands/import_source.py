@@ -9,7 +9,7 @@ from contextlib import ExitStack
 
 from django.core.management.base import BaseCommand, CommandError
 
-from engage.plugins.importing import (
+from engage.events.importing import (
     MAX_REPORTED_ERRORS,
     ImportNotPossible,
     ImportReport,

@@ -23,14 +23,14 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import transaction
 
-from engage.events import tasks
-from engage.events.ingestion.storage import store_events
-from engage.events.ingestion.validation import Batch, validate_message
+from engage.plugins.base import Importer, ImportProblem, SettingsError
+from engage.plugins.manager import UnknownPlugin, get_plugin_class
+from engage.plugins.selectors import enabled_config
 from engage.workspaces.models import Workspace
 
-from .base import Importer, ImportProblem, SettingsError
-from .manager import UnknownPlugin, get_plugin_class
-from .selectors import enabled_config
+from . import tasks
+from .ingestion.storage import store_events
+from .ingestion.validation import Batch, validate_message
 
 #: How many problems a report keeps; the counts cover all of them.
 MAX_REPORTED_ERRORS = 50
