@@ -19,9 +19,7 @@ Two graphs are checked:
   plumbing, and a page or a command may show or call several apps; what must
   not loop is the apps' own code.
 
-``KNOWN`` lists the imports that still close a cycle, each with what ties
-them; the test ignores exactly those edges and fails on any other cycle,
-printing it. Remove an entry once its import is gone.
+A failure prints each cycle, with an import that makes each of its steps.
 """
 
 import ast
@@ -31,16 +29,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("engage", "plugins")
 FRONT_DOORS = {"api", "urls", "admin", "management"}
-
-# (importing module, imported module) → why the edge is still there.
-KNOWN = {
-    ("engage.events.processing", "engage.privacy.selectors"): (
-        "processing drops events of erased customers; privacy reads and erases events"
-    ),
-    ("engage.events.processing", "engage.privacy.models"): (
-        "processing drops events of erased customers; privacy reads and erases events"
-    ),
-}
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:
@@ -179,8 +167,7 @@ def _describe(cycle: list[str], graph, unit_of=None) -> str:
                 f"{module}:{line} imports {target}"
                 for module, imports in sorted(graph.items())
                 for target, line in sorted(imports.items())
-                if (module, target) not in KNOWN
-                and (unit_of(module), unit_of(target)) == (here, there)
+                if (unit_of(module), unit_of(target)) == (here, there)
             ]
             if unit_of
             else [f"{here}:{graph[here][there]} imports {there}"]
@@ -189,22 +176,15 @@ def _describe(cycle: list[str], graph, unit_of=None) -> str:
     return "\n".join(steps)
 
 
-def _without_known(graph) -> dict[str, dict[str, int]]:
-    return {
-        module: {t: line for t, line in imports.items() if (module, t) not in KNOWN}
-        for module, imports in graph.items()
-    }
-
-
 def test_no_module_imports_itself_back():
-    graph = _without_known(_graph())
+    graph = _graph()
     cycles = _cycles({module: set(imports) for module, imports in graph.items()})
     message = "\n\n".join(_describe(cycle, graph) for cycle in cycles)
     assert not cycles, f"import cycles between modules:\n{message}"
 
 
 def test_no_app_depends_on_itself_through_another():
-    graph = _without_known(_graph())
+    graph = _graph()
     edges: dict[str, set[str]] = {}
     for module, imports in graph.items():
         for target in imports:

@@ -35,8 +35,6 @@ from django.utils import timezone
 
 from engage.bulk import update_rows
 from engage.plugins.enrichment import enrich_event
-from engage.privacy.models import Suppression
-from engage.privacy.selectors import suppressed
 from engage.profiles.locks import ProfilesMoved, lock_identifiers
 from engage.profiles.models import Profile
 from engage.profiles.resolution import (
@@ -48,7 +46,7 @@ from engage.profiles.resolution import (
 from engage.profiles.updates import apply_event
 from engage.workspaces.models import Workspace
 
-from . import quarantine
+from . import quarantine, suppression
 from .models import Event
 from .signals import send_events_processed
 
@@ -169,11 +167,7 @@ def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> tuple
             return claimed, 0
         workspace_ids = {e.workspace_id for e in events}
         workspaces = Workspace.objects.in_bulk(workspace_ids)
-        with_suppressions = set(
-            Suppression.objects.filter(workspace_id__in=workspace_ids)
-            .values_list("workspace_id", flat=True)
-            .distinct()
-        )
+        with_suppressions = suppression.workspaces_with_suppressions(workspace_ids)
         extracted = {
             e.pk: extract_identifiers(event=e, workspace=workspaces[e.workspace_id]) for e in events
         }
@@ -383,7 +377,7 @@ def process_event(
         pairs = [(i.kind, i.value) for i in extracted.identifiers]
         if extracted.previous_id:
             pairs += [("user_id", extracted.previous_id), ("anonymous_id", extracted.previous_id)]
-        if suppressed(workspace.pk, pairs):
+        if suppression.suppressed(workspace.pk, pairs):
             event.delete()
             return False
     enriched = enrich_event(event=event, workspace=workspace)

@@ -10,3 +10,12 @@ def suppressed(workspace_id: int, identities: Iterable[tuple[str, str]]) -> bool
     if not hashes:
         return False
     return Suppression.objects.filter(workspace_id=workspace_id, identity_hash__in=hashes).exists()
+
+
+def workspaces_with_suppressions(workspace_ids: Iterable[int]) -> set[int]:
+    """The workspaces among ``workspace_ids`` with any suppression."""
+    return set(
+        Suppression.objects.filter(workspace_id__in=list(workspace_ids))
+        .values_list("workspace_id", flat=True)
+        .distinct()
+    )
