@@ -18,9 +18,16 @@ The total is ``100 * sum(weight * component) / sum(weights)``.
 from datetime import timedelta
 
 from engage.plugins import hookimpl
-from engage.plugins.base import Run, ScoringModel
+from engage.plugins.base import Run, ScoringModel, SettingField
 from engage.scoring import validation
 from engage.scoring.kinds import IS_ACTIVITY, IS_DELIVERY, IS_RESPONSE
+from engage.scoring.shared_settings import (
+    DORMANT_DAYS,
+    PURCHASE_EVENT,
+    REVENUE_PROPERTY,
+    WINDOW_DAYS,
+    check_shared,
+)
 
 
 def _place(column: str) -> str:
@@ -30,17 +37,39 @@ def _place(column: str) -> str:
 class CES(ScoringModel):
     id = "ces"
     name = "Customer Engagement Score"
+    settings_schema = (
+        SettingField(
+            "ces_weights",
+            "json",
+            default=validation.DEFAULT_CES_WEIGHTS,
+            help="Weight of each component: recency, frequency, breadth, monetary, "
+            "response_rate (a missing one weighs 0).",
+        ),
+        PURCHASE_EVENT,
+        REVENUE_PROPERTY,
+        WINDOW_DAYS,
+        DORMANT_DAYS,
+    )
+
+    @classmethod
+    def check_settings(cls, settings):
+        errors = check_shared(settings)
+        try:
+            validation.check_ces_weights(settings["ces_weights"])
+        except validation.SettingsInvalid as exc:
+            errors["ces_weights"] = str(exc)
+        return errors
 
     def select(self, run: Run) -> tuple[str, list]:
         sql = run.sql
-        settings = run.settings
-        weights = validation.check_ces_weights(settings.ces_weights)
+        settings = self.settings
+        weights = validation.check_ces_weights(settings["ces_weights"])
         total_weight = sum(weights.values())
-        revenue, revenue_params = sql.number_property("e.properties", settings.revenue_property)
+        revenue, revenue_params = sql.number_property("e.properties", settings["revenue_property"])
         kinds, kinds_params = run.kinds
         activity = IS_ACTIVITY
         in_window = "e.timestamp > %s"
-        horizon = float(settings.dormancy_dormant_days)
+        horizon = float(settings["dormancy_dormant_days"])
         recency = sql.greatest("0", f"1 - {sql.days_between('%s', 'last_at')} / {horizon}")
         components = sql.json_object(
             {
@@ -106,12 +135,12 @@ class CES(ScoringModel):
             FROM parts
         """  # noqa: S608 (SQL from fixed pieces; every value is a parameter)
         as_of = sql.ts(run.as_of)
-        start = sql.ts(run.as_of - timedelta(days=settings.responsiveness_window_days))
+        start = sql.ts(run.as_of - timedelta(days=settings["responsiveness_window_days"]))
         params = [
             *kinds_params,
             # totals
             start,
-            settings.purchase_event,
+            settings["purchase_event"],
             *revenue_params,
             start,
             start,

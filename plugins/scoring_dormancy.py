@@ -14,8 +14,13 @@ The value is the number of whole days inactive.
 """
 
 from engage.plugins import hookimpl
-from engage.plugins.base import Run, ScoringModel
+from engage.plugins.base import Run, ScoringModel, SettingField
 from engage.scoring.kinds import IS_ACTIVITY
+from engage.scoring.shared_settings import DORMANT_DAYS, MAX_DAYS, between, check_shared
+
+# Drifting at a thousand times one's usual gap is never: a bound that keeps
+# the product of factor and gap a finite number in SQL.
+MAX_OVERDUE_FACTOR = 1000
 
 # The median gap per customer: an ordered-set aggregate on PostgreSQL; SQLite
 # has none, so the middle gap(s) are picked with window functions there.
@@ -43,10 +48,39 @@ SQLITE_LATEST = """
 class Dormancy(ScoringModel):
     id = "dormancy"
     name = "Dormancy"
+    settings_schema = (
+        SettingField(
+            "dormancy_at_risk_days",
+            "integer",
+            default=60,
+            help="Days without activity after which a customer is at risk.",
+        ),
+        DORMANT_DAYS,
+        SettingField(
+            "dormancy_overdue_factor",
+            "number",
+            default=3.0,
+            help="Drifting: inactive for this many times the customer's own usual gap.",
+        ),
+    )
+
+    @classmethod
+    def check_settings(cls, settings):
+        errors = {
+            **check_shared(settings),
+            **between(settings, "dormancy_at_risk_days", 1, MAX_DAYS),
+            **between(settings, "dormancy_overdue_factor", 1, MAX_OVERDUE_FACTOR),
+        }
+        at_risk, dormant = settings["dormancy_at_risk_days"], settings["dormancy_dormant_days"]
+        if not errors and at_risk >= dormant:
+            errors["dormancy_dormant_days"] = (
+                f"must be more than dormancy_at_risk_days ({at_risk}): dormant comes after at risk"
+            )
+        return errors
 
     def select(self, run: Run) -> tuple[str, list]:
         sql = run.sql
-        settings = run.settings
+        settings = self.settings
         kinds, kinds_params = run.kinds
         today_sql, today = sql.date_param(run.as_of.date())
         previous = "LAG(day) OVER (PARTITION BY profile_id ORDER BY day)"
@@ -84,9 +118,9 @@ class Dormancy(ScoringModel):
             run.workspace_id,
             run.sql.ts(run.as_of),
             today,
-            settings.dormancy_dormant_days,
-            settings.dormancy_at_risk_days,
-            settings.dormancy_overdue_factor,
+            settings["dormancy_dormant_days"],
+            settings["dormancy_at_risk_days"],
+            settings["dormancy_overdue_factor"],
         ]
         return text, params
 

@@ -10,17 +10,34 @@ intent row. Components: the index of the matched rule and its condition counts.
 from datetime import timedelta
 
 from engage.plugins import hookimpl
-from engage.plugins.base import Run, ScoringModel
+from engage.plugins.base import Run, ScoringModel, SettingField
 from engage.scoring import validation
 
 
 class Intent(ScoringModel):
     id = "intent"
     name = "Intent"
+    settings_schema = (
+        SettingField(
+            "intent_rules",
+            "json",
+            default=validation.DEFAULT_INTENT_RULES,
+            help='Rules like {"level": "high", "score": 90, "all": [{"event": "Pricing Viewed", '
+            '"at_least": 3, "within_days": 2}]}; the best-scoring matching rule wins.',
+        ),
+    )
+
+    @classmethod
+    def check_settings(cls, settings):
+        try:
+            validation.check_intent_rules(settings["intent_rules"])
+        except validation.SettingsInvalid as exc:
+            return {"intent_rules": str(exc)}
+        return {}
 
     def select(self, run: Run) -> tuple[str, list]:
         sql = run.sql
-        rules = validation.check_intent_rules(run.settings.intent_rules)
+        rules = self.settings["intent_rules"]
         if not rules:
             # Nothing, with the column types of a score row.
             return "SELECT profile_id, value, cell, components FROM scoring_score WHERE 1 = 0", []

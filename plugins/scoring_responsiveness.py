@@ -11,17 +11,40 @@ the workspace's default channel. Per-channel figures are the components.
 from datetime import timedelta
 
 from engage.plugins import hookimpl
-from engage.plugins.base import Run, ScoringModel
+from engage.plugins.base import Run, ScoringModel, SettingField
+from engage.scoring.shared_settings import MAX_DAYS, WINDOW_DAYS, between, check_shared, text
 
 
 class Responsiveness(ScoringModel):
     id = "responsiveness"
     name = "Channel responsiveness"
+    settings_schema = (
+        WINDOW_DAYS,
+        SettingField(
+            "min_delivered",
+            "integer",
+            default=3,
+            help="Deliveries a channel needs before it can be a customer's preferred channel.",
+        ),
+        SettingField(
+            "default_channel",
+            default="email",
+            help="Preferred channel of customers without enough evidence.",
+        ),
+    )
+
+    @classmethod
+    def check_settings(cls, settings):
+        return {
+            **check_shared(settings),
+            **between(settings, "min_delivered", 1, MAX_DAYS),
+            **text(settings, "default_channel", 64),
+        }
 
     def select(self, run: Run) -> tuple[str, list]:
         sql = run.sql
-        settings = run.settings
-        window = settings.responsiveness_window_days
+        settings = self.settings
+        window = settings["responsiveness_window_days"]
         kinds, kinds_params = run.kinds
         rate = "CASE WHEN delivered > 0 THEN responses * 1.0 / delivered ELSE 0 END"
         per_channel = sql.json_object(
@@ -62,9 +85,9 @@ class Responsiveness(ScoringModel):
             run.workspace_id,
             sql.ts(run.as_of - timedelta(days=window)),
             sql.ts(run.as_of),
-            settings.min_delivered,
-            settings.min_delivered,
-            settings.default_channel,
+            settings["min_delivered"],
+            settings["min_delivered"],
+            settings["default_channel"],
             window,
         ]
         return text, params

@@ -11,6 +11,7 @@ the usual RFM segment map (docs/scoring.md).
 
 from engage.plugins import hookimpl
 from engage.plugins.base import Run, ScoringModel
+from engage.scoring.shared_settings import PURCHASE_EVENT, REVENUE_PROPERTY, check_shared
 
 # (condition on r and f, cell), first match wins: the usual R/F grid, with
 # the bottom corner (R=1, F=1) told apart from the rest of "hibernating".
@@ -36,11 +37,16 @@ def quintile(order_by: str) -> str:
 class RFM(ScoringModel):
     id = "rfm"
     name = "RFM quintiles"
+    settings_schema = (PURCHASE_EVENT, REVENUE_PROPERTY)
+
+    @classmethod
+    def check_settings(cls, settings):
+        return check_shared(settings)
 
     def select(self, run: Run) -> tuple[str, list]:
         sql = run.sql
-        settings = run.settings
-        revenue, revenue_params = sql.number_property("e.properties", settings.revenue_property)
+        settings = self.settings
+        revenue, revenue_params = sql.number_property("e.properties", settings["revenue_property"])
         cell = " ".join(f"WHEN {cond} THEN '{name}'" for cond, name in CELLS)
         components = sql.json_object(
             {
@@ -73,7 +79,7 @@ class RFM(ScoringModel):
         params = [
             *revenue_params,
             run.workspace_id,
-            settings.purchase_event,
+            settings["purchase_event"],
             as_of,
             as_of,
         ]

@@ -11,6 +11,7 @@ that configuration's workspace when saved and not kept.
 from django import forms
 from django.contrib import admin, messages
 
+from engage import json_limits
 from engage.events.importing import (
     MAX_UPLOAD_BYTES,
     ImportNotPossible,
@@ -28,12 +29,36 @@ SETTING_PREFIX = "setting_"
 IMPORT_FILE = "import_file"
 
 
+class SettingJSONField(forms.JSONField):
+    """Django's JSON form field, refusing what engage refuses everywhere: a
+    document nested so deep that reading it again would exhaust the stack."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and json_limits.may_be_too_deep(value):
+            try:
+                json_limits.loads(value)
+            except json_limits.TooDeep as exc:
+                raise forms.ValidationError(f"{self.label}: {exc}") from None
+            except ValueError:
+                pass  # not JSON at all: the parent says so
+        return super().to_python(value)
+
+
 def _form_field(spec: SettingField, *, has_stored_secret: bool) -> forms.Field:
     help_text = spec.help
     if spec.type == "boolean":
         return forms.BooleanField(required=False, help_text=help_text, label=spec.name)
     if spec.type == "integer":
         return forms.IntegerField(required=False, help_text=help_text, label=spec.name)
+    if spec.type == "number":
+        return forms.FloatField(required=False, help_text=help_text, label=spec.name)
+    if spec.type == "json":
+        return SettingJSONField(
+            required=False,
+            help_text=help_text,
+            label=spec.name,
+            error_messages={"invalid": f"{spec.name}: not valid JSON"},
+        )
     widget = None
     if spec.secret:
         widget = forms.PasswordInput(render_value=False)

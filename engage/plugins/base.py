@@ -6,6 +6,9 @@ passes them through ``validate_settings`` first, so a plugin sees only values
 that match its schema. Errors name the field, e.g. ``bot_token: required``.
 """
 
+import copy
+import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -13,7 +16,11 @@ from typing import Any, ClassVar
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 
-SETTING_TYPES = ("string", "integer", "boolean", "url", "email")
+from engage.json_limits import TooDeep, check_depth
+
+# ``number`` is a finite float; ``json`` any JSON value (an object, a list...),
+# which the plugin's ``check_settings`` examines further.
+SETTING_TYPES = ("string", "integer", "boolean", "url", "email", "number", "json")
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,25 @@ def _clean_value(spec: SettingField, value: Any) -> Any:
             return int(value)
         except (TypeError, ValueError):
             raise ValueError("must be an integer") from None
+    if spec.type == "number":
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError("must be a number") from None
+        if not math.isfinite(number):
+            raise ValueError("must be a number")
+        return number
+    if spec.type == "json":
+        try:
+            check_depth(value)
+            json.dumps(value, allow_nan=False)
+        except TooDeep as exc:
+            raise ValueError(str(exc)) from None
+        except (TypeError, ValueError):
+            raise ValueError("must be a JSON value") from None
+        return value
     if not isinstance(value, str):
         raise ValueError("must be a string")
     value = value.strip()
@@ -101,7 +127,8 @@ class Plugin:
                 if spec.required:
                     errors[spec.name] = "required"
                 elif spec.default is not None:
-                    cleaned[spec.name] = spec.default
+                    # A copy: a JSON default is a dict or list every workspace shares.
+                    cleaned[spec.name] = copy.deepcopy(spec.default)
                 continue
             try:
                 cleaned[spec.name] = _clean_value(spec, value)
@@ -293,18 +320,17 @@ class Channel(Plugin):
 
 @dataclass(frozen=True)
 class Run:
-    """What a scoring model's SELECT may depend on.
+    """What a scoring model's SELECT may depend on, besides its own settings
+    (``self.settings``).
 
-    ``settings`` are the workspace's scoring settings (``ScoringSettings``:
-    purchase event, windows, weights); ``sql`` is engage's SQL dialect, so one
-    query runs on PostgreSQL and on the embedded SQLite; ``kinds`` is a
+    ``sql`` is engage's SQL dialect, so one query runs on PostgreSQL and on
+    the embedded SQLite; ``kinds`` is a
     ``kinds(name, activity, delivery, response, channel)`` CTE and its
     parameters, naming the event names engage writes itself (a name not in it
     is something the customer did).
     """
 
     workspace_id: int
-    settings: Any
     as_of: datetime
     sql: Any
     kinds: tuple[str, list]

@@ -1,4 +1,6 @@
-"""Admin: scores read-only (they are computed, never typed in), settings editable.
+"""Admin: scores read-only (they are computed, never typed in).
+
+The models' settings are plugin settings, edited in Plugin configurations.
 
 ``ScoreInline`` is registered on the profile page, so an operator sees a
 customer's scores and their components beside identities and traits.
@@ -9,7 +11,7 @@ from django.contrib import admin
 from engage.profiles.admin import register_profile_inline
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
-from .models import Score, ScoreHistory, ScoringSettings
+from .models import Score, ScoreHistory
 
 
 class ReadOnlyMixin:
@@ -56,28 +58,3 @@ class ScoreHistoryAdmin(ReadOnlyMixin, WorkspaceScopedAdmin):
     list_display = ["profile", "model", "week", "value", "cell"]
     list_filter = ["model", "week"]
     search_fields = ["=profile__id"]
-
-
-@admin.register(ScoringSettings)
-class ScoringSettingsAdmin(WorkspaceScopedAdmin):
-    list_display = ["workspace", "purchase_event", "responsiveness_window_days", "default_channel"]
-    fieldsets = [
-        (None, {"fields": ["workspace"]}),
-        ("RFM and monetary value", {"fields": ["purchase_event", "revenue_property"]}),
-        (
-            "Channel responsiveness",
-            {"fields": ["responsiveness_window_days", "min_delivered", "default_channel"]},
-        ),
-        ("Engagement score", {"fields": ["ces_weights"]}),
-        (
-            "Dormancy",
-            {
-                "fields": [
-                    "dormancy_at_risk_days",
-                    "dormancy_dormant_days",
-                    "dormancy_overdue_factor",
-                ]
-            },
-        ),
-        ("Intent", {"fields": ["intent_rules"]}),
-    ]

@@ -21,7 +21,6 @@ from engage.plugins.models import PluginConfig
 from engage.workspaces.models import Workspace
 
 from .kinds import kinds_cte
-from .models import ScoringSettings, settings_for
 
 # First key of the transaction-level advisory lock taken per workspace while
 # its scores are rewritten (the second key is the workspace id).
@@ -96,15 +95,12 @@ def workspace_models(
     return models
 
 
-def compute_model(
-    model: ScoringModel, *, workspace: Workspace, settings: ScoringSettings, as_of: datetime
-) -> int:
+def compute_model(model: ScoringModel, *, workspace: Workspace, as_of: datetime) -> int:
     """Replace ``model``'s scores in ``workspace`` with its SELECT's result,
     inside the caller's transaction; returns the rows written."""
     sql = Dialect(connection)
     run = Run(
         workspace_id=workspace.pk,
-        settings=settings,
         as_of=as_of,
         sql=sql,
         kinds=kinds_cte(workspace.pk),
@@ -141,12 +137,11 @@ def compute_workspace(
     one model leaves the others computed.
     """
     as_of = as_of or timezone.now()
-    settings = settings_for(workspace)
     runs = []
     for model in workspace_models(workspace, model_ids):
         started = time.perf_counter()
         with transaction.atomic():
-            rows = compute_model(model, workspace=workspace, settings=settings, as_of=as_of)
+            rows = compute_model(model, workspace=workspace, as_of=as_of)
             record_week(workspace=workspace, model=model.id, week=week_of(as_of))
         run = ModelRun(workspace, model.id, rows, time.perf_counter() - started)
         runs.append(run)

@@ -1,4 +1,5 @@
-"""Admin: scores read-only and scoped to the operator's workspaces; settings validated."""
+"""Admin: scores read-only and scoped to the operator's workspaces; the models'
+settings validated in the plugin configuration admin."""
 
 import json
 
@@ -6,7 +7,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from engage.scoring.models import Score, ScoringSettings
+from engage.plugins.models import PluginConfig
+from engage.scoring.models import Score
 
 from .helpers import compute, customer, did
 
@@ -48,32 +50,51 @@ def test_scores_list_shows_only_the_operators_workspace(workspace, scored):
     assert client.get(f"/admin/scoring/score/{other.pk}/change/").status_code == 302
 
 
-def test_settings_form_names_the_bad_json_path(workspace):
-    client = operator_of(workspace.workspace, "ann", "add_scoringsettings", "view_scoringsettings")
+def test_plugin_settings_form_names_the_bad_field_and_json_path(workspace):
+    client = operator_of(workspace.workspace, "ann", "add_pluginconfig", "view_pluginconfig")
     form = {
         "workspace": workspace.workspace.pk,
-        "purchase_event": "Order Completed",
-        "revenue_property": "revenue",
-        "responsiveness_window_days": 60,
-        "min_delivered": 3,
-        "default_channel": "email",
-        "ces_weights": '{"recency": 1}',
-        "dormancy_at_risk_days": 60,
-        "dormancy_dormant_days": 120,
-        "dormancy_overdue_factor": 3,
-        "intent_rules": '[{"level": "high", "score": 90, "all": [{"event": "X"}]}]',
+        "plugin_id": "intent",
+        "enabled": "on",
+        "setting_intent_rules": '[{"level": "high", "score": 90, "all": [{"event": "X"}]}]',
     }
 
-    page = client.post("/admin/scoring/scoringsettings/add/", form)
+    page = client.post("/admin/plugins/pluginconfig/add/", form)
 
     assert page.status_code == 200
-    assert "intent_rules[0].all[0].within_days: required" in page.content.decode()
-    assert not ScoringSettings.objects.exists()
+    assert "intent_rules: intent_rules[0].all[0].within_days: required" in page.content.decode()
+    form["setting_intent_rules"] = "[{"
+    page = client.post("/admin/plugins/pluginconfig/add/", form)
+    assert "intent_rules: not valid JSON" in page.content.decode()
+    assert not PluginConfig.objects.exists()
 
     rule = {"level": "high", "score": 90, "all": [{"event": "X", "within_days": 1}]}
-    form["intent_rules"] = json.dumps([rule])
-    assert client.post("/admin/scoring/scoringsettings/add/", form).status_code == 302
-    assert ScoringSettings.objects.get().intent_rules[0]["all"][0]["within_days"] == 1
+    form["setting_intent_rules"] = json.dumps([rule])
+    assert client.post("/admin/plugins/pluginconfig/add/", form).status_code == 302
+    assert PluginConfig.objects.get().settings == {"intent_rules": [rule]}
+
+
+def test_plugin_settings_form_refuses_a_bad_number_naming_it(workspace):
+    client = operator_of(workspace.workspace, "ann", "add_pluginconfig", "view_pluginconfig")
+    form = {
+        "workspace": workspace.workspace.pk,
+        "plugin_id": "dormancy",
+        "enabled": "on",
+        "setting_dormancy_at_risk_days": "90",
+        "setting_dormancy_dormant_days": "90",
+        "setting_dormancy_overdue_factor": "2.5",
+    }
+
+    page = client.post("/admin/plugins/pluginconfig/add/", form)
+
+    assert page.status_code == 200
+    assert "dormancy_dormant_days: must be more than dormancy_at_risk_days (90)" in (
+        page.content.decode()
+    )
+    assert not PluginConfig.objects.exists()
+    form["setting_dormancy_dormant_days"] = "120"
+    assert client.post("/admin/plugins/pluginconfig/add/", form).status_code == 302
+    assert PluginConfig.objects.get().settings["dormancy_overdue_factor"] == 2.5
 
 
 def test_profile_page_shows_the_customers_scores_read_only(workspace, scored):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from engage.scoring.models import ScoringSettings
+from engage.plugins.services import configure_plugin
 
 from .helpers import compute, customer, did, scores
 
@@ -47,7 +47,9 @@ def test_components_and_total(workspace, pair):
 
 def test_weights_change_the_total_not_the_components(workspace, pair):
     buyer, browser = pair
-    ScoringSettings.objects.create(workspace=workspace.workspace, ces_weights={"recency": 3})
+    configure_plugin(
+        workspace=workspace.workspace, plugin_id="ces", settings={"ces_weights": {"recency": 3}}
+    )
 
     compute(workspace.workspace, "ces")
 

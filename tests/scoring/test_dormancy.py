@@ -2,7 +2,7 @@
 
 import pytest
 
-from engage.scoring.models import ScoringSettings
+from engage.plugins.services import configure_plugin
 
 from .helpers import compute, customer, did, scores
 
@@ -65,8 +65,14 @@ def test_engage_own_events_are_not_activity(workspace):
 
 def test_thresholds_are_per_workspace(workspace):
     ws = workspace.workspace
-    ScoringSettings.objects.create(
-        workspace=ws, dormancy_at_risk_days=10, dormancy_dormant_days=20, dormancy_overdue_factor=5
+    configure_plugin(
+        workspace=ws,
+        plugin_id="dormancy",
+        settings={
+            "dormancy_at_risk_days": 10,
+            "dormancy_dormant_days": 20,
+            "dormancy_overdue_factor": 5,
+        },
     )
     quiet, quieter, regular = customer(ws), customer(ws), customer(ws)
     active_on(quiet, 12)

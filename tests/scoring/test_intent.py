@@ -1,6 +1,6 @@
 """Intent rules: counts in windows, property filters, the best rule wins."""
 
-from engage.scoring.models import ScoringSettings
+from engage.plugins.services import configure_plugin
 
 from .helpers import compute, customer, did, scores
 
@@ -30,22 +30,29 @@ def test_default_rules(workspace):
 
 def test_property_filters_and_best_score_first(workspace):
     ws = workspace.workspace
-    ScoringSettings.objects.create(
+    configure_plugin(
         workspace=ws,
-        intent_rules=[
-            {"level": "warm", "score": 40, "all": [{"event": "Demo Requested", "within_days": 7}]},
-            {
-                "level": "hot",
-                "score": 95,
-                "all": [
-                    {
-                        "event": "Demo Requested",
-                        "within_days": 7,
-                        "where": {"plan": "enterprise", "seats": 50, "trial": True},
-                    }
-                ],
-            },
-        ],
+        plugin_id="intent",
+        settings={
+            "intent_rules": [
+                {
+                    "level": "warm",
+                    "score": 40,
+                    "all": [{"event": "Demo Requested", "within_days": 7}],
+                },
+                {
+                    "level": "hot",
+                    "score": 95,
+                    "all": [
+                        {
+                            "event": "Demo Requested",
+                            "within_days": 7,
+                            "where": {"plan": "enterprise", "seats": 50, "trial": True},
+                        }
+                    ],
+                },
+            ]
+        },
     )
     big, small, almost = customer(ws), customer(ws), customer(ws)
     did(big, "Demo Requested", 1, plan="enterprise", seats=50, trial=True)
@@ -62,7 +69,7 @@ def test_property_filters_and_best_score_first(workspace):
 
 def test_no_rules_no_intent(workspace):
     ws = workspace.workspace
-    ScoringSettings.objects.create(workspace=ws, intent_rules=[])
+    configure_plugin(workspace=ws, plugin_id="intent", settings={"intent_rules": []})
     person = customer(ws)
     did(person, "Pricing Viewed", 0.5)
 

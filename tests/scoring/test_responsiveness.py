@@ -2,7 +2,7 @@
 
 import pytest
 
-from engage.scoring.models import ScoringSettings
+from engage.plugins.services import configure_plugin
 
 from .helpers import compute, customer, did, scores
 
@@ -52,8 +52,10 @@ def test_preferred_channel_is_the_best_rate_with_enough_deliveries(workspace):
 
 def test_window_min_deliveries_and_default_channel_are_per_workspace(workspace):
     ws = workspace.workspace
-    ScoringSettings.objects.create(
-        workspace=ws, responsiveness_window_days=30, min_delivered=1, default_channel="sms"
+    configure_plugin(
+        workspace=ws,
+        plugin_id="responsiveness",
+        settings={"responsiveness_window_days": 30, "min_delivered": 1, "default_channel": "sms"},
     )
     recent, lapsed = customer(ws), customer(ws)
     times(recent, "Email Delivered", 1, days_ago=10)
@@ -73,7 +75,9 @@ def test_window_min_deliveries_and_default_channel_are_per_workspace(workspace):
 
 def test_customers_without_any_delivery_fall_back_to_the_default(workspace):
     ws = workspace.workspace
-    ScoringSettings.objects.create(workspace=ws, default_channel="whatsapp")
+    configure_plugin(
+        workspace=ws, plugin_id="responsiveness", settings={"default_channel": "whatsapp"}
+    )
     opener = customer(ws)
     times(opener, "Email Opened", 2)  # opened an older message
 

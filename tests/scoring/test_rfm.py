@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from engage.scoring.models import ScoringSettings
+from engage.plugins.services import configure_plugin
 from plugins.scoring_rfm import CELLS
 
 from .helpers import compute, customer, did, scores
@@ -66,8 +66,10 @@ def test_equal_values_share_a_quintile(workspace):
 
 def test_purchase_event_and_revenue_property_are_per_workspace(workspace):
     ws = workspace.workspace
-    ScoringSettings.objects.create(
-        workspace=ws, purchase_event="Checkout Done", revenue_property="total"
+    configure_plugin(
+        workspace=ws,
+        plugin_id="rfm",
+        settings={"purchase_event": "Checkout Done", "revenue_property": "total"},
     )
     big, small, browser = customer(ws), customer(ws), customer(ws)
     did(big, "Checkout Done", 3, total=900)

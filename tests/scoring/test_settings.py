@@ -1,36 +1,102 @@
-"""Scoring settings: bad values get an error naming the field (and the JSON path)."""
+"""The built-in models' settings are plugin settings: bad values are refused
+with an error naming the field (and, inside the JSON settings, the path), and
+nothing is stored."""
 
 import pytest
-from django.core.exceptions import ValidationError
 
-from engage.scoring.models import ScoringSettings, settings_for
-
-
-def errors_of(workspace, **values) -> dict[str, list[str]]:
-    row = ScoringSettings(workspace=workspace.workspace, **values)
-    with pytest.raises(ValidationError) as caught:
-        row.full_clean()
-    return caught.value.message_dict
+from engage.plugins.base import SettingsError
+from engage.plugins.manager import get_scoring_model_class
+from engage.plugins.models import PluginConfig
+from engage.plugins.services import configure_plugin
+from engage.scoring.services import workspace_models
 
 
-def test_defaults_are_valid_and_used_without_a_row(workspace):
-    defaults = settings_for(workspace.workspace)
-    defaults.full_clean()
-    assert defaults.pk is None
-    assert defaults.purchase_event == "Order Completed"
-    assert defaults.responsiveness_window_days == 60
+def errors_of(workspace, plugin_id: str, **values) -> dict[str, str]:
+    with pytest.raises(SettingsError) as caught:
+        configure_plugin(workspace=workspace.workspace, plugin_id=plugin_id, settings=values)
+    assert not PluginConfig.objects.exists()
+    return caught.value.errors
 
 
+def test_defaults_are_used_without_a_configuration_row(workspace):
+    models = {model.id: model for model in workspace_models(workspace.workspace)}
+
+    assert not PluginConfig.objects.exists()
+    assert models["rfm"].settings == {
+        "purchase_event": "Order Completed",
+        "revenue_property": "revenue",
+    }
+    assert models["responsiveness"].settings == {
+        "responsiveness_window_days": 60,
+        "min_delivered": 3,
+        "default_channel": "email",
+    }
+    assert models["dormancy"].settings["dormancy_overdue_factor"] == 3.0
+    assert models["intent"].settings["intent_rules"][0]["level"] == "high"
+
+
+def test_a_shared_setting_has_one_definition_in_every_schema():
+    field = {
+        model_id: {spec.name: spec for spec in get_scoring_model_class(model_id).settings_schema}
+        for model_id in ("rfm", "ces", "responsiveness", "dormancy")
+    }
+    assert field["rfm"]["purchase_event"] is field["ces"]["purchase_event"]
+    assert field["rfm"]["revenue_property"] is field["ces"]["revenue_property"]
+    window = "responsiveness_window_days"
+    assert field["responsiveness"][window] is field["ces"][window]
+    assert field["dormancy"]["dormancy_dormant_days"] is field["ces"]["dormancy_dormant_days"]
+
+
+def test_a_json_default_is_never_shared_between_workspaces(workspace):
+    [first] = workspace_models(workspace.workspace, ["intent"])
+    first.settings["intent_rules"].clear()
+
+    [second] = workspace_models(workspace.workspace, ["intent"])
+    assert len(second.settings["intent_rules"]) == 2
+
+
+@pytest.mark.parametrize("plugin_id", ["responsiveness", "ces"])
 @pytest.mark.parametrize("days", [29, 91])
-def test_responsiveness_window_is_30_to_90_days(workspace, days):
-    assert "responsiveness_window_days" in errors_of(workspace, responsiveness_window_days=days)
+def test_responsiveness_window_is_30_to_90_days(workspace, plugin_id, days):
+    errors = errors_of(workspace, plugin_id, responsiveness_window_days=days)
+    assert errors == {"responsiveness_window_days": "must be between 30 and 90"}
+
+
+@pytest.mark.parametrize(
+    ("plugin_id", "values", "errors"),
+    [
+        ("rfm", {"purchase_event": "  "}, {"purchase_event": "must not be blank"}),
+        ("rfm", {"revenue_property": "r" * 101}, {"revenue_property": "at most 100 characters"}),
+        ("responsiveness", {"min_delivered": 0}, {"min_delivered": "must be between 1 and 32767"}),
+        ("responsiveness", {"min_delivered": "many"}, {"min_delivered": "must be an integer"}),
+        (
+            "dormancy",
+            {"dormancy_overdue_factor": "x"},
+            {"dormancy_overdue_factor": "must be a number"},
+        ),
+        (
+            "dormancy",
+            {"dormancy_overdue_factor": 0.5},
+            {"dormancy_overdue_factor": "must be between 1 and 1000"},
+        ),
+        (
+            "ces",
+            {"dormancy_dormant_days": 0},
+            {"dormancy_dormant_days": "must be between 1 and 32767"},
+        ),
+        ("intent", {"colour": "red"}, {"colour": "unknown setting"}),
+    ],
+)
+def test_bad_values_name_the_field(workspace, plugin_id, values, errors):
+    assert errors_of(workspace, plugin_id, **values) == errors
 
 
 def test_dormant_comes_after_at_risk(workspace):
-    errors = errors_of(workspace, dormancy_at_risk_days=90, dormancy_dormant_days=90)
-    assert errors["dormancy_dormant_days"] == [
-        "must be more than dormancy_at_risk_days (90): dormant comes after at risk"
-    ]
+    errors = errors_of(workspace, "dormancy", dormancy_at_risk_days=90, dormancy_dormant_days=90)
+    assert errors == {
+        "dormancy_dormant_days": "must be more than dormancy_at_risk_days (90): "
+        "dormant comes after at risk"
+    }
 
 
 @pytest.mark.parametrize(
@@ -44,7 +110,7 @@ def test_dormant_comes_after_at_risk(workspace):
     ],
 )
 def test_bad_ces_weights(workspace, weights, message):
-    [error] = errors_of(workspace, ces_weights=weights)["ces_weights"]
+    error = errors_of(workspace, "ces", ces_weights=weights)["ces_weights"]
     assert error.startswith(message)
 
 
@@ -98,5 +164,5 @@ def test_bad_ces_weights(workspace, weights, message):
     ],
 )
 def test_bad_intent_rules_name_the_path(workspace, rules, message):
-    errors = errors_of(workspace, intent_rules=rules)["intent_rules"]
+    errors = errors_of(workspace, "intent", intent_rules=rules)["intent_rules"].split("; ")
     assert any(error.startswith(message) for error in errors), errors

@@ -2,8 +2,19 @@
 
 import django.core.validators
 import django.db.models.deletion
-import engage.scoring.models
 from django.db import migrations, models
+
+from engage.scoring import validation
+
+
+# The defaults of ScoringSettings, which 0005 removes (its settings are the
+# built-in models' plugin settings since 0004).
+def _default_ces_weights():
+    return dict(validation.DEFAULT_CES_WEIGHTS)
+
+
+def _default_intent_rules():
+    return [dict(rule) for rule in validation.DEFAULT_INTENT_RULES]
 
 
 class Migration(migrations.Migration):
@@ -25,11 +36,11 @@ class Migration(migrations.Migration):
                 ('responsiveness_window_days', models.PositiveSmallIntegerField(default=60, help_text='Deliveries and responses of the last N days (30 to 90) count.', validators=[django.core.validators.MinValueValidator(30), django.core.validators.MaxValueValidator(90)])),
                 ('min_delivered', models.PositiveSmallIntegerField(default=3, help_text="Deliveries a channel needs before it can be a customer's preferred channel.", validators=[django.core.validators.MinValueValidator(1)])),
                 ('default_channel', models.CharField(default='email', help_text='Preferred channel of customers without enough evidence.', max_length=64)),
-                ('ces_weights', models.JSONField(default=engage.scoring.models._default_ces_weights, help_text='Weight of each engagement score component: recency, frequency, breadth, monetary, response_rate.')),
+                ('ces_weights', models.JSONField(default=_default_ces_weights, help_text='Weight of each engagement score component: recency, frequency, breadth, monetary, response_rate.')),
                 ('dormancy_at_risk_days', models.PositiveSmallIntegerField(default=60, validators=[django.core.validators.MinValueValidator(1)])),
                 ('dormancy_dormant_days', models.PositiveSmallIntegerField(default=120, validators=[django.core.validators.MinValueValidator(1)])),
                 ('dormancy_overdue_factor', models.FloatField(default=3.0, help_text="Drifting: inactive for this many times the customer's own usual gap.", validators=[django.core.validators.MinValueValidator(1.0)])),
-                ('intent_rules', models.JSONField(default=engage.scoring.models._default_intent_rules, help_text='Rules like {"level": "high", "score": 90, "all": [{"event": "Pricing Viewed", "at_least": 3, "within_days": 2}]}; the best-scoring matching rule wins.')),
+                ('intent_rules', models.JSONField(default=_default_intent_rules, help_text='Rules like {"level": "high", "score": 90, "all": [{"event": "Pricing Viewed", "at_least": 3, "within_days": 2}]}; the best-scoring matching rule wins.')),
                 ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='scoring_settings', to='workspaces.workspace')),
             ],
             options={
