@@ -10,6 +10,7 @@ that configuration's workspace when saved and not kept.
 
 from django import forms
 from django.contrib import admin, messages
+from django.forms.fields import InvalidJSONInput
 
 from engage import json_limits
 from engage.events.importing import (
@@ -31,17 +32,30 @@ IMPORT_FILE = "import_file"
 
 class SettingJSONField(forms.JSONField):
     """Django's JSON form field, refusing what engage refuses everywhere: a
-    document nested so deep that reading it again would exhaust the stack."""
+    document nested so deep that reading it (to check it, or to show it again
+    in the form) would exhaust the stack."""
 
-    def to_python(self, value):
+    @staticmethod
+    def _too_deep(value) -> json_limits.TooDeep | None:
         if isinstance(value, str) and json_limits.may_be_too_deep(value):
             try:
                 json_limits.loads(value)
             except json_limits.TooDeep as exc:
-                raise forms.ValidationError(f"{self.label}: {exc}") from None
+                return exc
             except ValueError:
-                pass  # not JSON at all: the parent says so
+                return None  # not JSON at all: the parent says so
+        return None
+
+    def to_python(self, value):
+        too_deep = self._too_deep(value)
+        if too_deep:
+            raise forms.ValidationError(f"{self.label}: {too_deep}")
         return super().to_python(value)
+
+    def bound_data(self, data, initial):
+        if self._too_deep(data):
+            return InvalidJSONInput(data)  # shown again as typed
+        return super().bound_data(data, initial)
 
 
 def _form_field(spec: SettingField, *, has_stored_secret: bool) -> forms.Field:

@@ -52,6 +52,8 @@ def test_scores_list_shows_only_the_operators_workspace(workspace, scored):
 
 def test_plugin_settings_form_names_the_bad_field_and_json_path(workspace):
     client = operator_of(workspace.workspace, "ann", "add_pluginconfig", "view_pluginconfig")
+    empty = client.get("/admin/plugins/pluginconfig/add/?plugin_id=intent")
+    assert "Pricing Viewed" in empty.content.decode()  # the default rules, to edit
     form = {
         "workspace": workspace.workspace.pk,
         "plugin_id": "intent",
@@ -66,6 +68,9 @@ def test_plugin_settings_form_names_the_bad_field_and_json_path(workspace):
     form["setting_intent_rules"] = "[{"
     page = client.post("/admin/plugins/pluginconfig/add/", form)
     assert "intent_rules: not valid JSON" in page.content.decode()
+    form["setting_intent_rules"] = "[" * 5000 + "]" * 5000
+    page = client.post("/admin/plugins/pluginconfig/add/", form)
+    assert "intent_rules: nested deeper than 64 levels" in page.content.decode()
     assert not PluginConfig.objects.exists()
 
     rule = {"level": "high", "score": 90, "all": [{"event": "X", "within_days": 1}]}
