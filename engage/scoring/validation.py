@@ -8,6 +8,8 @@ so an operator editing a long rule list knows where to look.
 import re
 from typing import Any
 
+from engage.events.ingestion.validation import unstorable_text
+
 CES_COMPONENTS = ("recency", "frequency", "breadth", "monetary", "response_rate")
 DEFAULT_CES_WEIGHTS = {
     "recency": 25,
@@ -106,7 +108,8 @@ def check_intent_rules(rules: Any, path: str = "intent_rules") -> list[dict]:
         raise SettingsInvalid([(path, "must be a list of rules")])
     if len(rules) > MAX_INTENT_RULES:
         raise SettingsInvalid([(path, f"at most {MAX_INTENT_RULES} rules")])
-    errors: list[tuple[str, str]] = []
+    # Rules are stored as jsonb, which holds no NUL and no lone surrogate.
+    errors: list[tuple[str, str]] = list(unstorable_text(rules, path))
     levels = set()
     for i, rule in enumerate(rules):
         here = f"{path}[{i}]"

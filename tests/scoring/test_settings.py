@@ -161,6 +161,10 @@ def test_bad_ces_weights(workspace, weights, message):
             [{"level": "high", "score": 50, "all": [{"event": "", "within_days": 2}]}],
             "intent_rules[0].all[0].event: required",
         ),
+        (
+            [{"level": "high", "score": 50, "all": [{"event": "X\x00", "within_days": 2}]}],
+            "intent_rules[0].all[0].event: contains a NUL character",
+        ),
     ],
 )
 def test_bad_intent_rules_name_the_path(workspace, rules, message):
