@@ -17,7 +17,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object, force_instance
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 
 
@@ -42,6 +42,16 @@ AUTH_ERRORS = {
     401: error("No key, or an unknown or revoked key."),
     403: error("A write key: it can only ingest events."),
 }
+
+# An operation on one customer, addressed by profile id, and its answer when there is none.
+PROFILE_ID = OpenApiParameter(
+    "profile_id",
+    int,
+    OpenApiParameter.PATH,
+    description="A profile id. The id of a profile merged into another resolves to the "
+    "profile it was merged into, whose id the response carries.",
+)
+PROFILE_NOT_FOUND = {404: error("No such profile in the key's workspace.")}
 
 DESCRIPTIONS = {
     "400": "Invalid input: `errors` names each bad field or parameter and the reason.",

@@ -7,25 +7,16 @@ what they reach is every table that refers to a profile
 """
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engage.api.schema import AUTH_ERRORS, error
+from engage.api.schema import AUTH_ERRORS, PROFILE_ID, PROFILE_NOT_FOUND
 from engage.api.scoping import profile_or_404, requested_by
 from engage.privacy.services import erase_profile, export_profile
 
 from .serializers import ErasureSerializer
-
-NOT_FOUND = {404: error("No such profile in the key's workspace.")}
-PROFILE_ID = OpenApiParameter(
-    "profile_id",
-    int,
-    OpenApiParameter.PATH,
-    description="A profile id. The id of a profile merged into another resolves to the "
-    "profile it was merged into.",
-)
 
 
 class ProfileErasureView(APIView):
@@ -37,7 +28,7 @@ class ProfileErasureView(APIView):
         "suppressed (stored hashed), so events that carry it later are dropped. Recorded as "
         "a privacy request. Cannot be undone.",
         parameters=[PROFILE_ID],
-        responses={200: ErasureSerializer, **AUTH_ERRORS, **NOT_FOUND},
+        responses={200: ErasureSerializer, **AUTH_ERRORS, **PROFILE_NOT_FOUND},
         examples=[
             OpenApiExample(
                 "Erased",
@@ -76,7 +67,7 @@ class ProfileExportView(APIView):
         "rows of every other table that refers to them (under `related`, keyed by "
         "`app.model`). Recorded as a privacy request.",
         parameters=[PROFILE_ID],
-        responses={200: OpenApiTypes.OBJECT, **AUTH_ERRORS, **NOT_FOUND},
+        responses={200: OpenApiTypes.OBJECT, **AUTH_ERRORS, **PROFILE_NOT_FOUND},
         examples=[
             OpenApiExample(
                 "Export",

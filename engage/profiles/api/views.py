@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from engage.api import pagination, parameters
 from engage.api.exceptions import BadParameter, Conflict
-from engage.api.schema import AUTH_ERRORS, error
+from engage.api.schema import AUTH_ERRORS, PROFILE_ID, PROFILE_NOT_FOUND, error
 from engage.api.scoping import profile_or_404, requested_by, workspace_of
 from engage.events.models import Event
 from engage.events.selectors import TimelineCursor, timeline
@@ -43,14 +43,6 @@ LOOKUP_PARAMETERS = Identity.BUILTIN_KINDS
 TEXT = {"type": "string", "minLength": 1}
 
 
-NOT_FOUND = {404: error("No such profile in the key's workspace.")}
-PROFILE_ID = OpenApiParameter(
-    "profile_id",
-    int,
-    OpenApiParameter.PATH,
-    description="A profile id. The id of a profile merged into another resolves to the "
-    "profile it was merged into, whose id the response carries.",
-)
 PROFILE_EXAMPLE = OpenApiExample(
     "A customer seen on two devices",
     value={
@@ -157,7 +149,7 @@ class ProfileDetailView(APIView):
         operation_id="profiles_retrieve",
         summary="Read a customer",
         parameters=[PROFILE_ID],
-        responses={200: ProfileSerializer, **AUTH_ERRORS, **NOT_FOUND},
+        responses={200: ProfileSerializer, **AUTH_ERRORS, **PROFILE_NOT_FOUND},
         examples=[PROFILE_EXAMPLE],
     )
     def get(self, request: Request, profile_id: int) -> Response:
@@ -184,7 +176,7 @@ class ProfileEventsView(APIView):
             200: TimelinePageSerializer,
             400: error("A bad cursor, limit or type."),
             **AUTH_ERRORS,
-            **NOT_FOUND,
+            **PROFILE_NOT_FOUND,
         },
     )
     def get(self, request: Request, profile_id: int) -> Response:

@@ -1,11 +1,11 @@
 """A customer's scores over HTTP (secret key), scoped to the key's workspace."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engage.api.schema import AUTH_ERRORS, error
+from engage.api.schema import AUTH_ERRORS, PROFILE_ID, PROFILE_NOT_FOUND
 from engage.api.scoping import profile_or_404
 from engage.scoring.selectors import profile_scores
 
@@ -19,19 +19,8 @@ class ProfileScoresView(APIView):
         description="Every scoring model's current value, cell and components, with weekly "
         "history and the trend against the previous week. A merged profile's id resolves to "
         "the profile it was merged into.",
-        parameters=[
-            OpenApiParameter(
-                "profile_id",
-                int,
-                OpenApiParameter.PATH,
-                description="A profile id; a merged profile's id resolves to its survivor.",
-            )
-        ],
-        responses={
-            200: ProfileScoresSerializer,
-            **AUTH_ERRORS,
-            404: error("No such profile in the key's workspace."),
-        },
+        parameters=[PROFILE_ID],
+        responses={200: ProfileScoresSerializer, **AUTH_ERRORS, **PROFILE_NOT_FOUND},
     )
     def get(self, request: Request, profile_id: int) -> Response:
         profile = profile_or_404(request, profile_id)
