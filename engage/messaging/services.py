@@ -3,11 +3,14 @@
 ``create_message`` renders the content and stores a ``queued`` Message; the
 idempotency key makes a repeated request return the same message instead of
 sending twice. Once the transaction commits it queues the ``send_message``
-task, which runs ``sending.send_message``.
+task, which runs ``sending.send_message``. A message for later (``send_at``)
+waits in the queue with that time as its ``next_attempt_at``, the field a
+deferral also sets, so the sweep sends it when due and policy runs then.
 """
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,6 +23,9 @@ from engage.workspaces.models import Workspace
 from . import rendering
 from .models import Message, MessageTemplate
 from .tasks import send_message
+
+# A send further ahead is more likely a mistaken date than a plan.
+MAX_SCHEDULE_AHEAD = timedelta(days=365)
 
 
 class MessageInputError(ValueError):
@@ -51,10 +57,19 @@ def create_message(
     event=None,
     defaults: dict | None = None,
     scores: dict | None = None,
+    send_at: datetime | None = None,
     send_now: bool = True,
 ) -> Created:
     """Store a queued message (or return the one already stored under
-    ``idempotency_key``) and hand it to a worker after the commit."""
+    ``idempotency_key``) and hand it to a worker after the commit.
+
+    ``send_at`` is the earliest time to send; one already past sends now.
+    """
+    now = timezone.now()
+    if send_at is not None and send_at > now + MAX_SCHEDULE_AHEAD:
+        raise MessageInputError(
+            "send_at", f"must be at most {MAX_SCHEDULE_AHEAD.days} days ahead, not {send_at}"
+        )
     if category not in Message.CATEGORY_RANK:
         raise MessageInputError(
             "category", f"must be one of {', '.join(Message.CATEGORY_RANK)}, not {category!r}"
@@ -82,7 +97,7 @@ def create_message(
     )
     if not (rendered.body or rendered.html):
         raise MessageInputError("body", "the message has no content")
-    now = timezone.now()
+    due = max(send_at, now) if send_at is not None else now
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -98,13 +113,13 @@ def create_message(
                 body=rendered.body,
                 html=rendered.html,
                 idempotency_key=idempotency_key or f"engage:{uuid.uuid4()}",
-                next_attempt_at=now,
+                next_attempt_at=due,
             )
     except IntegrityError:
         # The same key committed by a concurrent request in the meantime.
         existing = Message.objects.get(workspace=workspace, idempotency_key=idempotency_key)
         return Created(existing, False)
-    if send_now:
+    if send_now and due <= now:
         # Never fails the request once the message is committed: sweep_messages
         # sends a queued message whose publish was lost.
         publish_after_commit(send_message, message.pk, message.workspace_id)

@@ -31,6 +31,12 @@ class SendSerializer(serializers.Serializer):
     html = fields.CharField(required=False, default="", max_length=500_000)
     defaults = serializers.DictField(required=False, default=dict)
     idempotency_key = fields.CharField(max_length=200, required=False, default="")
+    send_at = serializers.DateTimeField(
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text="Not before this time (at most a year ahead); a past time sends now.",
+    )
 
     def validate_identifier(self, value):
         if len(value) != 1:

@@ -58,9 +58,9 @@ class SendMessageView(APIView):
             404: error("No such customer in the key's workspace."),
         },
         summary="Send a message to a customer",
-        description="Queues a message; policy (consent, caps, quiet hours) is applied when it "
-        "is sent. The same idempotency_key returns the existing message (200) instead of "
-        "sending again.",
+        description="Queues a message, or schedules it for `send_at`; policy (consent, caps, "
+        "quiet hours) is applied when it is sent. The same idempotency_key returns the "
+        "existing message (200) instead of sending again.",
     )
     def post(self, request):
         serializer = SendSerializer(data=request.data)
@@ -90,6 +90,7 @@ class SendMessageView(APIView):
                     if template
                     else Content(subject=data["subject"], body=data["body"], html=data["html"]),
                     defaults=data["defaults"],
+                    send_at=data["send_at"],
                 )
         except services.MessageInputError as exc:
             raise ValidationError({exc.field: [exc.reason]}) from None
