@@ -33,8 +33,9 @@ class Message(FollowsCustomer):
     already used in the workspace returns this row instead of sending again.
     Status moves queued (or deferred) → sending → sent | failed | skipped |
     unknown, then forward through the delivery signals in ``SIGNAL_RANK``
-    order. ``sending`` is committed before the provider is called, so a
-    worker that dies mid-send leaves a ``sending`` row that is never resent
+    order; a queued or deferred message may instead be ``cancelled``.
+    ``sending`` is committed before the provider is called, so a worker
+    that dies mid-send leaves a ``sending`` row that is never resent
     blindly (it becomes ``unknown``).
     """
 
@@ -45,6 +46,7 @@ class Message(FollowsCustomer):
     FAILED = "failed"
     SKIPPED = "skipped"
     UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
     DELIVERED = "delivered"
     OPENED = "opened"
     CLICKED = "clicked"
@@ -60,6 +62,7 @@ class Message(FollowsCustomer):
         (FAILED, "failed"),
         (SKIPPED, "skipped"),
         (UNKNOWN, "unknown: the worker or provider call died mid-send; needs review"),
+        (CANCELLED, "cancelled before it was sent"),
         (DELIVERED, "delivered"),
         (OPENED, "opened"),
         (CLICKED, "clicked"),
@@ -255,17 +258,19 @@ class WebhookReceipt(models.Model):
 
 class MessageDecision(FollowsCustomer):
     """Why a customer did not get a message, or not yet: every skip, deferral,
-    retry and held send, with its reason. Read per profile."""
+    retry, held send and cancellation, with its reason. Read per profile."""
 
     SKIP = "skip"
     DEFER = "defer"
     RETRY = "retry"
     HOLD = "hold"
+    CANCEL = "cancel"
     ACTIONS = [
         (SKIP, "skipped"),
         (DEFER, "deferred"),
         (RETRY, "retry scheduled"),
         (HOLD, "held for review, not resent"),
+        (CANCEL, "cancelled"),
     ]
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)

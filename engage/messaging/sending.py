@@ -50,7 +50,8 @@ def sending_timeout() -> timedelta:
     return timedelta(seconds=_setting("ENGAGE_SENDING_TIMEOUT_SECONDS", 300))
 
 
-def _decide(message: Message, action: str, reason: str, detail: str = "", until=None) -> None:
+def decide(message: Message, action: str, reason: str, detail: str = "", until=None) -> None:
+    """Write to the decision log why ``message`` was not sent, or not yet."""
     MessageDecision.objects.create(
         workspace_id=message.workspace_id,
         profile_id=message.profile_id,
@@ -97,22 +98,22 @@ def _claim(message_id: int, now: datetime) -> tuple[Message, Channel, Profile] |
         if channel is None:
             detail = f"{message.channel} is not enabled (or its settings are invalid)"
             _finish(message, Message.SKIPPED, error=detail)
-            _decide(message, MessageDecision.SKIP, "channel_disabled", detail)
+            decide(message, MessageDecision.SKIP, "channel_disabled", detail)
             return None
         verdict = policy.check(message=message, profile=profile, now=now, channel=type(channel))
         if verdict.action == policy.SKIP:
             _finish(message, Message.SKIPPED, error=verdict.detail)
-            _decide(message, MessageDecision.SKIP, verdict.reason, verdict.detail)
+            decide(message, MessageDecision.SKIP, verdict.reason, verdict.detail)
             return None
         if verdict.action == policy.DEFER:
             _finish(message, Message.DEFERRED, next_attempt_at=verdict.until)
-            _decide(message, MessageDecision.DEFER, verdict.reason, verdict.detail, verdict.until)
+            decide(message, MessageDecision.DEFER, verdict.reason, verdict.detail, verdict.until)
             return None
         address = channel.address_for(profile)
         if not address:
             detail = f"no {channel.address_kind or channel.address_trait or 'address'} known"
             _finish(message, Message.SKIPPED, error=detail)
-            _decide(message, MessageDecision.SKIP, "no_address", detail)
+            decide(message, MessageDecision.SKIP, "no_address", detail)
             return None
         _finish(
             message,
@@ -143,21 +144,21 @@ def send_message(message_id: int, *, now: datetime | None = None) -> str | None:
             wait = max(wait, timedelta(seconds=exc.retry_after))
         until = timezone.now() + wait
         _finish(message, Message.QUEUED, error=str(exc), next_attempt_at=until)
-        _decide(message, MessageDecision.RETRY, "transient_error", str(exc), until)
+        decide(message, MessageDecision.RETRY, "transient_error", str(exc), until)
         return message.status
     except PermanentSendError as exc:
         _finish(message, Message.FAILED, error=str(exc), failed_at=timezone.now())
         return message.status
     except SendOutcomeUnknown as exc:
         _finish(message, Message.UNKNOWN, error=str(exc))
-        _decide(message, MessageDecision.HOLD, "outcome_unknown", str(exc))
+        decide(message, MessageDecision.HOLD, "outcome_unknown", str(exc))
         return message.status
     except Exception as exc:
         # A bug or an unexpected error after the provider call began: the
         # message may have gone out, so it is held, not retried.
         logger.exception("channel %s failed on message %s", message.channel, message.pk)
         _finish(message, Message.UNKNOWN, error=f"{type(exc).__name__}: {exc}")
-        _decide(message, MessageDecision.HOLD, "channel_error", str(exc))
+        decide(message, MessageDecision.HOLD, "channel_error", str(exc))
         return message.status
     sent_at = timezone.now()
     with transaction.atomic():
@@ -201,10 +202,10 @@ def recover_stuck(*, now: datetime | None = None) -> int:
                 idempotent = False
             if idempotent:
                 _finish(message, Message.QUEUED, next_attempt_at=now)
-                _decide(message, MessageDecision.RETRY, "worker_lost", "idempotent channel")
+                decide(message, MessageDecision.RETRY, "worker_lost", "idempotent channel")
             else:
                 _finish(message, Message.UNKNOWN, error="the worker died while sending")
-                _decide(
+                decide(
                     message,
                     MessageDecision.HOLD,
                     "worker_lost",

@@ -21,11 +21,26 @@ from engage.server.publishing import publish_after_commit
 from engage.workspaces.models import Workspace
 
 from . import rendering
-from .models import Message, MessageTemplate
+from .models import Message, MessageDecision, MessageTemplate
+from .sending import decide
 from .tasks import send_message
+
+# Longest reason kept in the decision log with a cancellation.
+MAX_CANCEL_REASON = 1000
 
 # A send further ahead is more likely a mistaken date than a plan.
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
+
+
+class NotCancellable(Exception):
+    """The message has left the queue (``status`` says where it is): a worker
+    may already be handing it to the provider, so it can no longer be stopped."""
+
+    def __init__(self, status: str):
+        self.status = status
+        super().__init__(
+            f"the message is {status}; only queued or deferred messages can be cancelled"
+        )
 
 
 class MessageInputError(ValueError):
@@ -124,3 +139,26 @@ def create_message(
         # sends a queued message whose publish was lost.
         publish_after_commit(send_message, message.pk, message.workspace_id)
     return Created(message, True)
+
+
+def cancel_message(*, message: Message, reason: str = "") -> Message:
+    """Cancel a queued or deferred message; ``reason`` goes to the decision log.
+
+    The row lock makes it one or the other with a worker claiming the message:
+    a claim that got there first has committed ``sending`` (NotCancellable),
+    and a claim after the cancel finds nothing ready to send. Cancelling a
+    cancelled message again changes nothing, so a retried request is safe.
+    """
+    if len(reason) > MAX_CANCEL_REASON:
+        raise MessageInputError("reason", f"at most {MAX_CANCEL_REASON} characters")
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=message.pk)
+        if message.status == Message.CANCELLED:
+            return message
+        if message.status not in Message.READY:
+            raise NotCancellable(message.status)
+        message.status = Message.CANCELLED
+        message.next_attempt_at = None
+        message.save(update_fields=["status", "next_attempt_at", "updated_at"])
+        decide(message, MessageDecision.CANCEL, "cancelled", reason)
+    return message

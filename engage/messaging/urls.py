@@ -8,6 +8,11 @@ urlpatterns = [
     path("messages/send", views.SendMessageView.as_view(), name="message-send"),
     path("messages/<int:message_id>", views.MessageDetailView.as_view(), name="message-detail"),
     path(
+        "messages/<int:message_id>/cancel",
+        views.CancelMessageView.as_view(),
+        name="message-cancel",
+    ),
+    path(
         "profiles/<int:profile_id>/consents",
         views.ProfileConsentsView.as_view(),
         name="profile-consents",

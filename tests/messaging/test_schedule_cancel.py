@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from engage.messaging import consent, sending
-from engage.messaging.models import Consent, Message
+from engage.messaging.models import Consent, Message, MessageDecision
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +18,7 @@ def api(client):
             path, body or {}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
         )
 
+    call.client = client
     return call
 
 
@@ -93,3 +94,64 @@ def test_a_bad_send_at_is_refused_naming_it(api, workspace, customer, send_at, r
     assert response.status_code == 400
     assert reason in response.json()["errors"]["send_at"][0]
     assert not Message.objects.exists()
+
+
+def cancel(api, workspace, message_id, **body):
+    return api(f"/api/messages/{message_id}/cancel", workspace.secret_key, body)
+
+
+@pytest.mark.parametrize("status", [Message.QUEUED, Message.DEFERRED])
+def test_a_cancelled_message_is_never_sent_and_the_reason_is_logged(
+    api, workspace, email_channel, customer, smtp_server, status
+):
+    response = send(api, workspace, customer)
+    message = Message.objects.get(pk=response.json()["id"])
+    Message.objects.filter(pk=message.pk).update(status=status)
+
+    response = cancel(api, workspace, message.pk, reason="the customer bought it already")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "cancelled"
+    # A late task and the sweep both pass it by.
+    assert sending.send_message(message.pk, now=timezone.now() + timedelta(days=1)) is None
+    assert sending.due_message_ids(now=timezone.now() + timedelta(days=1)) == []
+    assert smtp_server.messages == []
+    decisions = api_get(api, workspace, f"/api/profiles/{customer.pk}/decisions")["results"]
+    assert [(d["action"], d["reason"], d["detail"], d["message_id"]) for d in decisions] == [
+        ("cancel", "cancelled", "the customer bought it already", message.pk)
+    ]
+    again = cancel(api, workspace, message.pk)
+    assert again.status_code == 200 and again.json()["status"] == "cancelled"
+    assert MessageDecision.objects.count() == 1
+
+
+def api_get(api, workspace, path):
+    return api.client.get(path, HTTP_AUTHORIZATION=f"Bearer {workspace.secret_key}").json()
+
+
+@pytest.mark.parametrize("status", [Message.SENDING, Message.SENT, Message.SKIPPED])
+def test_a_message_past_the_queue_cannot_be_cancelled(api, workspace, customer, status):
+    response = send(api, workspace, customer)
+    message_id = response.json()["id"]
+    Message.objects.filter(pk=message_id).update(status=status)
+
+    response = cancel(api, workspace, message_id)
+
+    assert response.status_code == 409
+    body = response.json()
+    assert f"the message is {status}" in body["detail"]
+    assert f"the message is {status}" in body["errors"]["status"][0]
+    assert Message.objects.get(pk=message_id).status == status
+    assert not MessageDecision.objects.exists()
+
+
+def test_cancel_bad_input(api, workspace, other_workspace, customer):
+    message_id = send(api, workspace, customer).json()["id"]
+
+    too_long = cancel(api, workspace, message_id, reason="x" * 1001)
+    assert too_long.status_code == 400
+    assert "1000" in too_long.json()["errors"]["reason"][0]
+    not_text = cancel(api, workspace, message_id, reason=5)
+    assert not_text.json()["errors"]["reason"] == ["must be a string"]
+    assert cancel(api, other_workspace, message_id).status_code == 404
+    assert Message.objects.get(pk=message_id).status == Message.QUEUED

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from engage.api import fields
 from engage.api.pagination import page_serializer
 from engage.messaging.models import Consent, Message, MessageDecision
+from engage.messaging.services import MAX_CANCEL_REASON
 from engage.profiles.models import Identity
 
 IDENTIFIER_KINDS = Identity.BUILTIN_KINDS
@@ -59,6 +60,16 @@ class SendSerializer(serializers.Serializer):
         if "template" not in attrs and not (attrs["body"] or attrs["html"]):
             raise serializers.ValidationError({"body": "give a template, a body or html"})
         return attrs
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = fields.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=MAX_CANCEL_REASON,
+        help_text="Why, kept in the customer's decision log.",
+    )
 
 
 class MessageSerializer(serializers.ModelSerializer):

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engage.api import pagination
+from engage.api.exceptions import Conflict
 from engage.api.schema import error
 from engage.api.scoping import profile_or_404, workspace_of
 from engage.messaging import consent, selectors, services
@@ -18,6 +19,7 @@ from engage.profiles.identifiers import InvalidIdentifier
 from engage.profiles.selectors import canonical_profile, profile_by_identifier
 
 from .serializers import (
+    CancelSerializer,
     ConsentChangeSerializer,
     ConsentPageSerializer,
     ConsentSerializer,
@@ -110,6 +112,33 @@ class MessageDetailView(APIView):
         message = selectors.get_message(workspace=workspace_of(request), message_id=message_id)
         if message is None:
             raise NotFound("no such message in this workspace")
+        return Response(MessageSerializer(message).data)
+
+
+class CancelMessageView(APIView):
+    @extend_schema(
+        request=CancelSerializer,
+        responses={
+            200: MessageSerializer,
+            404: error("No such message in the key's workspace."),
+            409: error("The message is already sending or done; `errors.status` says which."),
+        },
+        summary="Cancel a message not yet sent",
+        description="Stops a queued, deferred or scheduled message; the reason goes to the "
+        "customer's decision log. Cancelling a cancelled message answers it unchanged.",
+    )
+    def post(self, request, message_id: int):
+        serializer = CancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message = selectors.get_message(workspace=workspace_of(request), message_id=message_id)
+        if message is None:
+            raise NotFound("no such message in this workspace")
+        try:
+            message = services.cancel_message(
+                message=message, reason=serializer.validated_data["reason"]
+            )
+        except services.NotCancellable as exc:
+            raise Conflict("status", str(exc)) from None
         return Response(MessageSerializer(message).data)
 
 
