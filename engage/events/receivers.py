@@ -2,16 +2,16 @@
 
 from django.dispatch import receiver
 
-from engage.profiles.signals import profile_merged, profile_split
+from engage.profiles.signals import profiles_merged, profiles_split
 
 from . import services
 
 
-@receiver(profile_merged, dispatch_uid="events-merge")
-def on_profile_merged(sender, *, survivor, merged, **kwargs):
-    services.move_events(merged=merged, survivor=survivor)
+@receiver(profiles_merged, dispatch_uid="events-merge")
+def on_profiles_merged(sender, *, pairs, **kwargs):
+    services.move_events(pairs=pairs)
 
 
-@receiver(profile_split, dispatch_uid="events-split")
-def on_profile_split(sender, *, survivor, merged, **kwargs):
-    services.hand_back_events(holder=survivor, restored=merged)
+@receiver(profiles_split, dispatch_uid="events-split")
+def on_profiles_split(sender, *, pairs, **kwargs):
+    services.hand_back_events(pairs=pairs)

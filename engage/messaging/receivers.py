@@ -4,31 +4,33 @@ and applying email providers' tracking events as anymail reports them."""
 from anymail.signals import tracking
 from django.dispatch import receiver
 
-from engage.profiles.models import Profile
-from engage.profiles.signals import profile_merged, profile_split
+from engage.profiles import repoint
+from engage.profiles.signals import profiles_merged, profiles_split
 
 from . import esp
 from .models import Consent, Message, MessageDecision
 
 
-@receiver(profile_merged, dispatch_uid="messaging-merge")
-def on_profile_merged(sender, *, survivor, merged, **kwargs):
-    """Re-point the merged profile's rows to the survivor, in the merge's transaction.
+@receiver(profiles_merged, dispatch_uid="messaging-merge")
+def on_profiles_merged(sender, *, pairs, **kwargs):
+    """Re-point the merged profiles' rows to their survivors, in the merges'
+    transaction: one UPDATE per table for the whole batch.
 
     Consent history moves too, so an opt-out given as the merged profile still
     stops marketing to the customer.
     """
+    target = repoint.survivors(pairs)
     for model in (Message, Consent, MessageDecision):
-        model.objects.filter(profile=merged).update(profile=survivor)
+        model.objects.filter(profile_id__in=target).update(profile_id=repoint.moved_to(target))
 
 
-@receiver(profile_split, dispatch_uid="messaging-split")
-def on_profile_split(sender, *, survivor, merged, **kwargs):
-    """Give the restored profile back the rows first written for it or for a
-    profile merged into it; rows written for the survivor stay."""
-    family = {merged.pk, *Profile.objects.filter(merged_into=merged).values_list("pk", flat=True)}
+@receiver(profiles_split, dispatch_uid="messaging-split")
+def on_profiles_split(sender, *, pairs, **kwargs):
+    """Give each restored profile back the rows first written for it or for a
+    profile merged into it; rows written for the holder stay."""
+    rows, new_profile = repoint.handed_back(pairs)
     for model in (Message, Consent, MessageDecision):
-        model.objects.filter(profile=survivor, origin_profile_id__in=family).update(profile=merged)
+        model.objects.filter(rows).update(profile_id=new_profile)
 
 
 @receiver(tracking, dispatch_uid="engage-esp-tracking")

@@ -28,7 +28,7 @@ from .locks import (
     lock_identities,
 )
 from .models import Identity, Profile, ProfileMerge
-from .signals import profile_merged, profile_split
+from .signals import profiles_merged, profiles_split
 from .traits import give_back_traits, take_traits
 
 
@@ -65,8 +65,8 @@ def merge_locked(
     """The merge itself, for callers that already hold both canonical profiles' locks.
 
     One UPDATE per table, whatever the number of rows. Rows of other apps
-    (events, consents, scores...) move through the ``profile_merged`` receivers,
-    in the same transaction.
+    (events, consents, scores...) move through the ``profiles_merged`` receivers,
+    in the same transaction (announced as a batch of one).
     """
     identity_ids = list(
         Identity.objects.filter(profile=merged).order_by("pk").values_list("pk", flat=True)
@@ -95,7 +95,11 @@ def merge_locked(
         traits_taken=taken,
         merged_at=timezone.now(),
     )
-    profile_merged.send(sender=ProfileMerge, survivor=survivor, merged=merged, merge=merge)
+    profiles_merged.send(
+        sender=ProfileMerge,
+        workspace=survivor.workspace,
+        pairs=[(survivor.pk, merged.pk, merge.pk)],
+    )
     return merge
 
 
@@ -111,7 +115,7 @@ def split_merge(*, merge: ProfileMerge, by: str) -> Profile:
     unless a later event changed them. Returns the restored profile.
 
     The events, and the first and last seen times they give both profiles,
-    are handed back by the events app's ``profile_split`` receiver.
+    are handed back by the events app's ``profiles_split`` receiver.
     """
     with transaction.atomic():
         merge = ProfileMerge.objects.select_for_update().get(pk=merge.pk)
@@ -144,7 +148,13 @@ def split_merge(*, merge: ProfileMerge, by: str) -> Profile:
         merge.split_at = timezone.now()
         merge.split_by = by[:200]
         merge.save(update_fields=["split_at", "split_by"])
-        profile_split.send(sender=ProfileMerge, survivor=holder, merged=restored, merge=merge)
+        profiles_split.send(
+            sender=ProfileMerge,
+            workspace=holder.workspace,
+            pairs=[(holder.pk, restored.pk, merge.pk)],
+        )
+        # The events receiver saved the seen times by id, not on this object.
+        restored.refresh_from_db(fields=["first_seen_at", "last_seen_at"])
         return restored
 
 

@@ -1,37 +1,53 @@
 """Scores follow customers through merges.
 
 The survivor keeps its own scores (they were computed from its own, larger
-history); a score only the merged profile had moves to the survivor until the
-next computation. History is kept the same way, week by week. A split
-rescores the workspace once it commits: quintiles are relative, so the
-restored customer gets scores and the survivor loses what was not its own.
+history); a score only a merged profile had moves to the survivor until the
+next computation (of several merged profiles, the earliest-created score).
+History is kept the same way, week by week. A split rescores the workspace
+once it commits: quintiles are relative, so the restored customer gets scores
+and the survivor loses what was not its own.
 """
 
 from django.db.models import Exists, OuterRef
 from django.dispatch import receiver
 
-from engage.profiles.signals import profile_merged, profile_split
+from engage.profiles import repoint
+from engage.profiles.signals import profiles_merged, profiles_split
 from engage.server.publishing import publish_after_commit
 
 from .models import Score, ScoreHistory
 
 
-@receiver(profile_merged, dispatch_uid="scoring-merge")
-def move_scores_to_survivor(sender, survivor, merged, **kwargs):
-    held = Score.objects.filter(profile=survivor).values_list("model", flat=True)
-    Score.objects.filter(profile=merged).exclude(model__in=held).update(profile=survivor)
-    Score.objects.filter(profile=merged).delete()
-    survivor_week = ScoreHistory.objects.filter(
-        profile=survivor, model=OuterRef("model"), week=OuterRef("week")
-    )
-    ScoreHistory.objects.filter(profile=merged).exclude(Exists(survivor_week)).update(
-        profile=survivor
-    )
-    ScoreHistory.objects.filter(profile=merged).delete()
+@receiver(profiles_merged, dispatch_uid="scoring-merge")
+def move_scores_to_survivors(sender, *, pairs, **kwargs):
+    """One DELETE and one UPDATE per table for the whole batch.
+
+    A merged profile's row is dropped when its survivor has one for the same
+    model (and week), or when another profile merged into the same survivor
+    brought one created earlier; the rest move.
+    """
+    target = repoint.survivors(pairs)
+    new_profile = repoint.moved_to(target)
+    for model, key in ((Score, ("model",)), (ScoreHistory, ("model", "week"))):
+        same_key = {field: OuterRef(field) for field in key}
+        merged_rows = model.objects.filter(profile_id__in=target)
+        survivor_has = model.objects.filter(profile_id=OuterRef("new_profile"), **same_key)
+        earlier = (
+            merged_rows.filter(pk__lt=OuterRef("pk"), **same_key)
+            .annotate(new_profile=new_profile)
+            .filter(new_profile=OuterRef("new_profile"))
+        )
+        doubled = (
+            merged_rows.annotate(new_profile=new_profile)
+            .filter(Exists(survivor_has) | Exists(earlier))
+            .values("pk")
+        )
+        model.objects.filter(pk__in=doubled).delete()
+        merged_rows.update(profile_id=new_profile)
 
 
-@receiver(profile_split, dispatch_uid="scoring-split")
-def rescore_after_split(sender, survivor, **kwargs):
+@receiver(profiles_split, dispatch_uid="scoring-split")
+def rescore_after_split(sender, *, workspace, **kwargs):
     from .tasks import compute_workspace_scores
 
-    publish_after_commit(compute_workspace_scores, survivor.workspace_id)
+    publish_after_commit(compute_workspace_scores, workspace.pk)

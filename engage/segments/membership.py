@@ -14,13 +14,15 @@ writes nothing twice.
 import datetime
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from engage.events.models import Event
+from engage.profiles import repoint
 
 from .compiler import member_query
 from .models import Segment, SegmentMembership, SegmentSize
@@ -201,27 +203,40 @@ def _record_size(segment: Segment, now: datetime.datetime, *, full: bool, change
     SegmentSize.objects.update_or_create(segment=segment, date=now.date(), defaults={"size": size})
 
 
-def repoint_memberships(*, survivor_id: int, merged_id: int) -> None:
-    """After a merge the survivor inherits the merged profile's memberships.
+def repoint_memberships(*, pairs: list[tuple[int, int, int]]) -> None:
+    """After a batch of merges each survivor inherits its merged profiles' memberships.
 
-    Where both were current members of a segment, the merged profile's stay
-    ends (the survivor's continues); every row then points at the survivor, so
-    history is kept.
+    Where the survivor, or another profile merged into it, was a current
+    member of the same segment, the merged profile's stay ends (the
+    survivor's, or the earliest stay, continues); every row then points at its
+    survivor, so history is kept. One UPDATE each, whatever the number of pairs.
     """
+    target = repoint.survivors(pairs)
+    new_profile = repoint.moved_to(target)
     now = timezone.now()
-    survivor_segments = SegmentMembership.objects.filter(
-        profile_id=survivor_id, exited_at__isnull=True
-    ).values("segment_id")
-    doubled = SegmentMembership.objects.filter(
-        profile_id=merged_id, exited_at__isnull=True, segment_id__in=survivor_segments
+    merged_current = SegmentMembership.objects.filter(profile_id__in=target, exited_at__isnull=True)
+    survivor_in = SegmentMembership.objects.filter(
+        profile_id=OuterRef("new_profile"),
+        segment_id=OuterRef("segment_id"),
+        exited_at__isnull=True,
     )
-    ended = list(doubled.values_list("segment_id", flat=True))
-    if ended:
-        doubled.update(exited_at=now)
+    earlier = (
+        merged_current.filter(segment_id=OuterRef("segment_id"), pk__lt=OuterRef("pk"))
+        .annotate(new_profile=new_profile)
+        .filter(new_profile=OuterRef("new_profile"))
+    )
+    doubled = list(
+        merged_current.annotate(new_profile=new_profile)
+        .filter(Exists(survivor_in) | Exists(earlier))
+        .values_list("pk", "segment_id")
+    )
+    if doubled:
+        SegmentMembership.objects.filter(pk__in=[pk for pk, _ in doubled]).update(exited_at=now)
         # Two members became one customer: each such segment has one member less.
+        ended = Counter(segment_id for _, segment_id in doubled)
         for segment in Segment.objects.filter(pk__in=ended):
-            _record_size(segment, now, full=False, change=-1)
-    SegmentMembership.objects.filter(profile_id=merged_id).update(profile_id=survivor_id)
+            _record_size(segment, now, full=False, change=-ended[segment.pk])
+    SegmentMembership.objects.filter(profile_id__in=target).update(profile_id=new_profile)
 
 
 def refresh_stale_segments() -> int:

@@ -8,7 +8,7 @@ there is no broker; nothing is queued when no segment is affected.
 from django.dispatch import receiver
 
 from engage.events.signals import events_processed
-from engage.profiles.signals import profile_merged, profile_split
+from engage.profiles.signals import profiles_merged, profiles_split
 from engage.server.publishing import publish_after_commit
 
 from . import membership, realtime
@@ -23,15 +23,16 @@ def on_events_processed(sender, *, workspace, profile_ids, event_names, trait_ke
     _recheck(workspace.pk, profile_ids, [s.pk for s in affected])
 
 
-@receiver(profile_merged, dispatch_uid="segments-merge")
-def on_profile_merged(sender, *, survivor, merged, **kwargs):
-    membership.repoint_memberships(survivor_id=survivor.pk, merged_id=merged.pk)
+@receiver(profiles_merged, dispatch_uid="segments-merge")
+def on_profiles_merged(sender, *, pairs, **kwargs):
+    membership.repoint_memberships(pairs=pairs)
 
 
-@receiver(profile_split, dispatch_uid="segments-split")
-def on_profile_split(sender, *, survivor, merged, **kwargs):
-    segment_ids = realtime.segments_after_split(workspace_id=survivor.workspace_id)
-    _recheck(survivor.workspace_id, {survivor.pk, merged.pk}, segment_ids)
+@receiver(profiles_split, dispatch_uid="segments-split")
+def on_profiles_split(sender, *, workspace, pairs, **kwargs):
+    segment_ids = realtime.segments_after_split(workspace_id=workspace.pk)
+    profile_ids = {pk for holder_id, restored_id, _ in pairs for pk in (holder_id, restored_id)}
+    _recheck(workspace.pk, profile_ids, segment_ids)
 
 
 def _recheck(workspace_id: int, profile_ids, segment_ids: list[int]) -> None:

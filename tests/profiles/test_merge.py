@@ -7,7 +7,7 @@ import pytest
 from engage.events.models import Event
 from engage.profiles.merge import merge_profiles, split_merge
 from engage.profiles.models import Profile, ProfileMerge
-from engage.profiles.signals import profile_merged, profile_split
+from engage.profiles.signals import profiles_merged, profiles_split
 from tests.identity_helpers import T0, identities, send
 
 
@@ -24,13 +24,13 @@ def test_merge_moves_everything_and_records_what_a_split_needs(workspace):
     ).profile
     send(ws, "track", anonymous_id="a1", at=T0 - dt.timedelta(days=1))
     received = []
-    profile_merged.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="t-merge")
+    profiles_merged.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="t-merge")
     try:
         merge = merge_profiles(
             survivor=survivor, merged=merged, reason="manual", detail="same person", message_id=""
         )
     finally:
-        profile_merged.disconnect(dispatch_uid="t-merge")
+        profiles_merged.disconnect(dispatch_uid="t-merge")
 
     survivor.refresh_from_db()
     merged.refresh_from_db()
@@ -50,11 +50,10 @@ def test_merge_moves_everything_and_records_what_a_split_needs(workspace):
     assert "previous" not in merge.traits_taken["city"]
     assert received == [
         {
-            "signal": profile_merged,
+            "signal": profiles_merged,
             "sender": ProfileMerge,
-            "survivor": survivor,
-            "merged": merged,
-            "merge": merge,
+            "workspace": ws,
+            "pairs": [(survivor.pk, merged.pk, merge.pk)],
         }
     ]
 
@@ -101,11 +100,11 @@ def test_split_restores_identities_events_and_traits_and_is_recorded(workspace):
     assert after_merge.profile == customer
 
     received = []
-    profile_split.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="t-split")
+    profiles_split.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="t-split")
     try:
         restored = split_merge(merge=merge, by="ops@example.com")
     finally:
-        profile_split.disconnect(dispatch_uid="t-split")
+        profiles_split.disconnect(dispatch_uid="t-split")
 
     customer.refresh_from_db()
     assert restored.pk == merge.merged_id
@@ -130,7 +129,7 @@ def test_split_restores_identities_events_and_traits_and_is_recorded(workspace):
     assert (customer.first_seen_at, customer.last_seen_at) == (T0, T0 + dt.timedelta(hours=4))
     merge.refresh_from_db()
     assert merge.split_by == "ops@example.com" and merge.split_at is not None
-    assert received[0]["merged"] == restored and received[0]["survivor"] == customer
+    assert received[0]["pairs"] == [(customer.pk, restored.pk, merge.pk)]
 
 
 def test_split_keeps_a_trait_changed_since_the_merge(workspace):
