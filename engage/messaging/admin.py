@@ -41,8 +41,17 @@ class RecordAdmin(WorkspaceScopedAdmin):
 
 @admin.register(Message)
 class MessageAdmin(RecordAdmin):
-    list_display = ["id", "created_at", "channel", "category", "status", "profile_id", "address"]
-    list_filter = ["status", "channel", "category"]
+    list_display = [
+        "id",
+        "created_at",
+        "channel",
+        "category",
+        "status",
+        "source",
+        "profile_id",
+        "address",
+    ]
+    list_filter = ["status", "channel", "category", "source"]
     search_fields = ["=id", "=profile__id", "=idempotency_key", "=provider_message_id"]
     ordering = ["-id"]
 

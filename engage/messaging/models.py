@@ -96,6 +96,13 @@ class Message(FollowsCustomer):
         (SERVICE, "service"),
         (MARKETING, "marketing"),
     ]
+    # What sent it; journey messages also say which journey, version, node and
+    # enrollment (plain ids, so the ledger and attribution can follow them).
+    API = "api"
+    JOURNEY = "journey"
+    BROADCAST = "broadcast"
+    SOURCES = [(API, "API"), (JOURNEY, "journey"), (BROADCAST, "broadcast")]
+
     # When messages compete for the customer's last slot, the higher rank wins;
     # ``priority`` (per campaign or journey) breaks ties within a category.
     CATEGORY_RANK = {TRANSACTIONAL: 2, SERVICE: 1, MARKETING: 0}
@@ -118,6 +125,11 @@ class Message(FollowsCustomer):
     body = models.TextField(blank=True, help_text="Plain-text content.")
     html = models.TextField(blank=True, help_text="HTML content, for channels that support it.")
     idempotency_key = models.CharField(max_length=200)
+    source = models.CharField(max_length=16, choices=SOURCES, default=API)
+    journey_id = models.BigIntegerField(null=True, blank=True)
+    journey_version = models.IntegerField(null=True, blank=True)
+    journey_node_id = models.BigIntegerField(null=True, blank=True)
+    enrollment_id = models.BigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=STATUSES, default=QUEUED)
     address = models.CharField(max_length=320, blank=True, help_text="Where it was sent.")
     provider_message_id = models.CharField(max_length=255, blank=True)

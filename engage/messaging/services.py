@@ -73,18 +73,27 @@ def create_message(
     defaults: dict | None = None,
     scores: dict | None = None,
     send_at: datetime | None = None,
+    source: str = Message.API,
+    journey_id: int | None = None,
+    journey_version: int | None = None,
+    journey_node_id: int | None = None,
+    enrollment_id: int | None = None,
     send_now: bool = True,
 ) -> Created:
     """Store a queued message (or return the one already stored under
     ``idempotency_key``) and hand it to a worker after the commit.
 
     ``send_at`` is the earliest time to send; one already past sends now.
+    ``source`` and the journey ids say what sent it, for the ledger and the admin.
     """
     now = timezone.now()
     if send_at is not None and send_at > now + MAX_SCHEDULE_AHEAD:
         raise MessageInputError(
             "send_at", f"must be at most {MAX_SCHEDULE_AHEAD.days} days ahead, not {send_at}"
         )
+    sources = [value for value, _ in Message.SOURCES]
+    if source not in sources:
+        raise MessageInputError("source", f"must be one of {', '.join(sources)}, not {source!r}")
     if category not in Message.CATEGORY_RANK:
         raise MessageInputError(
             "category", f"must be one of {', '.join(Message.CATEGORY_RANK)}, not {category!r}"
@@ -106,9 +115,9 @@ def create_message(
             "template", f"template {template.name!r} is for {template.channel}, not {channel}"
         )
     locale = profile.locale or ""
-    source = rendering.variant(template, locale) if template is not None else content
+    raw = rendering.variant(template, locale) if template is not None else content
     rendered = rendering.render(
-        source, rendering.profile_context(profile, event=event, defaults=defaults, scores=scores)
+        raw, rendering.profile_context(profile, event=event, defaults=defaults, scores=scores)
     )
     if not (rendered.body or rendered.html):
         raise MessageInputError("body", "the message has no content")
@@ -128,6 +137,11 @@ def create_message(
                 body=rendered.body,
                 html=rendered.html,
                 idempotency_key=idempotency_key or f"engage:{uuid.uuid4()}",
+                source=source,
+                journey_id=journey_id,
+                journey_version=journey_version,
+                journey_node_id=journey_node_id,
+                enrollment_id=enrollment_id,
                 next_attempt_at=due,
             )
     except IntegrityError:

@@ -13,7 +13,7 @@ from engage.api.exceptions import Conflict
 from engage.api.schema import error
 from engage.api.scoping import profile_or_404, workspace_of
 from engage.messaging import consent, selectors, services
-from engage.messaging.models import MessageTemplate
+from engage.messaging.models import Message, MessageTemplate
 from engage.messaging.rendering import Content, TemplateError
 from engage.profiles.identifiers import InvalidIdentifier
 from engage.profiles.selectors import canonical_profile, profile_by_identifier
@@ -93,6 +93,7 @@ class SendMessageView(APIView):
                     else Content(subject=data["subject"], body=data["body"], html=data["html"]),
                     defaults=data["defaults"],
                     send_at=data["send_at"],
+                    source=Message.API,
                 )
         except services.MessageInputError as exc:
             raise ValidationError({exc.field: [exc.reason]}) from None
