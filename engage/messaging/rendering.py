@@ -11,7 +11,7 @@ The context is::
     profile    {id, traits, identities: {kind: latest value}, locale, timezone}
     traits     the profile's traits (defaults underneath)
     event      the triggering event {name, properties} or {}
-    scores     {model id: value}, when scores are passed in
+    scores     the customer's current scores {model id: {value, cell}}
 """
 
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ import liquid
 from liquid.exceptions import LiquidError
 
 from engage.profiles.models import Profile
+from engage.scoring.selectors import template_scores
 
 
 class _Sandbox(liquid.Environment):
@@ -44,9 +45,7 @@ class Content:
     html: str = ""
 
 
-def profile_context(
-    profile: Profile, *, event=None, defaults: dict | None = None, scores=None
-) -> dict:
+def profile_context(profile: Profile, *, event=None, defaults: dict | None = None) -> dict:
     identities: dict[str, str] = {}
     for kind, value in profile.identities.order_by("created_at", "id").values_list("kind", "value"):
         identities[kind] = value
@@ -61,7 +60,7 @@ def profile_context(
         },
         "traits": traits,
         "event": {"name": event.name, "properties": event.properties or {}} if event else {},
-        "scores": dict(scores or {}),
+        "scores": template_scores(profile),
     }
 
 

@@ -71,7 +71,6 @@ def create_message(
     priority: int = 0,
     event=None,
     defaults: dict | None = None,
-    scores: dict | None = None,
     send_at: datetime | None = None,
     source: str = Message.API,
     journey_id: int | None = None,
@@ -117,7 +116,7 @@ def create_message(
     locale = profile.locale or ""
     raw = rendering.variant(template, locale) if template is not None else content
     rendered = rendering.render(
-        raw, rendering.profile_context(profile, event=event, defaults=defaults, scores=scores)
+        raw, rendering.profile_context(profile, event=event, defaults=defaults)
     )
     if not (rendered.body or rendered.html):
         raise MessageInputError("body", "the message has no content")

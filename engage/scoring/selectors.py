@@ -1,4 +1,4 @@
-"""Reads of a customer's scores, for the API and the admin."""
+"""Reads of a customer's scores, for the API, the admin and message templates."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -43,3 +43,10 @@ def profile_scores(profile: Profile) -> list[ScoreView]:
         previous = earlier.value if earlier else None
         views.append(ScoreView(score, previous, trend(score.value, previous), history))
     return views
+
+
+def template_scores(profile: Profile) -> dict[str, dict]:
+    """The profile's current scores as message templates read them:
+    ``{model: {"value": ..., "cell": ...}}``, so ``{{ scores.rfm.cell }}``."""
+    rows = Score.objects.filter(profile=profile).values_list("model", "value", "cell")
+    return {model: {"value": value, "cell": cell} for model, value, cell in rows}
