@@ -20,30 +20,35 @@ from .models import Score, ScoreHistory
 
 @receiver(profiles_merged, dispatch_uid="scoring-merge")
 def move_scores_to_survivors(sender, *, pairs, **kwargs):
-    """One DELETE and one UPDATE per table for the whole batch.
+    """Three statements per table for the whole batch, whatever its size.
 
-    A merged profile's row is dropped when its survivor has one for the same
-    model (and week), or when another profile merged into the same survivor
-    brought one created earlier; the rest move.
+    Of several profiles merged into one survivor, the earliest-created row per
+    model (and week) is the candidate; it moves unless the survivor has one,
+    and what did not move is deleted. The move re-checks the survivor's rows
+    in the same statement, as scoring may write them meanwhile: it takes no
+    profile locks.
     """
     target = repoint.survivors(pairs)
     new_profile = repoint.moved_to(target)
     for model, key in ((Score, ("model",)), (ScoreHistory, ("model", "week"))):
         same_key = {field: OuterRef(field) for field in key}
         merged_rows = model.objects.filter(profile_id__in=target)
-        survivor_has = model.objects.filter(profile_id=OuterRef("new_profile"), **same_key)
         earlier = (
             merged_rows.filter(pk__lt=OuterRef("pk"), **same_key)
             .annotate(new_profile=new_profile)
             .filter(new_profile=OuterRef("new_profile"))
         )
-        doubled = (
-            merged_rows.annotate(new_profile=new_profile)
-            .filter(Exists(survivor_has) | Exists(earlier))
+        model.objects.filter(
+            pk__in=merged_rows.annotate(new_profile=new_profile)
+            .filter(Exists(earlier))
             .values("pk")
+        ).delete()
+        survivor_has = model.objects.filter(profile_id=OuterRef("new_profile"), **same_key)
+        movable = (
+            merged_rows.annotate(new_profile=new_profile).exclude(Exists(survivor_has)).values("pk")
         )
-        model.objects.filter(pk__in=doubled).delete()
-        merged_rows.update(profile_id=new_profile)
+        model.objects.filter(pk__in=movable).update(profile_id=new_profile)
+        merged_rows.delete()
 
 
 @receiver(profiles_split, dispatch_uid="scoring-split")
