@@ -48,7 +48,7 @@ from engage.workspaces.models import Workspace
 
 from . import quarantine, suppression
 from .models import Event
-from .signals import send_events_processed
+from .signals import announce, processed_events, send_events_processed
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +213,7 @@ def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> tuple
         if pending is not None:
             pending.flush()
         send_events_processed(events, workspaces)
+        announce(processed_events(events))
     outcome.processed += processed
     outcome.dropped += dropped
     return claimed, len(left)

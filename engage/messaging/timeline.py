@@ -4,15 +4,16 @@ They are stored as already-processed ``track`` events attributed to the
 profile, so they show in the timeline at once and segments and journeys read
 them like any other event ("Email Opened", "SMS Replied"). The event's
 ``message_id`` is derived from what caused it, so a signal seen twice is
-stored once.
+stored once. They go through the events app's ``record_events``, which
+announces them (``events_recorded``) once written, so a segment "did
+`Email Opened`" gains the customer who opened the email at once.
 """
 
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from engage.events.models import Event
+from engage.events.recording import EventToRecord, record_events
 from engage.profiles.models import Profile
 
 EVENT_SUFFIX = {
@@ -45,22 +46,17 @@ def record_event(
     channel: str = "",
 ) -> bool:
     """Store the event unless ``key`` was stored already; True when stored."""
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            Event.objects.create(
+    recorded = record_events(
+        [
+            EventToRecord(
                 workspace_id=profile.workspace_id,
-                message_id=key[:100],
-                type="track",
+                profile_id=profile.pk,
                 name=name,
-                timestamp=at or now,
-                received_at=now,
+                message_id=key,
+                timestamp=at or timezone.now(),
                 properties=properties,
-                channel=channel[:32],
-                profile=profile,
-                origin_profile_id=profile.pk,
-                processed_at=now,
+                channel=channel,
             )
-    except IntegrityError:
-        return False
-    return True
+        ]
+    )
+    return bool(recorded)

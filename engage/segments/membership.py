@@ -5,14 +5,14 @@ A refresh is set-based: the segment's query runs inside one ``INSERT …
 SELECT`` for the profiles entering and one ``UPDATE`` for those leaving, so no
 profile id travels through Python however big the segment. Each entry and exit
 is also written as an event on the profile (``segment_entered`` /
-``segment_exited``, already processed) by one more ``INSERT … SELECT``, so it
-shows on the timeline and journeys can trigger on it. The message id of those
+``segment_exited``, already processed) through the events app's
+``record_events``, so it shows on the timeline and segments and journeys react
+to it. The message id of those
 events is derived from the membership row, so running the same refresh twice
 writes nothing twice.
 """
 
 import datetime
-import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from engage.events.models import Event
+from engage.events.recording import CHUNK, EventToRecord, record_events
 from engage.profiles import repoint
 
 from .compiler import member_query
@@ -36,7 +36,6 @@ STALE = Q(kind=Segment.DYNAMIC) & (
 ENTERED = "segment_entered"
 EXITED = "segment_exited"
 MEMBERSHIPS = SegmentMembership._meta.db_table
-EVENTS = Event._meta.db_table
 
 logger = logging.getLogger(__name__)
 
@@ -147,42 +146,41 @@ def _record_events(
     exited: int,
     profile_ids: list[int] | None = None,
 ) -> None:
-    """One event per membership that started or ended at ``now``.
+    """One event per membership that started or ended at ``now``, through the
+    events app's ``record_events``, which announces them after the commit (so
+    segments referring to this one re-check).
 
     With ``profile_ids`` (a re-check) the memberships are found through the
-    (profile, segment) index instead of scanning the whole segment.
+    (profile, segment) index instead of scanning the whole segment. They are
+    read and written ``CHUNK`` at a time, so a refresh entering a million
+    customers never holds them all.
     """
-    properties = json.dumps({"segment_id": segment.pk, "segment_name": segment.name})
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    scope, scope_params = "", []
-    if profile_ids is not None:
-        scope = f" AND m.profile_id IN ({', '.join(['%s'] * len(profile_ids))})"
-        scope_params = list(profile_ids)
+    properties = {"segment_id": segment.pk, "segment_name": segment.name}
     for name, column, count in ((ENTERED, "entered_at", entered), (EXITED, "exited_at", exited)):
         if not count:
             continue
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {EVENTS} (workspace_id, message_id, type, name, user_id,"  # noqa: S608 - constant tables and columns; values are params
-                " anonymous_id, group_id, previous_id, timestamp, received_at, warnings,"
-                " properties, traits, context, channel, profile_id, origin_profile_id,"
-                f" processed_at) SELECT %s, %s || m.id, 'track', %s, '', '', '', '',"
-                f" %s, %s, '[]', %s{cast}, '{{}}', '{{}}', '', m.profile_id, m.profile_id, %s"
-                f" FROM {MEMBERSHIPS} m WHERE m.segment_id = %s AND m.{column} = %s{scope}"
-                " ON CONFLICT DO NOTHING",
-                [
-                    segment.workspace_id,
-                    f"{name}:",
-                    name,
-                    _db(now),
-                    _db(now),
-                    properties,
-                    _db(now),
-                    segment.pk,
-                    _db(now),
-                    *scope_params,
-                ],
+        changed = SegmentMembership.objects.filter(segment=segment, **{column: now})
+        if profile_ids is not None:
+            changed = changed.filter(profile_id__in=profile_ids)
+        rows = []
+        for membership_id, profile_id in changed.values_list("id", "profile_id").iterator(
+            chunk_size=CHUNK
+        ):
+            rows.append(
+                EventToRecord(
+                    workspace_id=segment.workspace_id,
+                    profile_id=profile_id,
+                    name=name,
+                    message_id=f"{name}:{membership_id}",
+                    timestamp=now,
+                    properties=properties,
+                )
             )
+            if len(rows) == CHUNK:
+                record_events(rows)
+                rows = []
+        if rows:
+            record_events(rows)
 
 
 def _db(value: datetime.datetime):

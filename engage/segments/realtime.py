@@ -6,12 +6,21 @@ names and trait keys its rules read, and whether it reads identities or
 consents. A batch touching none of them leaves the segment alone. What only
 time changes (a window sliding past an event) is left to the periodic refresh.
 A profile entering or leaving a segment re-checks, for that profile, the
-segments whose rules refer to it, so "member of segment X" is real time too.
+segments whose rules refer to it, so "member of segment X" is real time too:
+within a re-check level by level, and for every other writer (a full refresh,
+a static segment's members) through the ``segment_entered`` /
+``segment_exited`` events it records.
 """
 
+from collections import defaultdict
+
+from engage.events.signals import RecordedEvent
+
 from . import membership
-from .models import Segment
+from .models import Segment, SegmentMembership
 from .selectors import referring_segments
+
+MEMBERSHIP_EVENTS = (membership.ENTERED, membership.EXITED)
 
 
 def affected_segments(
@@ -27,6 +36,42 @@ def affected_segments(
             or trait_keys.intersection(deps.get("trait_keys", ()))
         ):
             found.append(segment)
+    return found
+
+
+def rechecks_for_recorded(events: list[RecordedEvent]) -> list[tuple[int, set[int], list[int]]]:
+    """(workspace id, profile ids, segment ids) to re-check after ``events``:
+    the segments reading their names and, for membership events, the
+    segments referring to the segment whose membership changed."""
+    by_workspace: dict[int, list[RecordedEvent]] = defaultdict(list)
+    for event in events:
+        by_workspace[event.workspace_id].append(event)
+    found = []
+    for workspace_id, recorded in sorted(by_workspace.items()):
+        names = {e.name for e in recorded}
+        segment_ids = {
+            s.pk
+            for s in Segment.objects.filter(workspace_id=workspace_id, kind=Segment.DYNAMIC)
+            if names.intersection((s.dependencies or {}).get("event_names", ()))
+        }
+        membership_ids = [
+            int(suffix)
+            for e in recorded
+            if e.name in MEMBERSHIP_EVENTS
+            # A client may track an event of that name with a message id of its own.
+            and (suffix := e.message_id.removeprefix(f"{e.name}:")).isdigit()
+        ]
+        if membership_ids:
+            changed = set(
+                SegmentMembership.objects.filter(pk__in=membership_ids).values_list(
+                    "segment_id", flat=True
+                )
+            )
+            segment_ids.update(
+                s.pk for s in referring_segments(workspace_id=workspace_id, segment_ids=changed)
+            )
+        if segment_ids:
+            found.append((workspace_id, {e.profile_id for e in recorded}, sorted(segment_ids)))
     return found
 
 

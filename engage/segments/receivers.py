@@ -1,5 +1,10 @@
-"""Segments follow their customers: a processed batch re-checks the segments
-it could change, a merge moves memberships, a split re-checks both customers.
+"""Segments follow their customers: recorded events and processed traits
+re-check the segments they could change, a merge moves memberships, a split
+re-checks both customers.
+
+Event names come from ``events_recorded``, which every writer of the events
+table sends (processing, the message timeline, segment membership); trait keys
+and profile data from ``events_processed``, which only processing sends.
 
 A re-check runs as a task once the batch (or the split) commits, inline when
 there is no broker; nothing is queued when no segment is affected.
@@ -7,7 +12,7 @@ there is no broker; nothing is queued when no segment is affected.
 
 from django.dispatch import receiver
 
-from engage.events.signals import events_processed
+from engage.events.signals import events_processed, events_recorded
 from engage.profiles.signals import profiles_merged, profiles_split
 from engage.server.publishing import publish_after_commit
 
@@ -16,11 +21,17 @@ from .tasks import recheck_profiles
 
 
 @receiver(events_processed, dispatch_uid="segments-recheck")
-def on_events_processed(sender, *, workspace, profile_ids, event_names, trait_keys, **kwargs):
+def on_events_processed(sender, *, workspace, profile_ids, trait_keys, **kwargs):
     affected = realtime.affected_segments(
-        workspace_id=workspace.pk, event_names=event_names, trait_keys=trait_keys
+        workspace_id=workspace.pk, event_names=set(), trait_keys=trait_keys
     )
     _recheck(workspace.pk, profile_ids, [s.pk for s in affected])
+
+
+@receiver(events_recorded, dispatch_uid="segments-recheck-recorded")
+def on_events_recorded(sender, *, events, **kwargs):
+    for workspace_id, profile_ids, segment_ids in realtime.rechecks_for_recorded(events):
+        _recheck(workspace_id, profile_ids, segment_ids)
 
 
 @receiver(profiles_merged, dispatch_uid="segments-merge")
