@@ -2,14 +2,14 @@
 membership in step with it.
 
 A refresh is set-based: the segment's query runs inside one ``INSERT …
-SELECT`` for the profiles entering and one ``UPDATE`` for those leaving, so no
-profile id travels through Python however big the segment. Each entry and exit
-is also written as an event on the profile (``segment_entered`` /
+SELECT`` for the profiles entering and one ``UPDATE`` for those leaving, so
+the membership itself never moves profile ids through Python. Each entry and
+exit is also written as an event on the profile (``segment_entered`` /
 ``segment_exited``, already processed) through the events app's
-``record_events``, so it shows on the timeline and segments and journeys react
-to it. The message id of those
-events is derived from the membership row, so running the same refresh twice
-writes nothing twice.
+``record_events``, 1,000 at a time, so it shows on the timeline and is
+announced: segments referring to this one, and later journeys, react to it.
+The message id of those events is derived from the membership row, so running
+the same refresh twice writes nothing twice.
 """
 
 import datetime
