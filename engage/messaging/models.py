@@ -269,21 +269,28 @@ class WebhookReceipt(models.Model):
 
 
 class MessageDecision(FollowsCustomer):
-    """Why a customer did not get a message, or not yet: every skip, deferral,
-    retry, held send and cancellation, with its reason. Read per profile."""
+    """The customer's ledger: why they got a message, or did not, or not yet.
+    Every send, skip, deferral, retry, held send and cancellation, with its
+    reason and what it came from, read per profile. A decision may have no
+    message (a journey deciding not to create one), so its provenance is kept
+    on the row itself rather than read through the message."""
 
+    SEND = "send"
     SKIP = "skip"
     DEFER = "defer"
     RETRY = "retry"
     HOLD = "hold"
     CANCEL = "cancel"
     ACTIONS = [
+        (SEND, "sent"),
         (SKIP, "skipped"),
         (DEFER, "deferred"),
         (RETRY, "retry scheduled"),
         (HOLD, "held for review, not resent"),
         (CANCEL, "cancelled"),
     ]
+    MESSAGE = "message"
+    SOURCES = [(MESSAGE, "message"), (Message.JOURNEY, "journey"), (Message.BROADCAST, "broadcast")]
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
@@ -295,6 +302,11 @@ class MessageDecision(FollowsCustomer):
     reason = models.CharField(max_length=64, help_text="A stable code, e.g. no_address.")
     detail = models.TextField(blank=True)
     until = models.DateTimeField(null=True, blank=True, help_text="For deferrals and retries.")
+    source = models.CharField(max_length=16, choices=SOURCES, default=MESSAGE)
+    journey_id = models.BigIntegerField(null=True, blank=True)
+    journey_version = models.IntegerField(null=True, blank=True)
+    journey_node_id = models.BigIntegerField(null=True, blank=True)
+    enrollment_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -8,5 +8,5 @@ def get_message(*, workspace: Workspace, message_id: int) -> Message | None:
 
 
 def decisions_for_profile(*, workspace: Workspace, profile_id: int):
-    """The decision log of one customer, newest first: why they did not get a message."""
+    """The customer's ledger, newest first: why they got a message, or did not."""
     return MessageDecision.objects.filter(workspace=workspace, profile_id=profile_id)

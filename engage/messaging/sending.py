@@ -51,7 +51,9 @@ def sending_timeout() -> timedelta:
 
 
 def decide(message: Message, action: str, reason: str, detail: str = "", until=None) -> None:
-    """Write to the decision log why ``message`` was not sent, or not yet."""
+    """Write to the customer's ledger what became of ``message`` and why. What
+    sent it is copied onto the row, so the ledger reads the same way for
+    decisions with a message and those without one."""
     MessageDecision.objects.create(
         workspace_id=message.workspace_id,
         profile_id=message.profile_id,
@@ -61,6 +63,11 @@ def decide(message: Message, action: str, reason: str, detail: str = "", until=N
         reason=reason,
         detail=detail,
         until=until,
+        source=message.source if message.source != Message.API else MessageDecision.MESSAGE,
+        journey_id=message.journey_id,
+        journey_version=message.journey_version,
+        journey_node_id=message.journey_node_id,
+        enrollment_id=message.enrollment_id,
     )
 
 
@@ -169,6 +176,7 @@ def send_message(message_id: int, *, now: datetime | None = None) -> str | None:
             sent_at=sent_at,
             error="",
         )
+        decide(message, MessageDecision.SEND, "sent")
         timeline.record_event(
             profile=profile,
             name=timeline.event_name(channel.event_label(), "sent"),

@@ -29,6 +29,7 @@ from django.utils.html import format_html, format_html_join
 
 from engage.admin_display import CappedCountPaginator, pretty_json
 from engage.events.selectors import TimelineCursor, timeline
+from engage.messaging.selectors import decisions_for_profile
 from engage.privacy.services import erase_profile
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
 
@@ -38,6 +39,7 @@ from .merge import split_merge
 from .models import Identity, Profile, ProfileMerge
 
 TIMELINE_PAGE_SIZE = 50
+LEDGER_ROWS = 20
 SEARCH_HELP = (
     "Exact identifier: email, phone, user id, anonymous id, device id or an external id "
     "(normalized as identity resolution does), a profile id, or kind:value (crm:8812)."
@@ -373,6 +375,12 @@ class ProfileAdmin(WorkspaceScopedAdmin):
 
     def render_change_form(self, request, context, *args, **kwargs):
         context["can_erase"] = self.has_erase_permission(request)
+        profile = context.get("original")
+        if profile is not None:
+            # The latest of the customer's ledger; the API pages the rest.
+            context["ledger"] = decisions_for_profile(
+                workspace=profile.workspace, profile_id=profile.pk
+            )[:LEDGER_ROWS]
         return super().render_change_form(request, context, *args, **kwargs)
 
 

@@ -117,6 +117,11 @@ class DecisionSerializer(serializers.ModelSerializer):
             "reason",
             "detail",
             "until",
+            "source",
+            "journey_id",
+            "journey_version",
+            "journey_node_id",
+            "enrollment_id",
             "created_at",
         ]
 

@@ -148,8 +148,11 @@ class ProfileDecisionsView(APIView):
         operation_id="profiles_decisions_list",
         responses=DecisionPageSerializer,
         summary="Why a customer did or did not get messages",
-        description="Every skip, deferral, retry and hold for the customer, newest first. "
-        "Cursor-paginated: follow `next` for older decisions, `previous` for newer ones.",
+        description="The customer's ledger, newest first: every send, skip, deferral, retry, "
+        "hold and cancellation, with its reason and `source` (message, journey, broadcast; "
+        "for journeys the journey, version, node and enrollment ids). A decision may have "
+        "no message. Cursor-paginated: follow `next` for older decisions, `previous` for "
+        "newer ones.",
         parameters=pagination.page_parameters(default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT),
     )
     def get(self, request, profile_id: int):
