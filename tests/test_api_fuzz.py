@@ -39,7 +39,7 @@ import pytest
 from engage.api.pagination import Cursor
 from engage.inbox import tokens
 from engage.inbox.models import InboxEntry
-from engage.messaging.models import Message
+from engage.messaging.models import Message, MessageTemplate
 from engage.segments import services as segment_services
 from engage.segments.models import Segment
 from engage.workspaces.services import create_workspace
@@ -86,6 +86,8 @@ values = [%(merge)s]
 values = [%(message)s]
 [dictionaries.entries]
 values = [%(entry)s]
+[dictionaries.templates]
+values = [%(template)s]
 [dictionaries.time_cursors]
 values = ["%(time_cursor)s"]
 [dictionaries.segment_cursors]
@@ -99,6 +101,7 @@ values = ["%(member_cursor)s"]
 "path.merge_id" = { dictionary = "merges", probability = 0.5 }
 "path.message_id" = { dictionary = "messages", probability = 0.5 }
 "path.entry_id" = { dictionary = "entries", probability = 0.5 }
+"path.template_id" = { dictionary = "templates", probability = 0.5 }
 
 # A cursor is opaque: only one holding the list's own sort key is valid, so
 # each list is given one of its shape (time and id, a name, a profile id).
@@ -111,7 +114,7 @@ include-operation-id = "inbox_messages_list"
 parameters = { "query.cursor" = { dictionary = "time_cursors", probability = 1.0 } }
 
 [[operations]]
-include-operation-id = "segments_list"
+include-operation-id-regex = "^(segments_list|templates_list)$"
 parameters = { "query.cursor" = { dictionary = "segment_cursors", probability = 1.0 } }
 
 [[operations]]
@@ -134,6 +137,10 @@ POSITIVE_OFF = [
     "segments_preview",
     # an identifier's value must suit its kind (an email, a phone number)
     "segments_members_upload",
+    # Liquid that parses, a known channel, a name not taken; a channel the workspace enabled
+    "templates_create",
+    "templates_partial_update",
+    "templates_test_send",
 ]
 
 
@@ -164,6 +171,9 @@ def seed_workspace() -> tuple[dict[str, str], dict[str, str]]:
         status=Message.SENT,
     )
     entry = InboxEntry.objects.create(workspace=workspace, profile=ada, message=message)
+    template = MessageTemplate.objects.create(
+        workspace=workspace, name="welcome", channel="email", body="Hi {{ traits.first_name }}"
+    )
     keys = {
         "ENGAGE_FUZZ_SECRET_KEY": new.secret_key,
         "ENGAGE_FUZZ_INBOX_TOKEN": tokens.issue(workspace_id=workspace.pk, profile_id=ada.pk),
@@ -174,6 +184,7 @@ def seed_workspace() -> tuple[dict[str, str], dict[str, str]]:
         "merge": str(merge.pk),
         "message": str(message.pk),
         "entry": str(entry.pk),
+        "template": str(template.pk),
         "time_cursor": Cursor((event.timestamp, event.pk)).encode(),
         "segment_cursor": Cursor((static.name,)).encode(),
         "member_cursor": Cursor((ada.pk,)).encode(),

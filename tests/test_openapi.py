@@ -113,6 +113,7 @@ def test_every_list_pages_the_same_way(schema):
         "/api/profiles/{profile_id}/consents",
         "/api/segments",
         "/api/segments/{segment_id}/members",
+        "/api/templates",
         "/inbox/messages",
     }
 

@@ -93,3 +93,20 @@ def variant(template, locale: str) -> Content:
                 html=chosen.get("html", template.html),
             )
     return Content(subject=template.subject, body=template.body, html=template.html)
+
+
+def syntax_error(source: str, *, html: bool = False) -> str | None:
+    """Why ``source`` does not parse, as "line N: reason", or None when it does.
+
+    Checked when a template is saved, so a typo is refused where it was made
+    instead of failing every send that uses it. An error at the end of the
+    source (an unclosed tag) names its last line.
+    """
+    try:
+        (HTML if html else TEXT).from_string(source)
+    except LiquidError as exc:
+        token = getattr(exc, "token", None)
+        start = getattr(token, "start_index", -1)
+        line = source.count("\n", 0, start) + 1 if start >= 0 else source.count("\n") + 1
+        return f"line {line}: {exc}"
+    return None

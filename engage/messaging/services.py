@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from engage.plugins.base import PermanentSendError, SendError
 from engage.plugins.manager import UnknownPlugin, get_channel_class
+from engage.plugins.selectors import enabled_channel
 from engage.profiles.models import Profile
 from engage.server.publishing import publish_after_commit
 from engage.workspaces.models import Workspace
@@ -175,3 +177,142 @@ def cancel_message(*, message: Message, reason: str = "") -> Message:
         message.save(update_fields=["status", "next_attempt_at", "updated_at"])
         decide(message, MessageDecision.CANCEL, "cancelled", reason)
     return message
+
+
+class TemplateInvalid(ValueError):
+    """A template refused on save; ``errors`` maps each bad field to its reasons."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class TemplateInUse(Exception):
+    """A template still referenced; ``uses`` says by what, for the 409."""
+
+    def __init__(self, uses: str):
+        super().__init__(uses)
+        self.uses = uses
+
+
+def _template_errors(fields: dict, variants: dict) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    sources = [(name, fields.get(name, ""), name == "html") for name in ("subject", "body", "html")]
+    for locale, content in variants.items():
+        for name in ("subject", "body", "html"):
+            sources.append((f"variants.{locale}.{name}", content.get(name, ""), name == "html"))
+    for path, source, html in sources:
+        reason = rendering.syntax_error(source or "", html=html)
+        if reason:
+            errors[path] = [reason]
+    return errors
+
+
+def save_template(
+    *, workspace: Workspace, template: MessageTemplate | None = None, **fields
+) -> MessageTemplate:
+    """Create or change a template; refused whole when any Liquid does not parse.
+
+    A journey or API send renders the template later, so a syntax error found
+    then would fail every message; finding it here names the field and line.
+    """
+    template = template or MessageTemplate(workspace=workspace)
+    for name, value in fields.items():
+        setattr(template, name, value)
+    errors = _template_errors(
+        {"subject": template.subject, "body": template.body, "html": template.html},
+        template.variants or {},
+    )
+    try:
+        get_channel_class(template.channel)
+    except UnknownPlugin as exc:
+        errors["channel"] = [str(exc)]
+    if errors:
+        raise TemplateInvalid(errors)
+    try:
+        with transaction.atomic():
+            template.save()
+    except IntegrityError:
+        raise TemplateInvalid(
+            {"name": [f"a template named {template.name!r} already exists"]}
+        ) from None
+    return template
+
+
+def delete_template(template: MessageTemplate) -> None:
+    """Delete a template nothing waiting to be sent uses.
+
+    A queued or deferred message keeps its rendered content, but the template
+    is how the ledger and the admin say what it was; journeys add their uses.
+    """
+    with transaction.atomic():
+        waiting = (
+            Message.objects.select_for_update()
+            .filter(template=template, status__in=Message.READY)
+            .values_list("pk", flat=True)
+        )
+        ids = list(waiting[:6])
+        if ids:
+            more = " and more" if len(ids) > 5 else ""
+            raise TemplateInUse(
+                f"used by queued or deferred messages {', '.join(map(str, ids[:5]))}{more}"
+            )
+        template.delete()
+
+
+def preview_template(
+    *, template: MessageTemplate, profile: Profile, locale: str | None = None
+) -> tuple[str, rendering.Content]:
+    """The locale chosen and the content as a send to ``profile`` would render it."""
+    locale = profile.locale or "" if locale is None else locale
+    content = rendering.render(
+        rendering.variant(template, locale), rendering.profile_context(profile)
+    )
+    return locale, content
+
+
+class TestSendRefused(Exception):
+    """A test send that cannot go out; ``field`` names what to fix."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def send_test(
+    *, template: MessageTemplate, to: str, profile: Profile | None = None, locale: str = ""
+) -> str:
+    """Send the template once to ``to`` through the workspace's channel; the provider's id.
+
+    Nothing is stored: no message, no timeline event, no policy (the address is
+    the sender's own). Without a profile, the template renders with empty traits.
+    """
+    if template.channel != "email":
+        # Other channels' providers may need a stored message (an inbox entry).
+        raise TestSendRefused("channel", "a test send is available for email templates only")
+    channel = enabled_channel(workspace=template.workspace, channel_id=template.channel)
+    if channel is None:
+        raise TestSendRefused(
+            "channel", f"{template.channel} is not enabled in this workspace (or misconfigured)"
+        )
+    if profile is not None:
+        locale, content = preview_template(template=template, profile=profile, locale=locale)
+    else:
+        empty = {"profile": {}, "traits": {}, "event": {}, "scores": {}}
+        content = rendering.render(rendering.variant(template, locale), empty)
+    message = Message(
+        workspace=template.workspace,
+        channel=template.channel,
+        category=Message.TRANSACTIONAL,
+        subject=content.subject,
+        body=content.body,
+        html=content.html,
+    )
+    try:
+        result = channel.send(message=message, address=to)
+    except PermanentSendError as exc:
+        raise TestSendRefused("to", f"the mail server refused it: {exc}") from None
+    except SendError as exc:
+        raise TestSendRefused("channel", f"the mail server did not take it: {exc}") from None
+    return result.provider_message_id
