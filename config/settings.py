@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "engage.segments",
     "engage.scoring",
     "engage.inbox",
+    "engage.journeys",
     "engage.demo",
     # Plugins that need tables of their own ship a Django app, found like the
     # plugins themselves: through an entry-point group (docs/plugins.md).

@@ -128,7 +128,7 @@ class Message(FollowsCustomer):
     source = models.CharField(max_length=16, choices=SOURCES, default=API)
     journey_id = models.BigIntegerField(null=True, blank=True)
     journey_version = models.IntegerField(null=True, blank=True)
-    journey_node_id = models.BigIntegerField(null=True, blank=True)
+    journey_node_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - null like the other journey ids: not from a journey
     enrollment_id = models.BigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=STATUSES, default=QUEUED)
     address = models.CharField(max_length=320, blank=True, help_text="Where it was sent.")
@@ -281,6 +281,13 @@ class MessageDecision(FollowsCustomer):
     RETRY = "retry"
     HOLD = "hold"
     CANCEL = "cancel"
+    # A journey's steps, written by the journey engine.
+    ENTER = "enter"
+    BRANCH = "branch"
+    SPLIT = "split"
+    WAIT = "wait"
+    WAKE = "wake"
+    EXIT = "exit"
     ACTIONS = [
         (SEND, "sent"),
         (SKIP, "skipped"),
@@ -288,6 +295,12 @@ class MessageDecision(FollowsCustomer):
         (RETRY, "retry scheduled"),
         (HOLD, "held for review, not resent"),
         (CANCEL, "cancelled"),
+        (ENTER, "entered a journey"),
+        (BRANCH, "branched"),
+        (SPLIT, "split"),
+        (WAIT, "waited"),
+        (WAKE, "woke"),
+        (EXIT, "left a journey"),
     ]
     MESSAGE = "message"
     SOURCES = [(MESSAGE, "message"), (Message.JOURNEY, "journey"), (Message.BROADCAST, "broadcast")]
@@ -305,7 +318,7 @@ class MessageDecision(FollowsCustomer):
     source = models.CharField(max_length=16, choices=SOURCES, default=MESSAGE)
     journey_id = models.BigIntegerField(null=True, blank=True)
     journey_version = models.IntegerField(null=True, blank=True)
-    journey_node_id = models.BigIntegerField(null=True, blank=True)
+    journey_node_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - null like the other journey ids: not from a journey
     enrollment_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

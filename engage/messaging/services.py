@@ -77,7 +77,7 @@ def create_message(
     source: str = Message.API,
     journey_id: int | None = None,
     journey_version: int | None = None,
-    journey_node_id: int | None = None,
+    journey_node_id: str | None = None,
     enrollment_id: int | None = None,
     send_now: bool = True,
 ) -> Created:

@@ -67,7 +67,7 @@ def test_a_journey_message_decision_names_the_journey_version_node_and_enrollmen
         source="journey",
         journey_id=7,
         journey_version=3,
-        journey_node_id=41,
+        journey_node_id="41",
         enrollment_id=9001,
     ).message
 
@@ -80,7 +80,7 @@ def test_a_journey_message_decision_names_the_journey_version_node_and_enrollmen
         "journey_id": 7,
         "journey_version": 3,
     }
-    assert (sent["journey_node_id"], sent["enrollment_id"]) == (41, 9001)
+    assert (sent["journey_node_id"], sent["enrollment_id"]) == ("41", 9001)
 
 
 def test_a_decision_without_a_message_is_listed(client, workspace, customer):
@@ -93,12 +93,12 @@ def test_a_decision_without_a_message_is_listed(client, workspace, customer):
         source="journey",
         journey_id=7,
         journey_version=2,
-        journey_node_id=12,
+        journey_node_id="12",
     )
 
     [row] = ledger(client, workspace, customer)
     assert (row["message_id"], row["action"], row["reason"]) == (None, "skip", "frequency_cap")
-    assert (row["source"], row["journey_version"], row["journey_node_id"]) == ("journey", 2, 12)
+    assert (row["source"], row["journey_version"], row["journey_node_id"]) == ("journey", 2, "12")
 
 
 def test_the_customer_admin_page_shows_the_ledger(

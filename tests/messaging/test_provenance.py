@@ -37,7 +37,7 @@ def test_a_journey_message_says_which_journey_version_node_and_enrollment_sent_i
         source="journey",
         journey_id=7,
         journey_version=3,
-        journey_node_id=41,
+        journey_node_id="41",
         enrollment_id=9001,
     )
 
@@ -47,7 +47,7 @@ def test_a_journey_message_says_which_journey_version_node_and_enrollment_sent_i
         "journey_id": 7,
         "journey_version": 3,
     }
-    assert (detail["journey_node_id"], detail["enrollment_id"]) == (41, 9001)
+    assert (detail["journey_node_id"], detail["enrollment_id"]) == ("41", 9001)
 
     client.force_login(
         get_user_model().objects.create(username="root", is_staff=True, is_superuser=True)
