@@ -287,6 +287,8 @@ class MessageDecision(FollowsCustomer):
     SPLIT = "split"
     WAIT = "wait"
     WAKE = "wake"
+    UPDATE = "update"
+    CALL = "call"
     EXIT = "exit"
     ACTIONS = [
         (SEND, "sent"),
@@ -300,6 +302,8 @@ class MessageDecision(FollowsCustomer):
         (SPLIT, "split"),
         (WAIT, "waited"),
         (WAKE, "woke"),
+        (UPDATE, "updated traits"),
+        (CALL, "called a webhook"),
         (EXIT, "left a journey"),
     ]
     MESSAGE = "message"
