@@ -15,12 +15,13 @@ The context is::
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import liquid
 from liquid.exceptions import LiquidError
 
-from engage.profiles.models import Profile
-from engage.scoring.selectors import template_scores
+from engage.profiles.models import Identity, Profile
+from engage.scoring.selectors import template_scores_of
 
 
 class _Sandbox(liquid.Environment):
@@ -46,9 +47,28 @@ class Content:
 
 
 def profile_context(profile: Profile, *, event=None, defaults: dict | None = None) -> dict:
-    identities: dict[str, str] = {}
-    for kind, value in profile.identities.order_by("created_at", "id").values_list("kind", "value"):
-        identities[kind] = value
+    return profile_contexts([(profile, event, defaults)])[0]
+
+
+def profile_contexts(customers: list[tuple[Profile, object, dict | None]]) -> list[dict]:
+    """The context of each (profile, event, defaults), with the identities and
+    scores of all of them read in two queries: a batch of messages costs the
+    same few queries as one."""
+    ids = list({profile.pk for profile, _, _ in customers})
+    identities: dict[int, dict[str, str]] = {}
+    rows = Identity.objects.filter(profile_id__in=ids).order_by("created_at", "id")
+    for profile_id, kind, value in rows.values_list("profile_id", "kind", "value"):
+        identities.setdefault(profile_id, {})[kind] = value
+    scores = template_scores_of(ids)
+    return [
+        _context(
+            profile, identities.get(profile.pk, {}), scores.get(profile.pk, {}), event, defaults
+        )
+        for profile, event, defaults in customers
+    ]
+
+
+def _context(profile: Profile, identities: dict, scores: dict, event, defaults) -> dict:
     traits = {**(defaults or {}), **(profile.traits or {})}
     return {
         "profile": {
@@ -60,8 +80,15 @@ def profile_context(profile: Profile, *, event=None, defaults: dict | None = Non
         },
         "traits": traits,
         "event": {"name": event.name, "properties": event.properties or {}} if event else {},
-        "scores": template_scores(profile),
+        "scores": scores,
     }
+
+
+@lru_cache(maxsize=256)
+def _parsed(source: str, html: bool):
+    """Parsing costs more than rendering, and a batch renders one template for
+    every customer; a source that does not parse raises and is not kept."""
+    return (HTML if html else TEXT).from_string(source)
 
 
 def render(content: Content, context: dict) -> Content:
@@ -72,9 +99,8 @@ def render(content: Content, context: dict) -> Content:
         if not source:
             out[name] = ""
             continue
-        env = HTML if name == "html" else TEXT
         try:
-            out[name] = env.from_string(source).render(**context)
+            out[name] = _parsed(source, name == "html").render(**context)
         except LiquidError as exc:
             raise TemplateError(f"{name}: {exc}") from None
     out["subject"] = " ".join(out["subject"].split())

@@ -45,6 +45,11 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** max(attempt - 1, 0), 3600))
 
 
+def chunk_size() -> int:
+    """How many due messages a worker claims and sends in one go."""
+    return max(1, _setting("ENGAGE_SEND_CHUNK_SIZE", 50))
+
+
 def sending_timeout() -> timedelta:
     """How long a message may stay ``sending`` before its worker counts as dead."""
     return timedelta(seconds=_setting("ENGAGE_SENDING_TIMEOUT_SECONDS", 300))

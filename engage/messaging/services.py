@@ -2,15 +2,20 @@
 
 ``create_message`` renders the content and stores a ``queued`` Message; the
 idempotency key makes a repeated request return the same message instead of
-sending twice. Once the transaction commits it queues the ``send_message``
-task, which runs ``sending.send_message``. A message for later (``send_at``)
-waits in the queue with that time as its ``next_attempt_at``, the field a
-deferral also sets, so the sweep sends it when due and policy runs then.
+sending twice. ``create_messages`` does the same for a batch of customers
+(a journey step, a broadcast) in a fixed number of queries: one look-up of
+every key, one read of the customers' identities and scores, one insert.
+Once the transaction commits the messages due now are handed to workers in
+chunks (``send_messages``). A message for later (``send_at``) waits in the
+queue with that time as its ``next_attempt_at``, the field a deferral also
+sets, so the sweep sends it when due and policy runs then.
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,14 +29,16 @@ from engage.workspaces.models import Workspace
 
 from . import rendering
 from .models import Message, MessageDecision, MessageTemplate
-from .sending import decide
-from .tasks import send_message
+from .sending import chunk_size, decide
+from .tasks import send_messages
 
 # Longest reason kept in the decision log with a cancellation.
 MAX_CANCEL_REASON = 1000
 
 # A send further ahead is more likely a mistaken date than a plan.
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
+
+MAX_IDEMPOTENCY_KEY = Message._meta.get_field("idempotency_key").max_length
 
 
 class NotCancellable(Exception):
@@ -58,6 +65,25 @@ class MessageInputError(ValueError):
 class Created:
     message: Message
     created: bool
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """One customer's message in a ``create_messages`` batch, and what sent it.
+
+    ``send_at`` is the earliest time to send it (None or past: now); ``event``
+    and ``defaults`` are what its template reads besides the customer.
+    """
+
+    profile: Profile
+    idempotency_key: str
+    send_at: datetime | None = None
+    journey_id: int | None = None
+    journey_version: int | None = None
+    journey_node_id: str | None = None
+    enrollment_id: int | None = None
+    event: Any = None
+    defaults: dict | None = None
 
 
 def create_message(
@@ -87,11 +113,95 @@ def create_message(
     ``send_at`` is the earliest time to send; one already past sends now.
     ``source`` and the journey ids say what sent it, for the ledger and the admin.
     """
+    new = NewMessage(
+        profile=profile,
+        idempotency_key=idempotency_key,
+        send_at=send_at,
+        journey_id=journey_id,
+        journey_version=journey_version,
+        journey_node_id=journey_node_id,
+        enrollment_id=enrollment_id,
+        event=event,
+        defaults=defaults,
+    )
+    return _create(
+        workspace=workspace,
+        channel=channel,
+        category=category,
+        template=template,
+        content=content,
+        topic=topic,
+        priority=priority,
+        source=source,
+        send_now=send_now,
+        messages=[new],
+        field=lambda _, name: name,
+    )[0]
+
+
+def create_messages(
+    *,
+    workspace: Workspace,
+    channel: str,
+    category: str,
+    template: MessageTemplate,
+    messages: list[NewMessage],
+    topic: str = "",
+    priority: int = 0,
+    source: str = Message.JOURNEY,
+    send_now: bool = True,
+) -> list[Created]:
+    """``create_message`` for many customers at once, one ``Created`` per item
+    in order; each customer's copy of ``template`` is rendered for them.
+
+    A key already stored (or repeated in the batch) returns the stored row, so
+    a journey step or broadcast run again sends nothing twice. Errors name the
+    item, e.g. ``messages[3].send_at``; nothing is stored when one is refused.
+    """
+    if template is None:
+        raise MessageInputError("template", "create_messages needs a template")
+    return _create(
+        workspace=workspace,
+        channel=channel,
+        category=category,
+        template=template,
+        content=None,
+        topic=topic,
+        priority=priority,
+        source=source,
+        send_now=send_now,
+        messages=messages,
+        field=lambda index, name: f"messages[{index}].{name}",
+    )
+
+
+def _create(
+    *,
+    workspace: Workspace,
+    channel: str,
+    category: str,
+    template: MessageTemplate | None,
+    content: rendering.Content | None,
+    topic: str,
+    priority: int,
+    source: str,
+    send_now: bool,
+    messages: list[NewMessage],
+    field: Callable[[int, str], str],
+) -> list[Created]:
     now = timezone.now()
-    if send_at is not None and send_at > now + MAX_SCHEDULE_AHEAD:
-        raise MessageInputError(
-            "send_at", f"must be at most {MAX_SCHEDULE_AHEAD.days} days ahead, not {send_at}"
-        )
+    for index, new in enumerate(messages):
+        if new.send_at is not None and new.send_at > now + MAX_SCHEDULE_AHEAD:
+            raise MessageInputError(
+                field(index, "send_at"),
+                f"must be at most {MAX_SCHEDULE_AHEAD.days} days ahead, not {new.send_at}",
+            )
+        if len(new.idempotency_key) > MAX_IDEMPOTENCY_KEY:
+            raise MessageInputError(
+                field(index, "idempotency_key"), f"at most {MAX_IDEMPOTENCY_KEY} characters"
+            )
+        if new.profile.workspace_id != workspace.pk:
+            raise MessageInputError(field(index, "profile"), "not a customer of this workspace")
     sources = [value for value, _ in Message.SOURCES]
     if source not in sources:
         raise MessageInputError("source", f"must be one of {', '.join(sources)}, not {source!r}")
@@ -103,57 +213,130 @@ def create_message(
         get_channel_class(channel)
     except UnknownPlugin as exc:
         raise MessageInputError("channel", str(exc)) from None
-    if idempotency_key:
-        existing = Message.objects.filter(
-            workspace=workspace, idempotency_key=idempotency_key
-        ).first()
-        if existing is not None:
-            return Created(existing, False)
-    if (template is None) == (content is None):
-        raise MessageInputError("template", "give either a template or content")
-    if template is not None and template.channel != channel:
-        raise MessageInputError(
-            "template", f"template {template.name!r} is for {template.channel}, not {channel}"
-        )
-    locale = profile.locale or ""
-    raw = rendering.variant(template, locale) if template is not None else content
-    rendered = rendering.render(
-        raw, rendering.profile_context(profile, event=event, defaults=defaults)
-    )
-    if not (rendered.body or rendered.html):
-        raise MessageInputError("body", "the message has no content")
-    due = max(send_at, now) if send_at is not None else now
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                workspace=workspace,
-                profile=profile,
-                channel=channel,
-                category=category,
-                topic=topic,
-                priority=priority,
-                template=template,
-                locale=locale,
-                subject=rendered.subject,
-                body=rendered.body,
-                html=rendered.html,
-                idempotency_key=idempotency_key or f"engage:{uuid.uuid4()}",
-                source=source,
-                journey_id=journey_id,
-                journey_version=journey_version,
-                journey_node_id=journey_node_id,
-                enrollment_id=enrollment_id,
-                next_attempt_at=due,
+    keys = {new.idempotency_key for new in messages if new.idempotency_key}
+    stored = _stored(workspace, keys)
+    results: list[Created | None] = [None] * len(messages)
+    todo: dict[str, tuple[int, NewMessage]] = {}
+    for index, new in enumerate(messages):
+        if new.idempotency_key in stored:
+            results[index] = Created(stored[new.idempotency_key], False)
+        elif new.idempotency_key not in todo:
+            key = new.idempotency_key or f"engage:{uuid.uuid4()}"
+            todo[key] = (index, new)
+    if todo:
+        if (template is None) == (content is None):
+            raise MessageInputError("template", "give either a template or content")
+        if template is not None and template.channel != channel:
+            raise MessageInputError(
+                "template", f"template {template.name!r} is for {template.channel}, not {channel}"
             )
-    except IntegrityError:
-        # The same key committed by a concurrent request in the meantime.
-        existing = Message.objects.get(workspace=workspace, idempotency_key=idempotency_key)
-        return Created(existing, False)
-    if send_now and due <= now:
-        # Never fails the request once the message is committed: sweep_messages
-        # sends a queued message whose publish was lost.
-        publish_after_commit(send_message, message.pk, message.workspace_id)
-    return Created(message, True)
+        rows = _render(
+            workspace=workspace,
+            template=template,
+            content=content,
+            todo=todo,
+            field=field,
+            now=now,
+            common={
+                "channel": channel,
+                "category": category,
+                "topic": topic,
+                "priority": priority,
+                "source": source,
+            },
+        )
+        inserted, raced = _insert(workspace, rows)
+        for key, (index, _) in todo.items():
+            if key in inserted:
+                results[index] = Created(inserted[key], True)
+            else:
+                results[index] = Created(raced[key], False)
+        if send_now:
+            _publish([m for m in inserted.values() if m.next_attempt_at <= now], workspace)
+    # Repeats of a key within the batch get the row its first use stored.
+    first = {result.message.idempotency_key: result.message for result in results if result}
+    return [
+        result or Created(first[new.idempotency_key], False)
+        for result, new in zip(results, messages, strict=True)
+    ]
+
+
+def _stored(workspace: Workspace, keys: set[str]) -> dict[str, Message]:
+    if not keys:
+        return {}
+    rows = Message.objects.filter(workspace=workspace, idempotency_key__in=keys)
+    return {message.idempotency_key: message for message in rows}
+
+
+def _render(*, workspace, template, content, todo, field, now, common) -> dict[str, Message]:
+    """The unsaved rows, each rendered for its customer (the context of every
+    customer read at once)."""
+    items = list(todo.items())
+    contexts = rendering.profile_contexts(
+        [(new.profile, new.event, new.defaults) for _, (_, new) in items]
+    )
+    rows = {}
+    for (key, (index, new)), context in zip(items, contexts, strict=True):
+        locale = new.profile.locale or ""
+        raw = rendering.variant(template, locale) if template is not None else content
+        try:
+            rendered = rendering.render(raw, context)
+        except rendering.TemplateError as exc:
+            raise rendering.TemplateError(field(index, str(exc))) from None
+        if not (rendered.body or rendered.html):
+            raise MessageInputError(field(index, "body"), "the message has no content")
+        rows[key] = Message(
+            workspace=workspace,
+            profile=new.profile,
+            origin_profile_id=new.profile.pk,
+            template=template,
+            locale=locale,
+            subject=rendered.subject,
+            body=rendered.body,
+            html=rendered.html,
+            idempotency_key=key,
+            journey_id=new.journey_id,
+            journey_version=new.journey_version,
+            journey_node_id=new.journey_node_id,
+            enrollment_id=new.enrollment_id,
+            next_attempt_at=max(new.send_at, now) if new.send_at is not None else now,
+            **common,
+        )
+    return rows
+
+
+def _insert(
+    workspace: Workspace, rows: dict[str, Message]
+) -> tuple[dict[str, Message], dict[str, Message]]:
+    """Insert the rows in one statement: (those inserted, those whose key a
+    concurrent request committed first, as stored).
+
+    A concurrent insert of the same key makes the statement fail once it
+    commits; the keys it took are then read back and the rest inserted again.
+    """
+    raced: dict[str, Message] = {}
+    while rows:
+        try:
+            with transaction.atomic():
+                Message.objects.bulk_create(rows.values())
+            break
+        except IntegrityError:
+            taken = _stored(workspace, set(rows))
+            if not taken:
+                raise
+            raced.update(taken)
+            rows = {key: row for key, row in rows.items() if key not in taken}
+    return rows, raced
+
+
+def _publish(messages: list[Message], workspace: Workspace) -> None:
+    """Hand the messages due now to workers in chunks after the commit. Never
+    fails the request once the messages are committed: sweep_messages sends a
+    queued message whose publish was lost."""
+    ids = sorted(message.pk for message in messages)
+    size = chunk_size()
+    for start in range(0, len(ids), size):
+        publish_after_commit(send_messages, ids[start : start + size], workspace.pk)
 
 
 def cancel_message(*, message: Message, reason: str = "") -> Message:

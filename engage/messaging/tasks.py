@@ -31,6 +31,26 @@ def send_message(message_id: int, workspace_id: int | None = None) -> None:
 
 
 @shared_task(ignore_result=True)
+def send_messages(message_ids: list[int], workspace_id: int) -> None:
+    """Send a chunk of messages created together in ``workspace_id``; an id
+    of another workspace is logged and left alone, as in ``send_message``."""
+    mine = set(
+        Message.objects.filter(pk__in=message_ids, workspace_id=workspace_id).values_list(
+            "pk", flat=True
+        )
+    )
+    for message_id in message_ids:
+        if message_id not in mine:
+            logger.warning(
+                "send_messages: message %s is not in workspace %s; nothing done",
+                message_id,
+                workspace_id,
+            )
+            continue
+        sending.send_message(message_id)
+
+
+@shared_task(ignore_result=True)
 def sweep_messages() -> int:
     """Recover messages whose worker died and hand due retries and deferrals out."""
     sending.recover_stuck()

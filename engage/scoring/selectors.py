@@ -48,5 +48,15 @@ def profile_scores(profile: Profile) -> list[ScoreView]:
 def template_scores(profile: Profile) -> dict[str, dict]:
     """The profile's current scores as message templates read them:
     ``{model: {"value": ..., "cell": ...}}``, so ``{{ scores.rfm.cell }}``."""
-    rows = Score.objects.filter(profile=profile).values_list("model", "value", "cell")
-    return {model: {"value": value, "cell": cell} for model, value, cell in rows}
+    return template_scores_of([profile.pk]).get(profile.pk, {})
+
+
+def template_scores_of(profile_ids: list[int]) -> dict[int, dict[str, dict]]:
+    """``template_scores`` of many profiles in one query, for a batch of messages."""
+    rows = Score.objects.filter(profile_id__in=profile_ids).values_list(
+        "profile_id", "model", "value", "cell"
+    )
+    scores: dict[int, dict[str, dict]] = {}
+    for profile_id, model, value, cell in rows:
+        scores.setdefault(profile_id, {})[model] = {"value": value, "cell": cell}
+    return scores
