@@ -143,6 +143,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engage.segments.tasks.sweep_stale_segments",
         "schedule": env.float("ENGAGE_SWEEP_SECONDS", default=10.0),
     },
+    # Journey steps that came due (waits ending); new entries and wakes are
+    # kicked at once, this catches up on the rest.
+    "advance-journeys": {
+        "task": "engage.journeys.tasks.advance_journeys",
+        "schedule": env.float("ENGAGE_JOURNEY_SECONDS", default=5.0),
+    },
     # Weekly scores and their history row: Mondays 03:00 UTC.
     "compute-scores-weekly": {
         "task": "engage.scoring.tasks.compute_all_workspaces",

@@ -15,4 +15,6 @@ a line here:
   the whole batch at once (one query, not one per customer).
 """
 
-NODE_TYPES: dict = {}
+from . import exit, wait
+
+NODE_TYPES: dict = {module.TYPE: module for module in (exit, wait)}

@@ -1,0 +1,124 @@
+"""The engine walks customers through a live journey, step by step, with the
+ledger and the per-node counts an operator reads."""
+
+import datetime as dt
+
+import pytest
+
+from engage.journeys import engine
+from engage.journeys.models import Enrollment, Journey, NodeCount
+from engage.messaging.models import MessageDecision
+from tests.customer_factories import ProfileFactory
+
+from .factories import live_journey
+
+pytestmark = pytest.mark.django_db
+
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+WAIT_THEN_EXIT = {
+    "trigger": {"manual": True},
+    "start": "pause",
+    "nodes": {
+        "pause": {"type": "wait", "duration": {"hours": 1}, "next": "done"},
+        "done": {"type": "exit"},
+    },
+}
+
+
+def enroll(journey: Journey, profiles, *, at=T0) -> list[Enrollment]:
+    """Enrollments standing at the start, due at ``at``, as entry leaves them."""
+    version = journey.live_version
+    return [
+        Enrollment.objects.create(
+            workspace=journey.workspace,
+            journey=journey,
+            version=version,
+            profile=profile,
+            node_id=version.definition["start"],
+            next_run_at=at,
+            entered_at=at,
+        )
+        for profile in profiles
+    ]
+
+
+def ledger(enrollment: Enrollment) -> list[tuple]:
+    return list(
+        MessageDecision.objects.filter(enrollment_id=enrollment.pk)
+        .order_by("id")
+        .values_list("action", "reason", "journey_node_id", "until")
+    )
+
+
+def counts(journey: Journey) -> dict[tuple[str, str], int]:
+    rows = NodeCount.objects.filter(version=journey.live_version)
+    return {(row.node_id, row.edge): row.count for row in rows}
+
+
+def test_customers_wait_then_complete_with_ledger_and_counts(workspace):
+    journey = live_journey(workspace.workspace, WAIT_THEN_EXIT)
+    profiles = ProfileFactory.create_batch(3, workspace=workspace.workspace)
+    enrollments = enroll(journey, profiles)
+    until = T0 + dt.timedelta(hours=1)
+
+    assert engine.advance(now=T0) == 3
+    first = Enrollment.objects.get(pk=enrollments[0].pk)
+    assert (first.node_id, first.waiting, first.next_run_at) == ("pause", True, until)
+    assert engine.advance(now=T0 + dt.timedelta(minutes=59)) == 0
+
+    assert engine.advance(now=until) == 3
+
+    for enrollment in Enrollment.objects.filter(journey=journey):
+        assert (enrollment.end_reason, enrollment.ended_at) == (Enrollment.COMPLETED, until)
+        assert enrollment.next_run_at is None
+        assert ledger(enrollment) == [
+            ("wait", "duration", "pause", until),
+            ("wake", "timeout", "pause", None),
+            ("exit", "completed", "done", None),
+        ]
+    row = MessageDecision.objects.filter(enrollment_id=enrollments[0].pk).first()
+    assert (row.source, row.journey_id, row.journey_version, row.profile_id) == (
+        "journey",
+        journey.pk,
+        1,
+        profiles[0].pk,
+    )
+    assert counts(journey) == {("pause", ""): 3, ("pause", "next"): 3, ("done", ""): 3}
+    assert engine.advance(now=until + dt.timedelta(days=1)) == 0
+
+
+def test_a_paused_journey_runs_nothing_until_resumed(workspace):
+    journey = live_journey(workspace.workspace, WAIT_THEN_EXIT)
+    (enrollment,) = enroll(journey, ProfileFactory.create_batch(1, workspace=workspace.workspace))
+    engine.advance(now=T0)
+    later = T0 + dt.timedelta(hours=2)
+
+    Journey.objects.filter(pk=journey.pk).update(status=Journey.PAUSED)
+    assert engine.advance(now=later) == 0
+    assert Enrollment.objects.get(pk=enrollment.pk).ended_at is None
+
+    Journey.objects.filter(pk=journey.pk).update(status=Journey.LIVE)
+    assert engine.advance(now=later) == 1
+    assert Enrollment.objects.get(pk=enrollment.pk).end_reason == Enrollment.COMPLETED
+    assert [row[:2] for row in ledger(enrollment)][-2:] == [
+        ("wake", "timeout"),
+        ("exit", "completed"),
+    ]
+
+
+def test_a_batch_limit_leaves_the_rest_for_the_next_claim(workspace):
+    journey = live_journey(workspace.workspace, WAIT_THEN_EXIT)
+    enroll(journey, ProfileFactory.create_batch(5, workspace=workspace.workspace))
+
+    assert [engine.advance(now=T0, limit=2) for _ in range(4)] == [2, 2, 1, 0]
+    assert Enrollment.objects.filter(waiting=True).count() == 5
+
+
+def test_the_task_advances_everything_due(workspace):
+    from engage.journeys.tasks import advance_journeys
+
+    journey = live_journey(workspace.workspace, {**WAIT_THEN_EXIT, "start": "done"})
+    enroll(journey, ProfileFactory.create_batch(3, workspace=workspace.workspace))
+
+    assert advance_journeys() == 3
+    assert set(Enrollment.objects.values_list("end_reason", flat=True)) == {"completed"}
