@@ -15,6 +15,9 @@ a line here:
   the whole batch at once (one query, not one per customer).
 """
 
-from . import exit, wait
+from . import branch, exit, send, split, update_traits, wait, wait_until, webhook
 
-NODE_TYPES: dict = {module.TYPE: module for module in (exit, wait)}
+NODE_TYPES: dict = {
+    module.TYPE: module
+    for module in (exit, wait, branch, split, update_traits, webhook, send, wait_until)
+}
