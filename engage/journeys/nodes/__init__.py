@@ -15,9 +15,6 @@ a line here:
   the whole batch at once (one query, not one per customer).
 """
 
-from . import branch, exit, send, split, update_traits, wait, wait_until, webhook
+from . import exit, send, wait, wait_until
 
-NODE_TYPES: dict = {
-    module.TYPE: module
-    for module in (exit, wait, branch, split, update_traits, webhook, send, wait_until)
-}
+NODE_TYPES: dict = {module.TYPE: module for module in (exit, wait, send, wait_until)}
