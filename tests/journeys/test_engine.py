@@ -6,15 +6,15 @@ import datetime as dt
 import pytest
 
 from engage.journeys import engine
-from engage.journeys.models import Enrollment, Journey, NodeCount
+from engage.journeys.models import Enrollment, Journey
 from engage.messaging.models import MessageDecision
 from tests.customer_factories import ProfileFactory
 
 from .factories import live_journey
+from .walking import T0, counts, enroll
 
 pytestmark = pytest.mark.django_db
 
-T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 WAIT_THEN_EXIT = {
     "trigger": {"manual": True},
     "start": "pause",
@@ -25,34 +25,12 @@ WAIT_THEN_EXIT = {
 }
 
 
-def enroll(journey: Journey, profiles, *, at=T0) -> list[Enrollment]:
-    """Enrollments standing at the start, due at ``at``, as entry leaves them."""
-    version = journey.live_version
-    return [
-        Enrollment.objects.create(
-            workspace=journey.workspace,
-            journey=journey,
-            version=version,
-            profile=profile,
-            node_id=version.definition["start"],
-            next_run_at=at,
-            entered_at=at,
-        )
-        for profile in profiles
-    ]
-
-
 def ledger(enrollment: Enrollment) -> list[tuple]:
     return list(
         MessageDecision.objects.filter(enrollment_id=enrollment.pk)
         .order_by("id")
         .values_list("action", "reason", "journey_node_id", "until")
     )
-
-
-def counts(journey: Journey) -> dict[tuple[str, str], int]:
-    rows = NodeCount.objects.filter(version=journey.live_version)
-    return {(row.node_id, row.edge): row.count for row in rows}
 
 
 def test_customers_wait_then_complete_with_ledger_and_counts(workspace):

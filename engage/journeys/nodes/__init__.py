@@ -15,6 +15,9 @@ a line here:
   the whole batch at once (one query, not one per customer).
 """
 
-from . import exit, send, wait, wait_until
+from . import branch, exit, ladder, send, split, update_traits, wait, wait_until, webhook
 
-NODE_TYPES: dict = {module.TYPE: module for module in (exit, wait, send, wait_until)}
+NODE_TYPES: dict = {
+    module.TYPE: module
+    for module in (exit, wait, branch, split, update_traits, webhook, send, wait_until, ladder)
+}

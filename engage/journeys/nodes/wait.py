@@ -11,7 +11,7 @@ def outcomes(node: dict) -> tuple[str, ...]:
 
 def validate(checker, node: dict, path: str) -> None:
     if checker.fields(node, path, {"duration"}, set()):
-        checker.errors.extend(graph.duration_errors(node["duration"], f"{path}.duration"))
+        checker.duration(node["duration"], f"{path}.duration")
 
 
 def run(batch) -> None:
