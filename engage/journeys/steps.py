@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from engage.messaging.models import Message, MessageDecision
-from engage.segments.compiler import member_query
+from engage.segments.membership import evaluate
 
 from . import graph
 from .models import Enrollment, Journey, JourneyVersion, NodeCount
@@ -277,8 +277,11 @@ def _exit_on_condition(run: _Run, claimed: list[Enrollment], versions) -> list[E
         when = (version.definition.get("exit") or {}).get("when")
         matching = set()
         if when:
-            matching = _members(
-                when, version.journey.workspace_id, run.now, [e.profile_id for e in enrollments]
+            matching = evaluate(
+                when,
+                workspace_id=version.journey.workspace_id,
+                now=run.now,
+                profile_ids=[e.profile_id for e in enrollments],
             )
         for enrollment in enrollments:
             if enrollment.profile_id in matching:
@@ -286,14 +289,6 @@ def _exit_on_condition(run: _Run, claimed: list[Enrollment], versions) -> list[E
             else:
                 going.append(enrollment)
     return going
-
-
-def _members(rules: dict, workspace_id: int, now: datetime, profile_ids: list[int]) -> set[int]:
-    """The profiles among ``profile_ids`` matching a segment rule tree, in one query."""
-    query = member_query(rules, workspace_id=workspace_id, now=now, profile_ids=profile_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(query.sql, query.params)
-        return {row[0] for row in cursor.fetchall()}
 
 
 def _walk(run: _Run, versions: dict[int, JourneyVersion]) -> None:

@@ -4,10 +4,13 @@ ledger and the per-node counts an operator reads."""
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from engage.journeys import engine
 from engage.journeys.models import Enrollment, Journey
 from engage.messaging.models import MessageDecision
+from engage.profiles.models import Profile
 from tests.customer_factories import ProfileFactory
 
 from .factories import live_journey
@@ -100,3 +103,41 @@ def test_the_task_advances_everything_due(workspace):
 
     assert advance_journeys() == 3
     assert set(Enrollment.objects.values_list("end_reason", flat=True)) == {"completed"}
+
+
+CHURNED = {"trait": {"key": "plan", "op": "equals", "value": "churned"}}
+
+
+def test_the_exit_condition_ends_matching_customers_at_their_next_step(workspace):
+    ws = workspace.workspace
+    journey = live_journey(ws, {**WAIT_THEN_EXIT, "exit": {"when": CHURNED}})
+    stays, leaves = ProfileFactory.create_batch(2, workspace=ws)
+    enrollments = enroll(journey, [stays, leaves])
+    engine.advance(now=T0)
+    Profile.objects.filter(pk=leaves.pk).update(traits={"plan": "churned"})
+    until = T0 + dt.timedelta(hours=1)
+
+    engine.advance(now=until)
+
+    left = Enrollment.objects.get(pk=enrollments[1].pk)
+    assert (left.end_reason, left.ended_at, left.node_id) == ("exited_condition", until, "pause")
+    assert [row[:3] for row in ledger(left)] == [
+        ("wait", "duration", "pause"),
+        ("exit", "exited_condition", "pause"),
+    ]
+    assert Enrollment.objects.get(pk=enrollments[0].pk).end_reason == Enrollment.COMPLETED
+    assert counts(journey)[("done", "")] == 1
+
+
+def test_the_exit_condition_is_one_query_whatever_the_batch(workspace):
+    ws = workspace.workspace
+    journey = live_journey(ws, {**WAIT_THEN_EXIT, "exit": {"when": CHURNED}})
+
+    def statements(size: int) -> int:
+        enroll(journey, ProfileFactory.create_batch(size, workspace=ws, traits={"plan": "churned"}))
+        with CaptureQueriesContext(connection) as queries:
+            assert engine.advance(now=T0) == size
+        return len(queries)
+
+    assert statements(2) == statements(30)
+    assert set(Enrollment.objects.values_list("end_reason", flat=True)) == {"exited_condition"}
