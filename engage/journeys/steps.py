@@ -21,6 +21,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from engage.messaging.models import Message, MessageDecision
@@ -250,19 +251,20 @@ def advance_due(*, budget_seconds: float = TIME_BUDGET_SECONDS, limit: int = BAT
             return total
 
 
-def _claim(now: datetime, limit: int) -> list[Enrollment]:
-    """Lock the longest-due enrollments of live journeys (skipping those another
-    worker holds), through the partial index on due rows."""
-    due = (
+def claimable(now: datetime) -> QuerySet:
+    """The due enrollments of live journeys, longest due first, to be locked
+    (skipping those another worker holds). Read through the partial index on
+    due rows, so a sweep that finds nothing costs an index probe however many
+    customers are waiting."""
+    return (
         Enrollment.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(
-            ended_at__isnull=True,
-            next_run_at__lte=now,
-            journey__status=Journey.LIVE,
-        )
+        .filter(ended_at__isnull=True, next_run_at__lte=now, journey__status=Journey.LIVE)
         .order_by("next_run_at", "id")
     )
-    return list(due[:limit])
+
+
+def _claim(now: datetime, limit: int) -> list[Enrollment]:
+    return list(claimable(now)[:limit])
 
 
 def _exit_on_condition(run: _Run, claimed: list[Enrollment], versions) -> list[Enrollment]:

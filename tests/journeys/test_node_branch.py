@@ -75,4 +75,4 @@ def test_the_statements_do_not_grow_with_the_batch(workspace):
             assert engine.advance(now=T0) == size
         return len(queries)
 
-    assert statements(2) == statements(40)
+    assert statements(2) == statements(25)
