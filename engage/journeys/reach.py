@@ -95,12 +95,12 @@ def consent_refusals(
     return refused
 
 
-def reachable(
-    *, workspace, channel_id: str, profiles: list[Profile], category: str, topic: str = ""
+def addressed(
+    *, workspace, channel_id: str, profiles: list[Profile]
 ) -> tuple[Channel | None, dict[int, str], dict[int, tuple[str, str]]]:
-    """The enabled channel (or None), the addresses of the customers it can
-    reach, and why it cannot reach the others: ``(reason, detail)`` with the
-    reason ``channel_disabled``, ``no_address``, ``opted_out`` or ``no_opt_in``."""
+    """The enabled channel (or None), the addresses it has for the customers,
+    and why it has none for the others: ``(reason, detail)`` with the reason
+    ``channel_disabled`` or ``no_address``."""
     channel = enabled_channel(workspace=workspace, channel_id=channel_id)
     if channel is None:
         detail = f"{channel_id} is not enabled (or its settings are invalid)"
@@ -108,6 +108,17 @@ def reachable(
     found = addresses(channel, profiles)
     missing = f"no {address_label(channel)} known"
     refused = {profile.pk: (NO_ADDRESS, missing) for profile in profiles if profile.pk not in found}
+    return channel, found, refused
+
+
+def reachable(
+    *, workspace, channel_id: str, profiles: list[Profile], category: str, topic: str = ""
+) -> tuple[Channel | None, dict[int, str], dict[int, tuple[str, str]]]:
+    """As ``addressed``, with consent as policy judges it for a message of
+    ``category`` and ``topic``: a refusal may also be ``opted_out`` or ``no_opt_in``."""
+    channel, found, refused = addressed(
+        workspace=workspace, channel_id=channel_id, profiles=profiles
+    )
     with_address = [profile for profile in profiles if profile.pk in found]
     if with_address:
         refused.update(consent_refusals(channel, with_address, category=category, topic=topic))

@@ -5,7 +5,8 @@ from engage.events.models import Event
 from engage.journeys import engine
 from engage.journeys.models import Enrollment
 from engage.journeys.validation import InvalidDefinition, validate_definition
-from engage.messaging.models import Message, MessageDecision, MessageTemplate
+from engage.messaging.consent import record_consent
+from engage.messaging.models import Consent, Message, MessageDecision, MessageTemplate
 from engage.profiles.models import Profile
 from tests.messaging import conftest as messaging
 
@@ -218,3 +219,21 @@ def test_a_missing_field_is_named(workspace, email_channel, welcome):
 
 def test_a_valid_send_node_passes(workspace, email_channel, welcome):
     validate_definition(WELCOME, workspace=workspace.workspace)
+
+
+def test_policy_still_judges_the_send_and_its_skip_lands_in_the_journeys_ledger(
+    workspace, email_channel, welcome, customer, smtp_server, django_capture_on_commit_callbacks
+):
+    record_consent(profile=customer, status=Consent.OPTED_OUT, source="api", channel="email")
+    journey = live_journey(workspace.workspace, WELCOME)
+    enrollment = enroll(journey, customer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.advance()
+
+    assert smtp_server.messages == []
+    message = Message.objects.get(enrollment_id=enrollment.pk)
+    assert message.status == Message.SKIPPED
+    skip = MessageDecision.objects.get(message=message, action="skip")
+    assert (skip.reason, skip.source, skip.journey_node_id) == ("opted_out", "journey", "hello")
+    assert skip.enrollment_id == enrollment.pk

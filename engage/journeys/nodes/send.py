@@ -56,20 +56,14 @@ def run(batch) -> None:
     channel_id = node["channel"]
     profiles = profiles_of(batch.enrollments)
     template = templates_named(batch.workspace, [node["template"]]).get(node["template"])
-    channel, _, refused = reach.reachable(
-        workspace=batch.workspace,
-        channel_id=channel_id,
-        profiles=list(profiles.values()),
-        category=node["category"],
-        topic=node.get("topic", ""),
+    # Consent is policy's to judge when the message is sent (and to write to
+    # the ledger); a send node only needs somewhere to send it.
+    _, _, refused = reach.addressed(
+        workspace=batch.workspace, channel_id=channel_id, profiles=list(profiles.values())
     )
     if template is None:
         detail = f"no template named {node['template']!r} for {channel_id}"
         refused = {pk: (TEMPLATE_MISSING, detail) for pk in profiles}
-    elif channel is not None:
-        # Consent is policy's to judge when the message is sent (and to
-        # write to the ledger); a send node only needs somewhere to send it.
-        refused = {pk: why for pk, why in refused.items() if why[0] == reach.NO_ADDRESS}
     going = []
     for enrollment in batch.enrollments:
         why = refused.get(enrollment.profile_id)
