@@ -147,6 +147,17 @@ def _grouped(compiler, where, params, having, having_params, membership) -> tupl
     return sql, params + having_params
 
 
+def matches(body: dict, event, *, now: datetime.datetime) -> bool:
+    """Whether one event (its ``name`` and ``properties``) is of this name and
+    passes every ``where`` filter: what a journey asks of an incoming event.
+    ``did``, counts and windows are about a customer's history, not one
+    event, and are not read here."""
+    return event.name == body["name"] and all(
+        value.matches(event.properties, f["property"], f["op"], f.get("value"), now=now)
+        for f in body.get("where", [])
+    )
+
+
 def describe(body: dict, segment_names: dict[int, str]) -> str:
     did = body.get("did", True)
     name = body["name"]

@@ -3,15 +3,24 @@
 The operators (``equals``, ``between``, ``within_last_days``…) are shared by
 the ``trait`` condition, an event's ``where`` filters and ``score``
 thresholds, so each is checked, compiled and described here once.
+
+``matches`` is the same test in Python, for one incoming event a journey
+looks at (a trigger, a goal, a wait): it follows the SQL's typing rules on
+both databases (tests/segments/test_matches_agree.py checks it does), so a
+filter means the same in a segment and in a journey.
 """
 
 import datetime
 import json
 import math
+import operator
 
 from .. import schema
 
 COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+OPERATORS = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+# What a path that leads nowhere finds (a JSON null is found, as None).
+MISSING = object()
 PHRASES = {
     "equals": "is",
     "not_equals": "is not",
@@ -117,6 +126,54 @@ def to_sql(compiler, column: str, key: str, op: str, value) -> tuple[str, list]:
     return d.coalesce(sql), params
 
 
+def matches(data, key: str, op: str, value, *, now: datetime.datetime) -> bool:
+    """The test of ``to_sql`` on ``data`` (a decoded JSON object) in Python.
+
+    As in the SQL, a value of another JSON type never matches (``"30"`` is not
+    30, ``true`` is not 1), a missing key or a null is false for every test
+    but ``not_exists``, ``not_equals`` and ``not_in``, and dates are ISO-8601
+    text compared to the second. A path walks objects only, as the SQL's
+    equality does (PostgreSQL's ``#>`` would also index an array by a
+    numeric part; SQLite's path does not).
+    """
+    found = lookup(data, key)
+    if op in schema.PRESENCE_OPS:
+        present = found is not MISSING and found is not None
+        return present if op == "exists" else not present
+    if op in schema.SCALAR_OPS or op in schema.LIST_OPS:
+        values = value if op in schema.LIST_OPS else [value]
+        hit = any(_same(found, v) for v in values)
+        return hit if op in ("equals", "in") else not hit
+    if op == "contains":
+        if isinstance(value, str) and isinstance(found, str):
+            return value in found
+        return isinstance(found, list) and any(_same(item, value) for item in found)
+    if op in OPERATORS:
+        return _is_json_number(found) and OPERATORS[op](found, value)
+    if op == "between":
+        return _is_json_number(found) and value[0] <= found <= value[1]
+    text = _stored_date_text(found)
+    if text is None:
+        return False
+    if op == "before":
+        return text < _date_text(value)
+    if op == "after":
+        return text > _date_text(value)
+    cutoff = _date_text(now - datetime.timedelta(days=value))
+    if op == "more_than_days_ago":
+        return text < cutoff
+    return cutoff <= text <= _date_text(now)
+
+
+def lookup(data, key: str):
+    """The value at a dotted path of objects, or ``MISSING``."""
+    for part in key.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return MISSING
+        data = data[part]
+    return data
+
+
 def describe(key: str, op: str, value) -> str:
     if op == "exists":
         return f"{key} is set"
@@ -144,6 +201,27 @@ def _is_number(value) -> bool:
 
 def _is_scalar(value) -> bool:
     return isinstance(value, str | bool) or _is_number(value)
+
+
+def _same(found, value) -> bool:
+    """JSON equality: same type (a boolean is not a number), then same value."""
+    if isinstance(value, bool) or isinstance(found, bool):
+        return found is value
+    if isinstance(value, str):
+        return isinstance(found, str) and found == value
+    return _is_json_number(found) and found == value
+
+
+def _is_json_number(found) -> bool:
+    """A decoded JSON number (its integers may be too large for a float)."""
+    return is_int(found) or (isinstance(found, float) and math.isfinite(found))
+
+
+def _stored_date_text(found) -> str | None:
+    """A stored value as the SQL compares it with a date, or None if it never is."""
+    if not isinstance(found, str) or not schema.DATE_PREFIX.match(found):
+        return None
+    return found[:19].replace(" ", "T")
 
 
 def _is_date(value) -> bool:
