@@ -10,19 +10,18 @@ worker (they share an identifier) is left for a later claim, so that each
 customer's events are resolved in their order without the whole batch
 waiting for the other worker.
 
-Per event: the identifiers are extracted and normalized; an event carrying
-an erased customer's identifier is deleted (the erasure must stick);
-otherwise enrichment plugins add their properties (``engage_enrich_event``),
-the profile is resolved (created, found or merged), the event's
-traits, times, timezone and locale are applied to it, and the event is marked
-processed. A batch locks each profile once, applies its events to it in
-memory, in event order, and writes profiles and events with one UPDATE each
-at the end (and before a merge, which reads those rows). When anything in a
-batch fails, the batch rolls back and is processed again with a savepoint per
-event: a savepoint that fails on a deadlock, a serialization failure or a
-unique-key race is retried; an event that fails for any other reason is
-marked processed with a warning and logged, so that one bad event cannot
-block the queue.
+Per batch: the identifiers of every event are extracted and normalized; an
+event carrying an erased customer's identifier is deleted (the erasure must
+stick); enrichment plugins add their properties (``engage_enrich_event``);
+then the whole batch is resolved at once (``resolution.resolve_batch``: a
+fixed number of statements whatever the batch's size, each customer's
+events applied in their order, merges announced once per batch) and the
+events are written with one UPDATE. When anything in a batch fails, the
+batch rolls back and is processed again event by event, each in a savepoint
+(a batch of one): a savepoint that fails on a deadlock, a serialization
+failure or a unique-key race is retried; an event that fails for any other
+reason is marked processed with a warning and logged, so that one bad event
+cannot block the queue.
 """
 
 import logging
@@ -35,15 +34,9 @@ from django.utils import timezone
 
 from engage.bulk import update_rows
 from engage.plugins.enrichment import enrich_event
+from engage.profiles.identifiers import extract_identifiers
 from engage.profiles.locks import ProfilesMoved, lock_identifiers
-from engage.profiles.models import Profile
-from engage.profiles.resolution import (
-    BatchProfiles,
-    Extracted,
-    extract_identifiers,
-    resolve_identifiers,
-)
-from engage.profiles.updates import apply_event
+from engage.profiles.resolution import Resolved, Sighting, resolve_batch
 from engage.workspaces.models import Workspace
 
 from . import quarantine, suppression
@@ -57,29 +50,7 @@ MAX_EVENT_ATTEMPTS = 4
 # SQLSTATEs worth retrying: deadlock_detected, serialization_failure,
 # lock_not_available.
 RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
-PROFILE_FIELDS = list(Profile.EVENT_DRIVEN_FIELDS)
 EVENT_FIELDS = ["profile", "origin_profile_id", "processed_at", "warnings"]
-
-
-class PendingWrites:
-    """The event and profile writes of a batch, made once for the whole batch.
-
-    Profiles are locked once per batch and changed in memory, event after
-    event, then written with one UPDATE; events likewise. ``flush`` also runs
-    before a merge, which reads and moves profile and event rows.
-    """
-
-    def __init__(self):
-        self.events: list[Event] = []
-        self.enriched: list[Event] = []  # events whose properties plugins changed
-        self.profiles: dict[int, Profile] = {}  # changed since the last flush
-        self.batch = BatchProfiles(flush=self.flush)
-
-    def flush(self) -> None:
-        update_rows(Profile, list(self.profiles.values()), PROFILE_FIELDS)
-        update_rows(Event, self.events, EVENT_FIELDS)
-        update_rows(Event, self.enriched, ["properties"])
-        self.profiles, self.events, self.enriched = {}, [], []
 
 
 class AllLeft(Exception):
@@ -159,64 +130,108 @@ def process_batch(*, batch_size: int, outcome: Outcome) -> tuple[int, int]:
 
 
 def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> tuple[int, int]:
-    processed = dropped = 0
     with transaction.atomic():
         now = timezone.now()
         events, claimed = _claim(batch_size, now=now)
         if not events:
             return claimed, 0
-        workspace_ids = {e.workspace_id for e in events}
-        workspaces = Workspace.objects.in_bulk(workspace_ids)
-        with_suppressions = suppression.workspaces_with_suppressions(workspace_ids)
+        workspaces = Workspace.objects.in_bulk({e.workspace_id for e in events})
         extracted = {
             e.pk: extract_identifiers(event=e, workspace=workspaces[e.workspace_id]) for e in events
         }
         left = _left_for_older(events, extracted, workspaces)
         if len(left) == len(events):
             raise AllLeft
+        ready = [e for e in events if e.pk not in left]
         # Every identifier of the batch, locked up front in one sorted pass, so
         # that two workers whose batches overlap cannot deadlock on them.
         by_workspace: dict[int, list] = {}
-        for event in events:
-            if event.pk not in left:
-                pairs = extracted[event.pk].lock_pairs()
-                by_workspace.setdefault(event.workspace_id, []).extend(pairs)
+        for event in ready:
+            by_workspace.setdefault(event.workspace_id, []).extend(extracted[event.pk].lock_pairs())
         for workspace_id in sorted(by_workspace):
             lock_identifiers(workspace_id, by_workspace[workspace_id])
         # Taken again once the locks are held, so that processed_at follows
         # the order in which each customer's events were resolved.
         now = timezone.now()
 
-        pending = None if careful else PendingWrites()
-        for event in events:
-            if event.pk in left:
-                continue
-            workspace = workspaces[event.workspace_id]
-            check = event.workspace_id in with_suppressions
-            if careful:
-                kept = _process_with_retries(
-                    event, workspace, extracted[event.pk], check_suppression=check, now=now
-                )
-            else:
-                kept = process_event(
-                    event=event,
-                    workspace=workspace,
-                    extracted=extracted[event.pk],
-                    check_suppression=check,
-                    now=now,
-                    pending=pending,
-                )
-            if kept:
-                processed += 1
-            else:
-                dropped += 1
-        if pending is not None:
-            pending.flush()
+        kept, dropped = _without_erased(ready, extracted)
+        if careful:
+            for event in kept:
+                _process_with_retries(event, workspaces, extracted, now=now)
+        else:
+            _process_events(kept, workspaces, extracted, now=now)
         send_events_processed(events, workspaces)
         announce(processed_events(events))
-    outcome.processed += processed
+    outcome.processed += len(kept)
     outcome.dropped += dropped
     return claimed, len(left)
+
+
+def _without_erased(events: list[Event], extracted) -> tuple[list[Event], int]:
+    """Delete the events that carry an erased customer's identifier; the rest, and how
+    many were deleted.
+
+    One query per batch when nobody was erased in its workspaces, one more
+    per workspace that has erasures, and one per event only when the batch
+    does carry an erased identifier.
+    """
+    erasing = suppression.workspaces_with_suppressions({e.workspace_id for e in events})
+    if not erasing:
+        return events, 0
+    pairs: dict[int, list] = {}
+    for event in events:
+        if event.workspace_id in erasing:
+            pairs.setdefault(event.workspace_id, []).extend(extracted[event.pk].lock_pairs())
+    hit = {ws for ws, found in pairs.items() if suppression.suppressed(ws, found)}
+    erased = {
+        e.pk
+        for e in events
+        if e.workspace_id in hit
+        and suppression.suppressed(e.workspace_id, extracted[e.pk].lock_pairs())
+    }
+    if erased:
+        Event.objects.filter(pk__in=erased).delete()
+    return [e for e in events if e.pk not in erased], len(erased)
+
+
+def _process_events(events: list[Event], workspaces, extracted, *, now) -> None:
+    """Enrich, resolve and write ``events`` (claimed, in their order) as one batch."""
+    enriched = [e for e in events if enrich_event(event=e, workspace=workspaces[e.workspace_id])]
+    resolved = resolve_batch(
+        [
+            Sighting(
+                workspace=workspaces[e.workspace_id],
+                extracted=extracted[e.pk],
+                event_type=e.type,
+                message_id=e.message_id,
+                timestamp=e.timestamp,
+                traits=e.traits,
+                context=e.context,
+            )
+            for e in events
+        ]
+    )
+    for event, found in zip(events, resolved, strict=True):
+        _attribute(event, extracted[event.pk].warnings, found, now=now)
+    update_rows(Event, events, EVENT_FIELDS)
+    update_rows(Event, enriched, ["properties"])
+
+
+def _attribute(event: Event, warnings: list[str], found: Resolved, *, now) -> None:
+    """Tie ``event`` to the profile it was resolved to, as the batch's merges left it.
+
+    ``origin_profile_id`` keeps the profile it was first resolved to, so a
+    split of a merge (in this batch or later) knows which events to hand back.
+    """
+    warnings = [*warnings, *found.warnings]
+    if found.node is None:
+        warnings.append("no usable identifier: the event is not attributed to a profile")
+        event.profile_id = event.origin_profile_id = None
+    else:
+        event.profile_id = found.canonical.pk
+        event.origin_profile_id = found.profile_id
+    event.warnings = [*event.warnings, *warnings]
+    event.processed_at = now
 
 
 def _claim(batch_size: int, *, now) -> tuple[list[Event], int]:
@@ -307,43 +322,41 @@ def _left_for_older(events, extracted, workspaces) -> set[int]:
     return left
 
 
-def _process_with_retries(event, workspace, extracted, *, check_suppression, now) -> bool:
+def _process_with_retries(event: Event, workspaces, extracted, *, now) -> None:
     warnings = list(event.warnings or [])
     for attempt in range(1, MAX_EVENT_ATTEMPTS + 1):
         event.warnings = list(warnings)
         try:
             with transaction.atomic():
-                return process_event(
-                    event=event,
-                    workspace=workspace,
-                    extracted=extracted,
-                    check_suppression=check_suppression,
-                    now=now,
-                )
+                _process_events([event], workspaces, extracted, now=now)
+                return
         except (IntegrityError, ProfilesMoved) as exc:
             failure = exc
         except DatabaseError as exc:
             if getattr(exc.__cause__, "sqlstate", None) in RETRYABLE_SQLSTATES:
                 failure = exc
             elif isinstance(exc, DataError):  # a value of this event, not the database
-                return _set_failed(event, warnings, exc, now=now)
+                _set_failed(event, warnings, exc, now=now)
+                return
             else:
                 raise
         except Exception as exc:
-            return _set_failed(event, warnings, exc, now=now)
+            _set_failed(event, warnings, exc, now=now)
+            return
         logger.info(
             "event %s conflicted with another worker (attempt %d): %s", event.pk, attempt, failure
         )
     raise Contention
 
 
-def _set_failed(event: Event, warnings: list, exc: Exception, *, now) -> bool:
+def _set_failed(event: Event, warnings: list, exc: Exception, *, now) -> None:
     """Mark an event that failed processing as processed, with a warning.
 
     If even that cannot be saved (the warning or the row itself is what the
     database refuses), the event is set aside instead of being retried for ever.
     """
     logger.exception("event %s (message %s) could not be processed", event.pk, event.message_id)
+    event.profile_id = event.origin_profile_id = None  # not saved: the row never had one
     event.warnings = [*warnings, f"processing failed: {type(exc).__name__}: {exc}"]
     event.processed_at = now
     try:
@@ -356,64 +369,3 @@ def _set_failed(event: Event, warnings: list, exc: Exception, *, now) -> bool:
             f"saved ({type(save_error).__name__}: {save_error})",
             now=now,
         )
-    return True
-
-
-def process_event(
-    *,
-    event: Event,
-    workspace: Workspace,
-    extracted: Extracted,
-    check_suppression: bool,
-    now,
-    pending: PendingWrites | None = None,
-) -> bool:
-    """Resolve and apply one claimed event; False when it was dropped (erased customer).
-
-    With ``pending``, the caller holds the batch's identifier locks and writes
-    the event and its profile later (``pending.flush``); otherwise both are
-    saved here.
-    """
-    if check_suppression:
-        pairs = [(i.kind, i.value) for i in extracted.identifiers]
-        if extracted.previous_id:
-            pairs += [("user_id", extracted.previous_id), ("anonymous_id", extracted.previous_id)]
-        if suppression.suppressed(workspace.pk, pairs):
-            event.delete()
-            return False
-    enriched = enrich_event(event=event, workspace=workspace)
-
-    resolution = resolve_identifiers(
-        workspace=workspace,
-        extracted=extracted,
-        event_type=event.type,
-        message_id=event.message_id,
-        batch=None if pending is None else pending.batch,
-    )
-    warnings = [*extracted.warnings]
-    if resolution is None:
-        warnings.append("no usable identifier: the event is not attributed to a profile")
-    else:
-        warnings += resolution.warnings
-        apply_event(
-            profile=resolution.profile,
-            event_type=event.type,
-            timestamp=event.timestamp,
-            traits=event.traits,
-            context=event.context,
-        )
-        if pending is None:
-            resolution.profile.save(update_fields=PROFILE_FIELDS)
-        else:
-            pending.profiles[resolution.profile.pk] = resolution.profile
-        event.profile = resolution.profile
-        event.origin_profile_id = resolution.profile.pk
-    event.warnings = [*event.warnings, *warnings]
-    event.processed_at = now
-    if pending is None:
-        event.save(update_fields=[*EVENT_FIELDS, "properties"] if enriched else EVENT_FIELDS)
-    else:
-        pending.events.append(event)
-        if enriched:
-            pending.enriched.append(event)
-    return True

@@ -1,10 +1,13 @@
-"""Identifier kinds, normalization and the junk list.
+"""Identifier kinds, normalization, the junk list, and what an event says about who sent it.
 
 The same normalization runs when events are resolved and when an operator or
 an API client looks a customer up, so ``Ada@Example.COM`` finds ``ada@example.com``.
+``extract_identifiers`` reads an event's identifiers, normalized and best
+first, for identity resolution (``resolution``).
 """
 
 import re
+from dataclasses import dataclass, field
 
 import phonenumbers
 from django.conf import settings
@@ -100,3 +103,136 @@ def is_junk(value: str, *, extra_blocked=()) -> bool:
         return True
     blocked = {v.strip().lower() for v in (*settings.ENGAGE_BLOCKED_IDENTIFIERS, *extra_blocked)}
     return folded in blocked
+
+
+# Lower ranks win when a limit forces an identifier out; external kinds rank
+# between phone and device_id, alphabetically among themselves.
+KIND_RANK = {
+    Identity.USER_ID: 0,
+    Identity.EMAIL: 1,
+    Identity.PHONE: 2,
+    Identity.DEVICE_ID: 4,
+    Identity.ANONYMOUS_ID: 5,
+}
+EXTERNAL_RANK = 3
+# Kinds that only say "the same browser, app or login", as opposed to a
+# shared email, phone or external id seen on two profiles.
+SESSION_KINDS = (Identity.USER_ID, Identity.ANONYMOUS_ID, Identity.DEVICE_ID)
+# Types in context.externalIds that name a built-in kind.
+EXTERNAL_TYPE_KINDS = {
+    "email": Identity.EMAIL,
+    "phone": Identity.PHONE,
+    "user_id": Identity.USER_ID,
+    "userid": Identity.USER_ID,
+    "anonymous_id": Identity.ANONYMOUS_ID,
+    "device_id": Identity.DEVICE_ID,
+}
+
+
+@dataclass(frozen=True)
+class Identifier:
+    kind: str
+    value: str
+
+    @property
+    def rank(self) -> tuple:
+        return (KIND_RANK.get(self.kind, EXTERNAL_RANK), self.kind, self.value)
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value}"
+
+
+@dataclass
+class Extracted:
+    """What an event says about who sent it."""
+
+    identifiers: list[Identifier]  # usable, best first
+    previous_id: str = ""  # an alias's previousId, normalized; its kind is looked up
+    warnings: list[str] = field(default_factory=list)
+
+    def lock_pairs(self) -> list[tuple[str, str]]:
+        pairs = [(i.kind, i.value) for i in self.identifiers]
+        if self.previous_id:
+            pairs += [
+                (Identity.USER_ID, self.previous_id),
+                (Identity.ANONYMOUS_ID, self.previous_id),
+            ]
+        return pairs
+
+
+def extract_identifiers(*, event, workspace) -> Extracted:
+    """The identifiers of ``event`` (an engage.events Event), normalized.
+
+    Person traits come from an identify's ``traits`` and from
+    ``context.traits`` (a group call's traits describe the group, not the person).
+    """
+    found: list[tuple[str, object, str]] = []  # (kind, raw value, where)
+    if event.user_id:
+        found.append((Identity.USER_ID, event.user_id, "userId"))
+    if event.anonymous_id:
+        found.append((Identity.ANONYMOUS_ID, event.anonymous_id, "anonymousId"))
+    context = event.context if isinstance(event.context, dict) else {}
+    trait_sources = [("context.traits", context.get("traits"))]
+    if event.type == "identify":
+        trait_sources.insert(0, ("traits", event.traits))
+    for where, traits in trait_sources:
+        if not isinstance(traits, dict):
+            continue
+        for kind in (Identity.EMAIL, Identity.PHONE):
+            if traits.get(kind) not in (None, ""):
+                found.append((kind, traits[kind], f"{where}.{kind}"))
+    device = context.get("device")
+    if isinstance(device, dict) and device.get("id") not in (None, ""):
+        found.append((Identity.DEVICE_ID, device["id"], "context.device.id"))
+    external = context.get("externalIds")
+    if isinstance(external, list):
+        for index, item in enumerate(external):
+            where = f"context.externalIds[{index}]"
+            if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+                found.append(("kind", None, f"{where}.type"))
+                continue
+            kind = item["type"].strip().lower()
+            found.append((EXTERNAL_TYPE_KINDS.get(kind, kind), item.get("id"), f"{where}.id"))
+
+    extracted = Extracted(identifiers=[])
+    seen = set()
+    for kind, raw, where in found:
+        identifier = _usable(kind, raw, where, workspace, extracted.warnings)
+        if identifier is not None and identifier not in seen:
+            seen.add(identifier)
+            extracted.identifiers.append(identifier)
+    if event.type == "alias" and event.previous_id:
+        previous = _usable(Identity.ANONYMOUS_ID, event.previous_id, "previousId", workspace, [])
+        if previous is None:
+            extracted.warnings.append(
+                f"previousId: {event.previous_id!r} is not usable as an identifier; "
+                "nothing was aliased"
+            )
+        else:
+            extracted.previous_id = previous.value
+    extracted.identifiers.sort(key=lambda i: i.rank)
+    return extracted
+
+
+def _usable(kind, raw, where, workspace, warnings) -> Identifier | None:
+    try:
+        value = normalize(kind, raw, phone_region=workspace.default_phone_region)
+    except InvalidIdentifier as exc:
+        warnings.append(f"{where}: {exc.reason}; not used to identify the customer")
+        return None
+    if is_junk(value, extra_blocked=workspace.blocked_identifiers):
+        warnings.append(
+            f"{where}: {value!r} is a placeholder value; never used to identify the customer"
+        )
+        return None
+    return Identifier(kind, value)
+
+
+def identity_limit(workspace, kind: str) -> int:
+    if kind == Identity.USER_ID:
+        return 1
+    limits = workspace.identity_limits if isinstance(workspace.identity_limits, dict) else {}
+    try:
+        return max(1, int(limits.get(kind, settings.ENGAGE_DEFAULT_IDENTITY_LIMIT)))
+    except (TypeError, ValueError):
+        return settings.ENGAGE_DEFAULT_IDENTITY_LIMIT

@@ -6,7 +6,8 @@ Two kinds, always taken in this order within a transaction:
   advisory lock per (workspace, kind, value), taken before an identifier is
   looked up, attached or moved, so that two workers cannot both create a
   profile for it or move it at once;
-- profile row locks (``lock_profiles``, ``lock_canonical``): ``SELECT … FOR
+- profile row locks (``try_lock_profiles``, ``lock_profiles``,
+  ``lock_canonical``): ``SELECT … FOR
   UPDATE`` on canonical profiles, in id order, re-read once locked, so that
   a profile merged away meanwhile is noticed (``ProfilesMoved``) and the
   lookup starts again.
@@ -29,6 +30,10 @@ MAX_LOCK_ATTEMPTS = 10
 
 class ProfilesMoved(Exception):
     """A profile we locked was merged by someone else meanwhile; look again."""
+
+
+class ProfilesBusy(Exception):
+    """Another transaction holds one of the profiles; lock them one by one instead."""
 
 
 def lock_key(workspace_id: int, kind: str, value: str) -> int:
@@ -82,6 +87,34 @@ def lock_profiles(profile_ids) -> dict[int, Profile]:
         if profile is None or profile.merged_into_id is not None:
             raise ProfilesMoved
         locked[pk] = profile
+    return locked
+
+
+def try_lock_profiles(profile_ids) -> dict[int, Profile]:
+    """Lock canonical profiles in one statement when no other transaction holds any of them.
+
+    The common case of a processing batch, which locks every profile it found
+    at once: one statement whatever their number. ``SKIP LOCKED`` makes it
+    wait for nobody: waiting inside one statement would hold the rows locked
+    so far even once one of them turned out merged away, and the worker that
+    merged it may need to re-point it (see ``lock_profiles``). Raises
+    ProfilesBusy when a row was skipped (or is gone): the caller rolls back its
+    savepoint and locks them one by one; ProfilesMoved when one is no longer
+    canonical.
+    """
+    ids = set(profile_ids)
+    if not ids:
+        return {}
+    locked = {
+        profile.pk: profile
+        for profile in Profile.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
+    if len(locked) != len(ids):
+        raise ProfilesBusy
+    if any(profile.merged_into_id is not None for profile in locked.values()):
+        raise ProfilesMoved
     return locked
 
 

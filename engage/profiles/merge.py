@@ -75,11 +75,7 @@ def merge_locked(
     # Keep merged_into one hop deep.
     Profile.objects.filter(merged_into=merged).update(merged_into=survivor)
 
-    taken = take_traits(survivor=survivor, merged=merged)
-    survivor.first_seen_at = _earliest(survivor.first_seen_at, merged.first_seen_at)
-    survivor.last_seen_at = _latest(survivor.last_seen_at, merged.last_seen_at)
-    survivor.timezone = survivor.timezone or merged.timezone
-    survivor.locale = survivor.locale or merged.locale
+    taken = combine(survivor=survivor, merged=merged)
     survivor.save(update_fields=Profile.EVENT_DRIVEN_FIELDS)
     merged.merged_into = survivor
     merged.save(update_fields=["merged_into"])
@@ -101,6 +97,23 @@ def merge_locked(
         pairs=[(survivor.pk, merged.pk, merge.pk)],
     )
     return merge
+
+
+def combine(*, survivor: Profile, merged: Profile) -> dict:
+    """What ``survivor`` takes from ``merged``, in memory: traits heard about
+    more recently (latest update wins), the earlier first and later last seen
+    time, a timezone and locale where it has none. Returns the traits taken
+    (see ``take_traits``), for the merge's record.
+
+    Shared by ``merge_locked`` and identity resolution, which merges a whole
+    batch's profiles in memory before writing them once.
+    """
+    taken = take_traits(survivor=survivor, merged=merged)
+    survivor.first_seen_at = _earliest(survivor.first_seen_at, merged.first_seen_at)
+    survivor.last_seen_at = _latest(survivor.last_seen_at, merged.last_seen_at)
+    survivor.timezone = survivor.timezone or merged.timezone
+    survivor.locale = survivor.locale or merged.locale
+    return taken
 
 
 def split_merge(*, merge: ProfileMerge, by: str) -> Profile:

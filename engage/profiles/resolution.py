@@ -1,9 +1,9 @@
-"""Identity resolution: which customer does an event belong to?
+"""Identity resolution: which customer does each event of a batch belong to?
 
-An event carries identifiers (userId, anonymousId, email, phone, device id,
-external ids of source systems). Each is normalized; invalid and placeholder
-values are set aside with a warning. The rest, in priority order, are matched
-against the workspace's identities:
+An event carries identifiers (``identifiers.extract_identifiers``: userId,
+anonymousId, email, phone, device id, external ids, normalized, junk set
+aside). In priority order, they are matched against the workspace's
+identities:
 
 - no match: a new profile holding them all;
 - matches on one profile: that profile, which gains the new identifiers;
@@ -16,338 +16,435 @@ identifier of the event is set aside and matching starts again, as Segment
 Unify does: a user_id U2 arriving with an anonymousId already tied to U1 goes
 to U2's profile instead of fusing two known customers.
 
-Concurrency: the caller runs this in a transaction. On PostgreSQL a
-transaction-level advisory lock per identifier (taken in sorted order) keeps
-two workers from creating or merging on the same identifier at once; the
-matched profiles are then locked in id order and re-read, and a profile merged
-away meanwhile makes resolution roll back to its savepoint and start again.
+A whole batch is resolved in a fixed number of statements, whatever its size
+(``resolve_batch``): one look-up of every identifier of the batch, one lock
+of the profiles found (and one read of their identities), then the events
+one by one, in their order, in memory — each event applied to its profile
+(``updates.apply_event``) before the next is resolved, so a merge takes the
+traits as they stood — and at the end one insert of the new profiles, one
+of the new identities, one update of the profiles, and, when the batch
+merged anyone, one update of the identities moved, one insert of the merges
+and one ``profiles_merged`` per workspace with all of its pairs. The
+outcome is the one event-at-a-time resolution would reach (the reference
+resolver in tests/profiles/test_batch_resolution.py checks it).
+
+Concurrency: the caller runs this in a transaction holding the identifier
+locks of the batch (``locks.lock_identifiers``). The profiles found are then
+locked in id order and re-read, all in one statement when no other
+transaction holds any of them, else one by one; one merged away meanwhile by
+another worker rolls the look-up back to its savepoint and starts it again.
 """
 
-from collections.abc import Callable
+import itertools
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
-from .identifiers import InvalidIdentifier, is_junk, normalize
-from .locks import MAX_LOCK_ATTEMPTS, ProfilesMoved, lock_identifiers, lock_profiles
-from .merge import merge_locked
+from engage.bulk import update_rows
+
+from .identifiers import (
+    EXTERNAL_RANK,
+    KIND_RANK,
+    SESSION_KINDS,
+    Extracted,
+    Identifier,
+    identity_limit,
+)
+from .locks import (
+    MAX_LOCK_ATTEMPTS,
+    ProfilesBusy,
+    ProfilesMoved,
+    lock_identifiers,
+    lock_profiles,
+    try_lock_profiles,
+)
+from .merge import combine
 from .models import Identity, Profile, ProfileMerge
+from .repoint import moved_to
+from .signals import profiles_merged
+from .updates import apply_event
 
-# Lower ranks win when a limit forces an identifier out; external kinds rank
-# between phone and device_id, alphabetically among themselves.
-KIND_RANK = {
-    Identity.USER_ID: 0,
-    Identity.EMAIL: 1,
-    Identity.PHONE: 2,
-    Identity.DEVICE_ID: 4,
-    Identity.ANONYMOUS_ID: 5,
-}
-EXTERNAL_RANK = 3
-# Kinds that only say "the same browser, app or login", as opposed to a
-# shared email, phone or external id seen on two profiles.
-SESSION_KINDS = (Identity.USER_ID, Identity.ANONYMOUS_ID, Identity.DEVICE_ID)
-# Types in context.externalIds that name a built-in kind.
-EXTERNAL_TYPE_KINDS = {
-    "email": Identity.EMAIL,
-    "phone": Identity.PHONE,
-    "user_id": Identity.USER_ID,
-    "userid": Identity.USER_ID,
-    "anonymous_id": Identity.ANONYMOUS_ID,
-    "device_id": Identity.DEVICE_ID,
-}
-
-
-@dataclass(frozen=True)
-class Identifier:
-    kind: str
-    value: str
-
-    @property
-    def rank(self) -> tuple:
-        return (KIND_RANK.get(self.kind, EXTERNAL_RANK), self.kind, self.value)
-
-    def __str__(self) -> str:
-        return f"{self.kind}={self.value}"
+Key = tuple[int, Identifier]  # (workspace id, identifier)
 
 
 @dataclass
-class Extracted:
-    """What an event says about who sent it."""
+class Sighting:
+    """What one event says about its sender, as resolution needs it.
 
-    identifiers: list[Identifier]  # usable, best first
-    previous_id: str = ""  # an alias's previousId, normalized; its kind is looked up
+    Without a ``timestamp``, nothing is applied to the profile: the caller
+    only wants to know who it is (a channel's inbound signal).
+    """
+
+    workspace: object  # engage.workspaces Workspace
+    extracted: Extracted
+    event_type: str = ""
+    message_id: str = ""
+    timestamp: datetime | None = None
+    traits: object = None
+    context: object = None
+
+
+@dataclass(eq=False)
+class Node:
+    """A profile as a batch sees it: found (locked) or created by the batch."""
+
+    profile: Profile
+    order: tuple  # (0, id) for a profile found, (1, n) for the n-th created: lowest survives
+    identities: list[Identity]
+    merged_into: "Node | None" = None
+    changed: bool = False
+
+    def canonical(self) -> "Node":
+        node = self
+        while node.merged_into is not None:
+            node = node.merged_into
+        return node
+
+
+@dataclass
+class Resolved:
+    """Where one sighting went: ``node`` is None when no identifier was usable."""
+
+    node: Node | None
     warnings: list[str] = field(default_factory=list)
 
-    def lock_pairs(self) -> list[tuple[str, str]]:
-        pairs = [(i.kind, i.value) for i in self.identifiers]
-        if self.previous_id:
-            pairs += [
-                (Identity.USER_ID, self.previous_id),
-                (Identity.ANONYMOUS_ID, self.previous_id),
-            ]
-        return pairs
+    @property
+    def profile_id(self) -> int | None:
+        """The profile the event was resolved to (its ``origin_profile_id``)."""
+        return None if self.node is None else self.node.profile.pk
+
+    @property
+    def canonical(self) -> Profile | None:
+        """The profile it belongs to once the whole batch's merges are done."""
+        return None if self.node is None else self.node.canonical().profile
+
+
+@dataclass
+class _Merge:
+    survivor: Node
+    merged: Node
+    reason: str
+    why: tuple  # (event type, identifier on the survivor, identifier on the merged)
+    message_id: str
+    identities: list[Identity]  # what the merged profile brought
+    taken: dict
 
 
 @dataclass
 class Resolution:
-    profile: Profile  # canonical and locked
-    created: bool = False
-    merges: list[ProfileMerge] = field(default_factory=list)
+    profile: Profile  # canonical
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass
-class BatchProfiles:
-    """Profiles a batch of events holds locked, for ``resolve_identifiers``.
-
-    A caller resolving many events in one transaction (processing) already
-    holds every identifier lock of the batch, and keeps the profiles it has
-    locked or created here, with their unsaved changes, so that each is locked
-    once and saved once per batch. Before a merge, ``flush`` must write every
-    pending change (a merge reads and moves rows in the database); the merging
-    profiles are then locked again from the database.
-    """
-
-    flush: Callable[[], None]
-    profiles: dict[int, Profile] = field(default_factory=dict)
-
-
-def extract_identifiers(*, event, workspace) -> Extracted:
-    """The identifiers of ``event`` (an engage.events Event), normalized.
-
-    Person traits come from an identify's ``traits`` and from
-    ``context.traits`` (a group call's traits describe the group, not the person).
-    """
-    found: list[tuple[str, object, str]] = []  # (kind, raw value, where)
-    if event.user_id:
-        found.append((Identity.USER_ID, event.user_id, "userId"))
-    if event.anonymous_id:
-        found.append((Identity.ANONYMOUS_ID, event.anonymous_id, "anonymousId"))
-    context = event.context if isinstance(event.context, dict) else {}
-    trait_sources = [("context.traits", context.get("traits"))]
-    if event.type == "identify":
-        trait_sources.insert(0, ("traits", event.traits))
-    for where, traits in trait_sources:
-        if not isinstance(traits, dict):
-            continue
-        for kind in (Identity.EMAIL, Identity.PHONE):
-            if traits.get(kind) not in (None, ""):
-                found.append((kind, traits[kind], f"{where}.{kind}"))
-    device = context.get("device")
-    if isinstance(device, dict) and device.get("id") not in (None, ""):
-        found.append((Identity.DEVICE_ID, device["id"], "context.device.id"))
-    external = context.get("externalIds")
-    if isinstance(external, list):
-        for index, item in enumerate(external):
-            where = f"context.externalIds[{index}]"
-            if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-                found.append(("kind", None, f"{where}.type"))
-                continue
-            kind = item["type"].strip().lower()
-            found.append((EXTERNAL_TYPE_KINDS.get(kind, kind), item.get("id"), f"{where}.id"))
-
-    extracted = Extracted(identifiers=[])
-    seen = set()
-    for kind, raw, where in found:
-        identifier = _usable(kind, raw, where, workspace, extracted.warnings)
-        if identifier is not None and identifier not in seen:
-            seen.add(identifier)
-            extracted.identifiers.append(identifier)
-    if event.type == "alias" and event.previous_id:
-        previous = _usable(Identity.ANONYMOUS_ID, event.previous_id, "previousId", workspace, [])
-        if previous is None:
-            extracted.warnings.append(
-                f"previousId: {event.previous_id!r} is not usable as an identifier; "
-                "nothing was aliased"
-            )
-        else:
-            extracted.previous_id = previous.value
-    extracted.identifiers.sort(key=lambda i: i.rank)
-    return extracted
-
-
-def _usable(kind, raw, where, workspace, warnings) -> Identifier | None:
-    try:
-        value = normalize(kind, raw, phone_region=workspace.default_phone_region)
-    except InvalidIdentifier as exc:
-        warnings.append(f"{where}: {exc.reason}; not used to identify the customer")
-        return None
-    if is_junk(value, extra_blocked=workspace.blocked_identifiers):
-        warnings.append(
-            f"{where}: {value!r} is a placeholder value; never used to identify the customer"
-        )
-        return None
-    return Identifier(kind, value)
-
-
-def identity_limit(workspace, kind: str) -> int:
-    if kind == Identity.USER_ID:
-        return 1
-    limits = workspace.identity_limits if isinstance(workspace.identity_limits, dict) else {}
-    try:
-        return max(1, int(limits.get(kind, settings.ENGAGE_DEFAULT_IDENTITY_LIMIT)))
-    except (TypeError, ValueError):
-        return settings.ENGAGE_DEFAULT_IDENTITY_LIMIT
-
-
 def resolve_identifiers(
-    *,
-    workspace,
-    extracted: Extracted,
-    event_type: str = "",
-    message_id: str = "",
-    batch: BatchProfiles | None = None,
+    *, workspace, extracted: Extracted, event_type: str = "", message_id: str = ""
 ) -> Resolution | None:
-    """Find, create or merge the profile the identifiers belong to.
+    """Find, create or merge the profile of one set of identifiers, outside processing.
 
-    Must run inside a transaction (the locks last until it ends). Returns None
-    when no identifier is usable (the event cannot be attributed).
-
-    A matched profile merged away by another worker while this one waited
-    for its lock (ProfilesMoved) is retried here, each attempt in a
-    savepoint so the profiles locked so far are released (see
-    locks.lock_profiles); ProfilesMoved escapes only after MAX_LOCK_ATTEMPTS.
-
-    With ``batch``, the caller already holds the identifier locks of
-    ``extracted`` (taken with ``lock_identifiers``) and the profiles returned
-    may carry changes it has not saved yet (see BatchProfiles); a batch
-    handles ProfilesMoved itself, by processing again event by event.
+    Takes the identifier locks itself (they last until the caller's
+    transaction ends, if any). Returns None when no identifier is usable.
     """
-    if batch is not None:
-        return _resolve(workspace, extracted, event_type, message_id, batch)
-    lock_identifiers(workspace.pk, extracted.lock_pairs())
+    with transaction.atomic():
+        lock_identifiers(workspace.pk, extracted.lock_pairs())
+        sighting = Sighting(workspace, extracted, event_type=event_type, message_id=message_id)
+        [resolved] = resolve_batch([sighting])
+    if resolved.node is None:
+        return None
+    return Resolution(profile=resolved.canonical, warnings=resolved.warnings)
+
+
+def resolve_batch(sightings: list[Sighting]) -> list[Resolved]:
+    """Resolve ``sightings`` in their order and write the outcome; one Resolved each.
+
+    Must run inside a transaction that holds the identifier locks of every
+    sighting (``Extracted.lock_pairs``). Raises ProfilesMoved when the
+    profiles found kept being merged away by others (MAX_LOCK_ATTEMPTS).
+    """
+    graph = _load(sightings)
+    resolved = [graph.resolve(sighting) for sighting in sightings]
+    graph.write()
+    return resolved
+
+
+def _load(sightings: list[Sighting]) -> "_Graph":
+    keys = {
+        (s.workspace.pk, Identifier(kind, value))
+        for s in sightings
+        for kind, value in s.extracted.lock_pairs()
+    }
+    lock = try_lock_profiles  # one statement, unless another transaction holds one
     for _ in range(MAX_LOCK_ATTEMPTS):
         try:
+            # A savepoint per attempt: a failed attempt must release the
+            # profiles it locked (see locks.lock_profiles).
             with transaction.atomic():
-                return _resolve(workspace, extracted, event_type, message_id, None)
+                found = _find(keys)
+                locked = lock(set(found.values()))
+                return _Graph(locked, _identities_of(locked))
+        except ProfilesBusy:
+            lock = lock_profiles
         except ProfilesMoved:
             continue
     raise ProfilesMoved
 
 
-def _resolve(workspace, extracted: Extracted, event_type: str, message_id: str, batch):
-    warnings: list[str] = []
-    identifiers = list(extracted.identifiers)
-    if extracted.previous_id:
-        previous = _previous_identifier(workspace, extracted.previous_id, identifiers)
-        if previous not in identifiers:
-            identifiers.append(previous)
-            identifiers.sort(key=lambda i: i.rank)
-    if not identifiers:
-        return None
+def _find(keys: set[Key]) -> dict[Key, int]:
+    """{(workspace id, identifier): profile id} for the identifiers already known.
 
-    existing = _find(workspace, identifiers)
-    held: dict[int, set[Identifier]] = {}  # identities of matched profiles, read lazily
-    while identifiers:
-        profile_ids = {existing[i] for i in identifiers if i in existing}
-        new = [i for i in identifiers if i not in existing]
-        if len(profile_ids) <= 1 and not new:
-            break  # nothing would change on the profile
-        over = _over_limit(workspace, identifiers, profile_ids, held)
-        if not over:
-            break
-        dropped = identifiers.pop()
-        warnings.append(
-            f"{dropped.kind}: {dropped.value!r} was not used to identify the customer: "
-            f"the profile would hold more than {identity_limit(workspace, over)} {over}"
-            f"{'' if over == Identity.USER_ID else ' identities'}"
-        )
-    if not identifiers:
-        return None
-
-    profile_ids = sorted({existing[i] for i in identifiers if i in existing})
-    if not profile_ids:
-        profile = Profile.objects.create(workspace=workspace)
-        _attach(workspace, profile, identifiers)
-        if batch is not None:
-            batch.profiles[profile.pk] = profile
-        return Resolution(profile=profile, created=True, warnings=warnings)
-
-    if batch is not None and len(profile_ids) == 1 and profile_ids[0] in batch.profiles:
-        survivor = batch.profiles[profile_ids[0]]
-        _attach(workspace, survivor, [i for i in identifiers if i not in existing])
-        return Resolution(profile=survivor, warnings=warnings)
-    if batch is not None and len(profile_ids) > 1:
-        batch.flush()
-        for pk in profile_ids:
-            batch.profiles.pop(pk, None)
-    locked = lock_profiles(profile_ids)
-    survivor = locked[profile_ids[0]]
-    if batch is not None:
-        batch.profiles[survivor.pk] = survivor
-    resolution = Resolution(profile=survivor, warnings=warnings)
-    for other_id in profile_ids[1:]:
-        reason, detail = _why(event_type, identifiers, existing, survivor.pk, other_id)
-        resolution.merges.append(
-            merge_locked(
-                survivor=survivor,
-                merged=locked[other_id],
-                reason=reason,
-                detail=detail,
-                message_id=message_id,
-            )
-        )
-    _attach(workspace, survivor, [i for i in identifiers if i not in existing])
-    return resolution
-
-
-def _previous_identifier(workspace, value: str, identifiers) -> Identifier:
-    """An alias's previousId: the user_id or anonymous_id of that value.
-
-    Known as one kind only, that kind; unknown, a new anonymous_id. Known as
-    both (the value came once as a userId, once as an anonymousId): the one
-    whose profile already holds another identifier of the alias, else the
-    user_id. So resolving the same alias again (resent, replayed) ties the
-    same identifiers as the first time, even after the value has been seen
-    as the other kind.
+    One statement for the whole batch: on PostgreSQL a join with the
+    ``unnest`` of the keys, elsewhere (SQLite, one writer) an OR of
+    IN lists per workspace and kind.
     """
-    candidates = [Identifier(Identity.USER_ID, value), Identifier(Identity.ANONYMOUS_ID, value)]
-    found = _find(workspace, [*candidates, *identifiers])
-    known = [c for c in candidates if c in found]
-    if len(known) == 2:
-        alongside = {found[i] for i in identifiers if i in found}
-        known = [c for c in known if found[c] in alongside] or known
-    return known[0] if known else candidates[1]
-
-
-def _find(workspace, identifiers) -> dict[Identifier, int]:
-    """{identifier: profile id} for the identifiers the workspace knows.
-
-    Plain SQL: this runs once per processed event, and building the query
-    through the ORM cost several times the query itself.
-    """
-    by_kind: dict[str, list[str]] = {}
-    for i in identifiers:
-        by_kind.setdefault(i.kind, []).append(i.value)
-    clauses, params = [], [workspace.pk]
-    for kind, values in by_kind.items():
-        clauses.append(f"(kind = %s AND value IN ({', '.join(['%s'] * len(values))}))")
-        params += [kind, *values]
-    sql = (
-        f"SELECT kind, value, profile_id FROM {Identity._meta.db_table} "  # noqa: S608
-        f"WHERE workspace_id = %s AND ({' OR '.join(clauses)})"
-    )
+    if not keys:
+        return {}
+    table = Identity._meta.db_table
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT i.workspace_id, i.kind, i.value, i.profile_id FROM {table} AS i "  # noqa: S608
+            "JOIN unnest(%s::bigint[], %s::text[], %s::text[]) AS k(w, kind, value) "
+            "ON i.workspace_id = k.w AND i.kind = k.kind AND i.value = k.value"
+        )
+        ordered = list(keys)
+        params = [
+            [w for w, _ in ordered],
+            [i.kind for _, i in ordered],
+            [i.value for _, i in ordered],
+        ]
+    else:
+        groups: dict[tuple[int, str], list[str]] = {}
+        for workspace_id, identifier in keys:
+            groups.setdefault((workspace_id, identifier.kind), []).append(identifier.value)
+        clauses, params = [], []
+        for (workspace_id, kind), values in groups.items():
+            marks = ", ".join(["%s"] * len(values))
+            clauses.append(f"(workspace_id = %s AND kind = %s AND value IN ({marks}))")
+            params += [workspace_id, kind, *values]
+        sql = (
+            f"SELECT workspace_id, kind, value, profile_id FROM {table} "  # noqa: S608
+            f"WHERE {' OR '.join(clauses)}"
+        )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return {Identifier(kind, value): profile_id for kind, value, profile_id in cursor}
+        return {
+            (workspace_id, Identifier(kind, value)): profile_id
+            for workspace_id, kind, value, profile_id in cursor
+        }
 
 
-def _over_limit(workspace, identifiers, profile_ids, held) -> str | None:
+def _identities_of(profiles: dict[int, Profile]) -> list[Identity]:
+    if not profiles:
+        return []
+    return list(
+        Identity.objects.filter(profile_id__in=list(profiles))
+        .only("pk", "workspace_id", "profile_id", "kind", "value")
+        .order_by("pk")
+    )
+
+
+class _Graph:
+    """The batch's identities and profiles in memory, changed event by event."""
+
+    def __init__(self, profiles: dict[int, Profile], identities: list[Identity]):
+        self.nodes = {pk: Node(p, (0, pk), []) for pk, p in profiles.items()}
+        self.owner: dict[Key, Node] = {}
+        self.moved_from: dict[Identity, int] = {}  # identities found: their profile then
+        for identity in identities:
+            node = self.nodes[identity.profile_id]
+            node.identities.append(identity)
+            self.owner[(identity.workspace_id, Identifier(identity.kind, identity.value))] = node
+            self.moved_from[identity] = identity.profile_id
+        self.created: list[Node] = []
+        self.new_identities: list[tuple[Key, Identity]] = []
+        self.merges: list[_Merge] = []
+        self.workspaces: dict[int, object] = {}
+        self._sequence = itertools.count()
+
+    # Resolution, in memory.
+
+    def resolve(self, sighting: Sighting) -> Resolved:
+        workspace, extracted = sighting.workspace, sighting.extracted
+        ws = workspace.pk
+        self.workspaces[ws] = workspace
+        warnings: list[str] = []
+        identifiers = list(extracted.identifiers)
+        if extracted.previous_id:
+            previous = self._previous_identifier(ws, extracted.previous_id, identifiers)
+            if previous not in identifiers:
+                identifiers = sorted([*identifiers, previous], key=lambda i: i.rank)
+        while identifiers:
+            nodes = {self.owner[(ws, i)] for i in identifiers if (ws, i) in self.owner}
+            new = [i for i in identifiers if (ws, i) not in self.owner]
+            if len(nodes) <= 1 and not new:
+                break  # nothing would change on the profile
+            over = _over_limit(workspace, identifiers, nodes)
+            if not over:
+                break
+            dropped = identifiers.pop()
+            warnings.append(
+                f"{dropped.kind}: {dropped.value!r} was not used to identify the customer: "
+                f"the profile would hold more than {identity_limit(workspace, over)} {over}"
+                f"{'' if over == Identity.USER_ID else ' identities'}"
+            )
+        if not identifiers:
+            return Resolved(None, warnings)
+
+        existing = {i: self.owner[(ws, i)] for i in identifiers if (ws, i) in self.owner}
+        found = sorted(set(existing.values()), key=lambda n: n.order)
+        if found:
+            survivor = found[0]
+            for other in found[1:]:
+                self._merge(survivor, other, sighting, identifiers, existing)
+        else:
+            survivor = Node(Profile(workspace=workspace), (1, next(self._sequence)), [])
+            self.created.append(survivor)
+        for identifier in identifiers:
+            if identifier not in existing:
+                identity = Identity(workspace_id=ws, kind=identifier.kind, value=identifier.value)
+                survivor.identities.append(identity)
+                self.owner[(ws, identifier)] = survivor
+                self.new_identities.append(((ws, identifier), identity))
+        if sighting.timestamp is not None:
+            apply_event(
+                profile=survivor.profile,
+                event_type=sighting.event_type,
+                timestamp=sighting.timestamp,
+                traits=sighting.traits,
+                context=sighting.context,
+            )
+        survivor.changed = True
+        return Resolved(survivor, warnings)
+
+    def _previous_identifier(self, ws: int, value: str, identifiers) -> Identifier:
+        """An alias's previousId: the user_id or anonymous_id of that value.
+
+        Known as one kind only, that kind; unknown, a new anonymous_id. Known
+        as both (the value came once as a userId, once as an anonymousId): the
+        one whose profile already holds another identifier of the alias, else
+        the user_id. So resolving the same alias again (resent, replayed) ties
+        the same identifiers as the first time, even after the value has been
+        seen as the other kind.
+        """
+        candidates = [Identifier(Identity.USER_ID, value), Identifier(Identity.ANONYMOUS_ID, value)]
+        known = [c for c in candidates if (ws, c) in self.owner]
+        if len(known) == 2:
+            alongside = {self.owner[(ws, i)] for i in identifiers if (ws, i) in self.owner}
+            known = [c for c in known if self.owner[(ws, c)] in alongside] or known
+        return known[0] if known else candidates[1]
+
+    def _merge(self, survivor: Node, merged: Node, sighting: Sighting, identifiers, existing):
+        on_merged = next(i for i in identifiers if existing.get(i) is merged)
+        on_survivor = next(i for i in identifiers if existing.get(i) is survivor)
+        if sighting.event_type == "alias":
+            reason = ProfileMerge.ALIAS
+        elif on_merged.kind in SESSION_KINDS and on_survivor.kind in SESSION_KINDS:
+            reason = ProfileMerge.IDENTIFY
+        else:
+            reason = ProfileMerge.SHARED_IDENTIFIER
+        taken = combine(survivor=survivor.profile, merged=merged.profile)
+        self.merges.append(
+            _Merge(
+                survivor=survivor,
+                merged=merged,
+                reason=reason,
+                why=(sighting.event_type or "event", on_survivor, on_merged),
+                message_id=sighting.message_id,
+                identities=list(merged.identities),
+                taken=taken,
+            )
+        )
+        for identity in merged.identities:
+            self.owner[(identity.workspace_id, Identifier(identity.kind, identity.value))] = (
+                survivor
+            )
+        survivor.identities += merged.identities
+        merged.identities = []
+        merged.merged_into = survivor
+        survivor.changed = merged.changed = True
+
+    # Writing the outcome, a statement per table.
+
+    def write(self) -> None:
+        Profile.objects.bulk_create([node.profile for node in self.created])
+        for key, identity in self.new_identities:
+            identity.profile_id = self.owner[key].canonical().profile.pk
+        Identity.objects.bulk_create([identity for _, identity in self.new_identities])
+        if self.merges:
+            self._write_merges()
+        changed = [n for n in self.nodes.values() if n.changed]
+        changed += [n for n in self.created if n.merged_into is not None]
+        for node in changed:
+            if node.merged_into is not None:
+                node.profile.merged_into_id = node.canonical().profile.pk
+        update_rows(
+            Profile, [n.profile for n in changed], [*Profile.EVENT_DRIVEN_FIELDS, "merged_into"]
+        )
+
+    def _write_merges(self) -> None:
+        moved = []
+        for identity, was in self.moved_from.items():
+            now_on = self.owner[(identity.workspace_id, Identifier(identity.kind, identity.value))]
+            identity.profile_id = now_on.canonical().profile.pk
+            if identity.profile_id != was:
+                moved.append(identity)
+        update_rows(Identity, moved, ["profile"])
+        # Keep merged_into one hop deep for profiles merged earlier into one
+        # that this batch merged away.
+        ends = {
+            m.merged.profile.pk: m.merged.canonical().profile.pk
+            for m in self.merges
+            if m.merged.order[0] == 0
+        }
+        if ends:
+            Profile.objects.filter(merged_into_id__in=list(ends)).update(
+                merged_into_id=moved_to(ends, "merged_into_id")
+            )
+        now = timezone.now()
+        records = ProfileMerge.objects.bulk_create(
+            [
+                ProfileMerge(
+                    workspace_id=m.survivor.profile.workspace_id,
+                    survivor_id=m.survivor.profile.pk,
+                    merged_id=m.merged.profile.pk,
+                    reason=m.reason,
+                    detail=_detail(m)[:500],
+                    message_id=m.message_id[:100],
+                    identity_ids=sorted(i.pk for i in m.identities),
+                    traits_taken=m.taken,
+                    merged_at=now,
+                )
+                for m in self.merges
+            ]
+        )
+        by_workspace: dict[int, list[tuple[int, int, int]]] = {}
+        for record in records:
+            by_workspace.setdefault(record.workspace_id, []).append(
+                (record.survivor_id, record.merged_id, record.pk)
+            )
+        for workspace_id, pairs in by_workspace.items():
+            profiles_merged.send(
+                sender=ProfileMerge, workspace=self.workspaces[workspace_id], pairs=pairs
+            )
+
+
+def _detail(merge: _Merge) -> str:
+    event_type, on_survivor, on_merged = merge.why
+    return (
+        f"{event_type} carried {on_survivor} (profile {merge.survivor.profile.pk}) "
+        f"and {on_merged} (profile {merge.merged.profile.pk})"
+    )
+
+
+def _over_limit(workspace, identifiers, nodes) -> str | None:
     """The first kind over its limit if these profiles and identifiers came together."""
     union = set(identifiers)
     largest: dict[str, int] = {}
-    for profile_id in profile_ids:
-        if profile_id not in held:
-            held[profile_id] = {
-                Identifier(kind, value)
-                for kind, value in Identity.objects.filter(profile_id=profile_id).values_list(
-                    "kind", "value"
-                )
-            }
-        union |= held[profile_id]
-        for kind in {i.kind for i in held[profile_id]}:
-            count = sum(1 for i in held[profile_id] if i.kind == kind)
+    for node in nodes:
+        held = {Identifier(i.kind, i.value) for i in node.identities}
+        union |= held
+        for kind in {i.kind for i in held}:
+            count = sum(1 for i in held if i.kind == kind)
             largest[kind] = max(largest.get(kind, 0), count)
     counts: dict[str, int] = {}
     for i in union:
@@ -358,30 +455,3 @@ def _over_limit(workspace, identifiers, profile_ids, held) -> str | None:
         if counts[kind] > max(identity_limit(workspace, kind), largest.get(kind, 0)):
             return kind
     return None
-
-
-def _attach(workspace, profile: Profile, identifiers) -> None:
-    if identifiers:
-        Identity.objects.bulk_create(
-            [
-                Identity(workspace=workspace, profile=profile, kind=i.kind, value=i.value)
-                for i in identifiers
-            ]
-        )
-
-
-def _why(event_type, identifiers, existing, survivor_id, merged_id) -> tuple[str, str]:
-    """The reason and the detail recorded for merging ``merged_id`` into ``survivor_id``."""
-    on_merged = next(i for i in identifiers if existing.get(i) == merged_id)
-    on_survivor = next(i for i in identifiers if existing.get(i) == survivor_id)
-    if event_type == "alias":
-        reason = ProfileMerge.ALIAS
-    elif on_merged.kind in SESSION_KINDS and on_survivor.kind in SESSION_KINDS:
-        reason = ProfileMerge.IDENTIFY
-    else:
-        reason = ProfileMerge.SHARED_IDENTIFIER
-    detail = (
-        f"{event_type or 'event'} carried {on_survivor} (profile {survivor_id}) "
-        f"and {on_merged} (profile {merged_id})"
-    )
-    return reason, detail

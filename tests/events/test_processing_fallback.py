@@ -20,14 +20,14 @@ def test_an_event_that_fails_is_set_aside_and_the_rest_of_its_batch_is_processed
     good = [pending_event(ws, anonymous_id=f"a-{n}") for n in range(3)]
     bad = pending_event(ws, "identify", user_id="u-bad", anonymous_id="a-0")
     after = pending_event(ws, anonymous_id="a-1", name="Later")
-    resolve = processing.resolve_identifiers
+    resolve = processing.resolve_batch
 
-    def failing(**kwargs):
-        if kwargs["message_id"] == bad.message_id:
+    def failing(sightings):
+        if bad.message_id in {s.message_id for s in sightings}:
             raise ValueError("broken traits")
-        return resolve(**kwargs)
+        return resolve(sightings)
 
-    monkeypatch.setattr(processing, "resolve_identifiers", failing)
+    monkeypatch.setattr(processing, "resolve_batch", failing)
 
     assert process_pending() == 5
 
@@ -50,16 +50,16 @@ def test_a_conflict_midway_rolls_the_batch_back_and_merges_happen_once(workspace
     pending_event(ws, anonymous_id="laptop")
     login = pending_event(ws, "identify", user_id="ada", anonymous_id="phone")
     second = pending_event(ws, "identify", user_id="ada", anonymous_id="laptop")
-    resolve = processing.resolve_identifiers
+    resolve = processing.resolve_batch
     failed = []
 
-    def conflicting_once(**kwargs):
-        if kwargs["message_id"] == second.message_id and not failed:
+    def conflicting_once(sightings):
+        if second.message_id in {s.message_id for s in sightings} and not failed:
             failed.append(True)
             raise processing.ProfilesMoved
-        return resolve(**kwargs)
+        return resolve(sightings)
 
-    monkeypatch.setattr(processing, "resolve_identifiers", conflicting_once)
+    monkeypatch.setattr(processing, "resolve_batch", conflicting_once)
 
     assert process_pending() == 4
 

@@ -29,8 +29,8 @@ from engage.events.models import Event
 from engage.events.processing import run
 from engage.privacy.hashing import identity_hash
 from engage.privacy.models import Suppression
+from engage.profiles.identifiers import Identifier, extract_identifiers
 from engage.profiles.models import Identity, Profile
-from engage.profiles.resolution import Identifier, extract_identifiers
 from engage.workspaces.services import create_workspace
 from tests.identity_helpers import pending_event
 from tests.profiles.test_concurrency import race

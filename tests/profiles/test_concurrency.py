@@ -302,14 +302,15 @@ def test_a_batch_rolled_back_on_contention_is_counted_once(
     # profile: in the batch's fast pass, then in every attempt of its careful
     # pass, until the batch gives up and rolls back; the next claim succeeds.
     conflicts = iter(range(1 + processing.MAX_EVENT_ATTEMPTS))
-    resolve = processing.resolve_identifiers
+    resolve = processing.resolve_batch
 
-    def conflicting(**kwargs):
-        if kwargs["message_id"] == events[1].message_id and next(conflicts, None) is not None:
+    def conflicting(sightings):
+        carried = {s.message_id for s in sightings}
+        if events[1].message_id in carried and next(conflicts, None) is not None:
             raise ProfilesMoved
-        return resolve(**kwargs)
+        return resolve(sightings)
 
-    monkeypatch.setattr(processing, "resolve_identifiers", conflicting)
+    monkeypatch.setattr(processing, "resolve_batch", conflicting)
 
     assert process_pending() == 3
     assert next(conflicts, None) is None  # the careful pass did give up

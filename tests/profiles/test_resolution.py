@@ -278,7 +278,7 @@ def test_resolution_retries_when_a_matched_profile_moved_under_it(workspace, mon
 
     ws = workspace.workspace
     send(ws, "identify", user_id="ann", traits={"email": "ann@example.com"})
-    real_lock = resolution.lock_profiles
+    real_lock = resolution.try_lock_profiles
     attempts = []
 
     def moved_once(profile_ids):
@@ -288,7 +288,7 @@ def test_resolution_retries_when_a_matched_profile_moved_under_it(workspace, mon
             raise ProfilesMoved
         return real_lock(profile_ids)
 
-    monkeypatch.setattr(resolution, "lock_profiles", moved_once)
+    monkeypatch.setattr(resolution, "try_lock_profiles", moved_once)
     extracted = resolution.Extracted(
         identifiers=[resolution.Identifier(Identity.EMAIL, "ann@example.com")]
     )
