@@ -1,0 +1,189 @@
+"""Customers enter a live journey by its entry rules, set-based, each entry in
+the ledger, and the engine runs their first step."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from engage.journeys import entry
+from engage.journeys.models import Enrollment, Journey
+from engage.messaging.models import MessageDecision
+from tests.customer_factories import EventFactory, ProfileFactory
+
+from .factories import live_journey
+from .walking import T0, ledger
+
+pytestmark = pytest.mark.django_db
+
+
+def definition(**entry_rules) -> dict:
+    return {
+        "trigger": {"event": "Signed Up"},
+        "entry": entry_rules,
+        "start": "pause",
+        "nodes": {
+            "pause": {"type": "wait", "duration": {"days": 1}, "next": "done"},
+            "done": {"type": "exit"},
+        },
+    }
+
+
+def end(enrollment: Enrollment, at) -> None:
+    Enrollment.objects.filter(pk=enrollment.pk).update(
+        ended_at=at, end_reason=Enrollment.COMPLETED, next_run_at=None
+    )
+
+
+def test_customers_enter_at_the_start_due_now_with_the_trigger_event_in_the_ledger(workspace):
+    ws = workspace.workspace
+    journey = live_journey(ws, definition())
+    ann, bob = ProfileFactory.create_batch(2, workspace=ws)
+    signed_up = EventFactory(profile=ann, name="Signed Up")
+
+    result = entry.enroll(
+        journey=journey,
+        profile_ids=[ann.pk, bob.pk],
+        now=T0,
+        trigger_event_ids={ann.pk: signed_up.pk},
+    )
+
+    assert result.refused == {}
+    by_profile = {e.profile_id: e for e in Enrollment.objects.filter(journey=journey)}
+    assert set(by_profile) == {ann.pk, bob.pk}
+    first = by_profile[ann.pk]
+    assert (first.node_id, first.next_run_at, first.entered_at, first.waiting, first.visit) == (
+        "pause",
+        T0,
+        T0,
+        False,
+        0,
+    )
+    assert (first.trigger_event_id, first.version_id, first.origin_profile_id) == (
+        signed_up.pk,
+        journey.live_version_id,
+        ann.pk,
+    )
+    assert ledger(first) == [("enter", "event", "pause")]
+    row = MessageDecision.objects.get(enrollment_id=first.pk)
+    assert (row.detail, row.source, row.journey_id, row.journey_version) == (
+        str(signed_up.pk),
+        "journey",
+        journey.pk,
+        1,
+    )
+    assert ledger(by_profile[bob.pk]) == [("enter", "manual", "pause")]
+
+
+def test_only_a_live_journey_takes_customers(workspace):
+    ws = workspace.workspace
+    journey = live_journey(ws, definition())
+    ann = ProfileFactory(workspace=ws)
+    for status in (Journey.PAUSED, Journey.STOPPED, Journey.DRAFT):
+        Journey.objects.filter(pk=journey.pk).update(status=status)
+        result = entry.enroll(journey=journey, profile_ids=[ann.pk], now=T0)
+        assert (result.entered, result.refused) == ([], {ann.pk: "not_live"})
+    assert not Enrollment.objects.exists()
+    assert not MessageDecision.objects.exists()
+
+
+def test_one_active_enrollment_per_customer_and_unknown_customers_refused(
+    workspace, other_workspace
+):
+    ws = workspace.workspace
+    journey = live_journey(ws, definition(reentry="always"))
+    ann = ProfileFactory(workspace=ws)
+    stranger = ProfileFactory(workspace=other_workspace.workspace)
+    merged = ProfileFactory(workspace=ws, merged_into=ann)
+
+    first = entry.enroll(journey=journey, profile_ids=[ann.pk, ann.pk], now=T0)
+    again = entry.enroll(
+        journey=journey, profile_ids=[ann.pk, stranger.pk, merged.pk, 10**12], now=T0
+    )
+
+    assert [e.profile_id for e in first.entered] == [ann.pk]
+    assert again.entered == []
+    assert again.refused == {
+        ann.pk: "already_active",
+        stranger.pk: "no_profile",
+        merged.pk: "no_profile",
+        10**12: "no_profile",
+    }
+    assert Enrollment.objects.filter(journey=journey).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("rules", "days_later", "refusal"),
+    [
+        ({}, 400, "reentry_never"),
+        ({"reentry": "never"}, 1, "reentry_never"),
+        ({"reentry": "always"}, 0, None),
+        ({"reentry": "after", "after_days": 30}, 29, "reentry_too_soon"),
+        ({"reentry": "after", "after_days": 30}, 30, None),
+    ],
+    ids=["default-never", "never", "always", "after-too-soon", "after-long-enough"],
+)
+def test_reentry_after_an_enrollment_ended(workspace, rules, days_later, refusal):
+    ws = workspace.workspace
+    journey = live_journey(ws, definition(**rules))
+    ann = ProfileFactory(workspace=ws)
+    (first,) = entry.enroll(journey=journey, profile_ids=[ann.pk], now=T0).entered
+    end(first, T0 + dt.timedelta(hours=1))
+
+    later = T0 + dt.timedelta(days=days_later)
+    result = entry.enroll(journey=journey, profile_ids=[ann.pk], now=later)
+
+    if refusal is None:
+        assert [e.entered_at for e in result.entered] == [later]
+        assert Enrollment.objects.filter(journey=journey, ended_at__isnull=True).count() == 1
+    else:
+        assert (result.entered, result.refused) == ([], {ann.pk: refusal})
+        assert Enrollment.objects.filter(journey=journey).count() == 1
+
+
+def test_the_daily_limit_lets_the_first_in_and_opens_again_the_next_day(workspace):
+    ws = workspace.workspace
+    journey = live_journey(ws, definition(daily_limit=3, reentry="always"))
+    people = ProfileFactory.create_batch(5, workspace=ws)
+    ids = [p.pk for p in people]
+    morning = T0.replace(hour=1)
+
+    first = entry.enroll(journey=journey, profile_ids=ids[:2], now=morning)
+    second = entry.enroll(journey=journey, profile_ids=ids[2:], now=morning.replace(hour=23))
+    tomorrow = entry.enroll(journey=journey, profile_ids=ids[3:], now=T0 + dt.timedelta(days=1))
+
+    assert len(first.entered) == 2
+    assert [e.profile_id for e in second.entered] == [ids[2]]
+    assert second.refused == {ids[3]: "daily_limit", ids[4]: "daily_limit"}
+    assert [e.profile_id for e in tomorrow.entered] == ids[3:]
+
+
+def test_entry_is_set_based_whatever_the_number_of_customers(workspace):
+    ws = workspace.workspace
+    few = ProfileFactory.create_batch(2, workspace=ws)
+    many = ProfileFactory.create_batch(300, workspace=ws)
+    queries = []
+    for name, people in (("few", few), ("many", many)):
+        journey = live_journey(ws, definition(daily_limit=1000), name=name)
+        with CaptureQueriesContext(connection) as captured:
+            result = entry.enroll(journey=journey, profile_ids=[p.pk for p in people], now=T0)
+        assert len(result.entered) == len(people)
+        queries.append(len(captured))
+    assert queries[0] == queries[1]
+    assert MessageDecision.objects.filter(action="enter").count() == 302
+
+
+def test_the_engine_takes_the_first_step_once_the_entry_commits(
+    workspace, django_capture_on_commit_callbacks
+):
+    ws = workspace.workspace
+    journey = live_journey(ws, definition())
+    ann = ProfileFactory(workspace=ws)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        (enrollment,) = entry.enroll(journey=journey, profile_ids=[ann.pk]).entered
+
+    enrollment.refresh_from_db()
+    assert (enrollment.node_id, enrollment.waiting) == ("pause", True)
+    assert ledger(enrollment) == [("enter", "manual", "pause"), ("wait", "duration", "pause")]
