@@ -44,6 +44,7 @@ from engage.segments import services as segment_services
 from engage.segments.models import Segment
 from engage.workspaces.services import create_workspace
 from tests.customer_factories import EventFactory, IdentityFactory, MergeFactory
+from tests.journeys.factories import live_journey
 from tests.live_processes import gunicorn, process_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("transactional_db")]
@@ -88,6 +89,8 @@ values = [%(message)s]
 values = [%(entry)s]
 [dictionaries.templates]
 values = [%(template)s]
+[dictionaries.journeys]
+values = [%(journey)s]
 [dictionaries.time_cursors]
 values = ["%(time_cursor)s"]
 [dictionaries.segment_cursors]
@@ -102,11 +105,16 @@ values = ["%(member_cursor)s"]
 "path.message_id" = { dictionary = "messages", probability = 0.5 }
 "path.entry_id" = { dictionary = "entries", probability = 0.5 }
 "path.template_id" = { dictionary = "templates", probability = 0.5 }
+"path.journey_id" = { dictionary = "journeys", probability = 0.5 }
 
 # A cursor is opaque: only one holding the list's own sort key is valid, so
 # each list is given one of its shape (time and id, a name, a profile id).
 [[operations]]
-include-operation-id-regex = "^profiles_(events|decisions_list|consents_list)$"
+include-operation-id-regex = "^profiles_(events|decisions_list|consents_list|journeys_list)$"
+parameters = { "query.cursor" = { dictionary = "time_cursors", probability = 1.0 } }
+
+[[operations]]
+include-operation-id = "journeys_enrollments_list"
 parameters = { "query.cursor" = { dictionary = "time_cursors", probability = 1.0 } }
 
 [[operations]]
@@ -114,11 +122,11 @@ include-operation-id = "inbox_messages_list"
 parameters = { "query.cursor" = { dictionary = "time_cursors", probability = 1.0 } }
 
 [[operations]]
-include-operation-id-regex = "^(segments_list|templates_list)$"
+include-operation-id-regex = "^(segments_list|templates_list|journeys_list)$"
 parameters = { "query.cursor" = { dictionary = "segment_cursors", probability = 1.0 } }
 
 [[operations]]
-include-operation-id = "segments_members_list"
+include-operation-id-regex = "^(segments_members_list|journeys_versions_list)$"
 parameters = { "query.cursor" = { dictionary = "member_cursors", probability = 1.0 } }
 
 [[operations]]
@@ -141,6 +149,12 @@ POSITIVE_OFF = [
     "templates_create",
     "templates_partial_update",
     "templates_test_send",
+    # a journey definition that validates whole (known node types, templates, segments);
+    # a journey name not taken
+    "journeys_create",
+    "journeys_partial_update",
+    "journeys_versions_create",
+    "journeys_versions_update",
 ]
 
 
@@ -174,6 +188,14 @@ def seed_workspace() -> tuple[dict[str, str], dict[str, str]]:
     template = MessageTemplate.objects.create(
         workspace=workspace, name="welcome", channel="email", body="Hi {{ traits.first_name }}"
     )
+    journey = live_journey(
+        workspace,
+        {
+            "trigger": {"manual": True},
+            "start": "done",
+            "nodes": {"done": {"type": "exit"}},
+        },
+    )
     keys = {
         "ENGAGE_FUZZ_SECRET_KEY": new.secret_key,
         "ENGAGE_FUZZ_INBOX_TOKEN": tokens.issue(workspace_id=workspace.pk, profile_id=ada.pk),
@@ -185,6 +207,7 @@ def seed_workspace() -> tuple[dict[str, str], dict[str, str]]:
         "message": str(message.pk),
         "entry": str(entry.pk),
         "template": str(template.pk),
+        "journey": str(journey.pk),
         "time_cursor": Cursor((event.timestamp, event.pk)).encode(),
         "segment_cursor": Cursor((static.name,)).encode(),
         "member_cursor": Cursor((ada.pk,)).encode(),

@@ -12,6 +12,7 @@ from drf_spectacular.validation import validate_schema
 from engage.inbox import tokens
 from engage.segments.models import Segment
 from tests.customer_factories import EventFactory
+from tests.journeys.factories import live_journey
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,6 +115,10 @@ def test_every_list_pages_the_same_way(schema):
         "/api/segments",
         "/api/segments/{segment_id}/members",
         "/api/templates",
+        "/api/journeys",
+        "/api/journeys/{journey_id}/versions",
+        "/api/journeys/{journey_id}/enrollments",
+        "/api/profiles/{profile_id}/journeys",
         "/inbox/messages",
     }
 
@@ -219,7 +224,8 @@ def test_a_nul_in_any_query_parameter_is_a_400_never_a_500(schema, workspace):
     was a DataError (500), as ``?event=%00`` on the timeline was."""
     profile = EventFactory(profile__workspace=workspace.workspace).profile
     segment = Segment.objects.create(workspace=workspace.workspace, name="Static", kind="static")
-    ids = {"profile_id": profile.pk, "segment_id": segment.pk}
+    journey = live_journey(workspace.workspace, {})
+    ids = {"profile_id": profile.pk, "segment_id": segment.pk, "journey_id": journey.pk}
     keys = {
         "secretKey": workspace.secret_key,
         "inboxToken": tokens.issue(workspace_id=workspace.workspace.pk, profile_id=profile.pk),
