@@ -221,6 +221,8 @@ ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
 ENGAGE_SEND_MAX_ATTEMPTS = env.int("ENGAGE_SEND_MAX_ATTEMPTS", default=5)
 ENGAGE_SEND_BACKOFF_SECONDS = env.float("ENGAGE_SEND_BACKOFF_SECONDS", default=30.0)
 ENGAGE_SENDING_TIMEOUT_SECONDS = env.float("ENGAGE_SENDING_TIMEOUT_SECONDS", default=300.0)
+# Due messages a worker claims in one transaction and sends over one connection.
+ENGAGE_SEND_CHUNK_SIZE = env.int("ENGAGE_SEND_CHUNK_SIZE", default=50)
 
 # --- i18n / static ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -13,6 +13,7 @@ workspace's staff cannot make the server log in to, or relay through, a mail
 server on its own network.
 """
 
+import contextlib
 import re
 import smtplib
 import socket
@@ -45,6 +46,8 @@ class Email(Channel):
     address_kind = "email"
     address_trait = "email"
     capabilities = Capabilities(two_way=False, rich_content=True)
+    # The backend a session shares between sends, open once the first send needs it.
+    _shared = None
     settings_schema = (
         SettingField("from_email", "email", required=True, help="Sender address."),
         SettingField("from_name", help="Sender display name."),
@@ -133,15 +136,38 @@ class Email(Channel):
             to=[address],
             reply_to=[s["reply_to"]] if s.get("reply_to") else None,
             headers=headers,
-            connection=self.connection(),
+            connection=self._shared or self.connection(),
         )
         if message.html:
             mail.attach_alternative(self.tracked_html(message), "text/html")
         return mail
 
+    @contextlib.contextmanager
+    def session(self):
+        """One SMTP connection (or ESP HTTP session) for every send of the
+        chunk; a send that fails closes it, and the next one connects again."""
+        self._shared = self.connection()
+        try:
+            yield
+        finally:
+            _close(self._shared)
+            self._shared = None
+
     def send(self, *, message, address: str) -> SendResult:
         mail = self.build(message=message, address=address)
         try:
+            return self._send(mail)
+        except BaseException:
+            if self._shared is not None:
+                _close(self._shared)
+            raise
+
+    def _send(self, mail) -> SendResult:
+        try:
+            if self._shared is not None:
+                # Connecting here, not when the session opens, lets a refused
+                # connection be this message's (transient) error.
+                self._shared.open()
             mail.send()
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
@@ -175,6 +201,12 @@ class GuardedSMTPBackend(EmailBackend):
     @property
     def connection_class(self):
         return GuardedSMTP
+
+
+def _close(backend) -> None:
+    """Close a connection whose state may be broken; nothing to report if it fails."""
+    with contextlib.suppress(Exception):
+        backend.close()
 
 
 def _text(value) -> str:

@@ -9,7 +9,8 @@ unsubscribe that arrives in between still counts. In order:
 2. quiet hours in the customer's timezone defer marketing to the end of the
    window (never drop it);
 3. frequency caps per channel and the contact-pressure budget across channels
-   (per day and per week). A message that would take a slot a higher-ranked
+   (per day and per week), counting the messages already claimed with it in
+   the worker's chunk. A message that would take a slot a higher-ranked
    message is waiting for is deferred briefly, so the higher rank (category,
    then campaign priority, then age) wins the last slot instead of whichever
    worker came first; a message with no slot left is skipped;
@@ -18,6 +19,7 @@ unsubscribe that arrives in between still counts. In order:
 The caller writes every skip and deferral to the decision log.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,10 +53,20 @@ def check(
     now: datetime,
     channel: type[Channel] | None = None,
     policy: MessagingPolicy | None = None,
+    claimed: Sequence[Message] = (),
 ) -> Decision:
+    """``claimed``: the customer's other messages claimed in the same chunk,
+    not yet written as ``sending``; each takes a slot."""
     policy = policy or workspace_policy(message.workspace_id)
     for rule in (_consent, _quiet_hours, _caps):
-        verdict = rule(message=message, profile=profile, now=now, channel=channel, policy=policy)
+        verdict = rule(
+            message=message,
+            profile=profile,
+            now=now,
+            channel=channel,
+            policy=policy,
+            claimed=claimed,
+        )
         if verdict is not None:
             return verdict
     return _plugins(message=message, profile=profile, now=now)
@@ -135,9 +147,10 @@ def _limits(message: Message, policy: MessagingPolicy):
             yield "contact_budget", "all", window, cap
 
 
-def _caps(*, message, profile, now, policy, **_):
+def _caps(*, message, profile, now, policy, claimed, **_):
     """One query counts, per scope and window, the slots used and the
-    higher-ranked messages waiting, for every cap that applies."""
+    higher-ranked messages waiting, for every cap that applies; the chunk's
+    claimed messages are counted from memory."""
     if message.category == Message.TRANSACTIONAL and not policy.cap_transactional:
         return None
     limits = list(_limits(message, policy))
@@ -157,7 +170,14 @@ def _caps(*, message, profile, now, policy, **_):
             | Q(category=message.category, priority=message.priority, pk__lt=message.pk)
         )
     )
-    mine = Message.objects.filter(profile_id=message.profile_id).exclude(pk=message.pk)
+    taking = [
+        other
+        for other in claimed
+        if policy.cap_transactional or other.category != Message.TRANSACTIONAL
+    ]
+    mine = Message.objects.filter(profile_id=message.profile_id).exclude(
+        pk__in=[message.pk, *(other.pk for other in claimed)]
+    )
     if not policy.cap_transactional:
         mine = mine.exclude(category=Message.TRANSACTIONAL)
     counts = mine.filter(used["week"] | waiting).aggregate(
@@ -167,8 +187,12 @@ def _caps(*, message, profile, now, policy, **_):
         },
         **{f"waiting_{scope}": Count("pk", filter=scopes[scope] & waiting) for scope in scopes},
     )
+    in_chunk = {
+        "channel": sum(other.channel == message.channel for other in taking),
+        "all": len(taking),
+    }
     for reason, scope, window, cap in limits:
-        taken = counts[f"used_{scope}_{window}"]
+        taken = counts[f"used_{scope}_{window}"] + in_chunk[scope]
         left = cap - taken
         label = "per channel" if scope == "channel" else "across channels"
         if left <= 0:

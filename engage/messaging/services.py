@@ -29,7 +29,7 @@ from engage.workspaces.models import Workspace
 
 from . import rendering
 from .models import Message, MessageDecision, MessageTemplate
-from .sending import chunk_size, decide
+from .sending import chunk_size, decide, waiting_in_chunk
 from .tasks import send_messages
 
 # Longest reason kept in the decision log with a cancellation.
@@ -340,11 +340,14 @@ def _publish(messages: list[Message], workspace: Workspace) -> None:
 
 
 def cancel_message(*, message: Message, reason: str = "") -> Message:
-    """Cancel a queued or deferred message; ``reason`` goes to the decision log.
+    """Cancel a message not yet handed to the provider; ``reason`` goes to
+    the decision log.
 
-    The row lock makes it one or the other with a worker claiming the message:
-    a claim that got there first has committed ``sending`` (NotCancellable),
-    and a claim after the cancel finds nothing ready to send. Cancelling a
+    That is a queued or deferred message, or one a worker has claimed in its
+    chunk but not reached yet (``sending.waiting_in_chunk``). The row
+    lock makes it one or the other with the worker: once the worker has
+    committed that it is calling the provider the message is NotCancellable,
+    and a worker reaching a cancelled message leaves it alone. Cancelling a
     cancelled message again changes nothing, so a retried request is safe.
     """
     if len(reason) > MAX_CANCEL_REASON:
@@ -353,7 +356,7 @@ def cancel_message(*, message: Message, reason: str = "") -> Message:
         message = Message.objects.select_for_update().get(pk=message.pk)
         if message.status == Message.CANCELLED:
             return message
-        if message.status not in Message.READY:
+        if message.status not in Message.READY and not waiting_in_chunk(message):
             raise NotCancellable(message.status)
         message.status = Message.CANCELLED
         message.next_attempt_at = None

@@ -31,30 +31,34 @@ def send_message(message_id: int, workspace_id: int | None = None) -> None:
 
 
 @shared_task(ignore_result=True)
-def send_messages(message_ids: list[int], workspace_id: int) -> None:
-    """Send a chunk of messages created together in ``workspace_id``; an id
-    of another workspace is logged and left alone, as in ``send_message``."""
-    mine = set(
-        Message.objects.filter(pk__in=message_ids, workspace_id=workspace_id).values_list(
-            "pk", flat=True
+def send_messages(message_ids: list[int], workspace_id: int | None = None) -> None:
+    """Claim and send the chunk ``message_ids`` over one provider connection
+    per channel. With ``workspace_id`` (messages created together) an id of
+    another workspace is logged and left alone, as in ``send_message``."""
+    if workspace_id is not None:
+        mine = set(
+            Message.objects.filter(pk__in=message_ids, workspace_id=workspace_id).values_list(
+                "pk", flat=True
+            )
         )
-    )
-    for message_id in message_ids:
-        if message_id not in mine:
+        for message_id in sorted(set(message_ids) - mine):
             logger.warning(
                 "send_messages: message %s is not in workspace %s; nothing done",
                 message_id,
                 workspace_id,
             )
-            continue
-        sending.send_message(message_id)
+        message_ids = [message_id for message_id in message_ids if message_id in mine]
+    if message_ids:
+        sending.send_chunk(message_ids)
 
 
 @shared_task(ignore_result=True)
 def sweep_messages() -> int:
-    """Recover messages whose worker died and hand due retries and deferrals out."""
+    """Recover messages whose worker died and hand due retries and deferrals
+    out, a chunk per task."""
     sending.recover_stuck()
     due = sending.due_message_ids()
-    for message_id in due:
-        send_message.delay(message_id)
+    size = sending.chunk_size()
+    for start in range(0, len(due), size):
+        send_messages.delay(due[start : start + size])
     return len(due)

@@ -9,6 +9,7 @@ that match its schema. Errors name the field, e.g. ``bot_token: required``.
 import copy
 import json
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -293,6 +294,16 @@ class Channel(Plugin):
 
     def send(self, *, message, address: str) -> SendResult:
         raise NotImplementedError
+
+    @contextmanager
+    def session(self):
+        """Sends made inside ``with channel.session():`` may share one
+        connection to the provider: engage opens a session around each chunk
+        of messages it sends, so a channel whose connection costs a handshake
+        (an SMTP login, a TLS connection to an API) pays it once per chunk.
+        The default does nothing; each ``send`` must still work without one.
+        """
+        yield
 
     def verify_webhook(self, request) -> bool:
         """Whether ``request`` really comes from the provider (its signature).
