@@ -344,7 +344,7 @@ class Checker:
                         self.error(
                             f"{path}.{current}.{graph.NEXT}",
                             f"closes a loop without a wait ({' → '.join(loop)}); put a "
-                            f"{', '.join(WAITING_TYPES)} node in it",
+                            f"{', '.join(WAITING_TYPES[:-1])} or {WAITING_TYPES[-1]} node in it",
                         )
                         return
                     stack.append((target, iter(running[target])))

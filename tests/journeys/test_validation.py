@@ -5,6 +5,8 @@ import copy
 import pytest
 
 from engage.journeys.validation import InvalidDefinition, validate_definition
+from engage.messaging.models import MessageTemplate
+from engage.plugins.services import configure_plugin
 from engage.segments import services as segment_services
 
 pytestmark = pytest.mark.django_db
@@ -182,4 +184,64 @@ def test_a_segment_trigger_names_a_segment_of_this_workspace(workspace, other_wo
     assert errors(workspace.workspace, on_enter) == []
     assert errors(workspace.workspace, changed(trigger={"segment": theirs.pk})) == [
         f"definition.trigger.segment: no segment {theirs.pk} in this workspace"
+    ]
+
+
+@pytest.fixture
+def welcome(workspace):
+    configure_plugin(
+        workspace=workspace.workspace,
+        plugin_id="email",
+        settings={"from_email": "news@shop.example", "smtp_host": "smtp.shop.example"},
+    )
+    return MessageTemplate.objects.create(
+        workspace=workspace.workspace, name="welcome", channel="email", body="Hi"
+    )
+
+
+def sends(**fields) -> dict:
+    node = {"type": "send", "channel": "email", "template": "welcome", "category": "marketing"}
+    return with_nodes(pause={**node, **fields, "next": "done"})
+
+
+def test_a_send_names_an_installed_channel_and_a_template_for_it(workspace, welcome):
+    ws = workspace.workspace
+    assert errors(ws, sends()) == []
+    assert errors(ws, sends(template="goodbye")) == [
+        "definition.nodes.pause.template: no template named 'goodbye' in this workspace"
+    ]
+    assert errors(ws, sends(channel="sms")) == [
+        "definition.nodes.pause.channel: not enabled in this workspace (enable the plugin)",
+        "definition.nodes.pause.template: template 'welcome' is for email, not sms",
+    ]
+    [not_installed] = errors(ws, sends(channel="pigeon"))
+    assert not_installed.startswith("definition.nodes.pause.channel: channel not installed")
+
+
+def test_a_loop_needs_a_wait_in_it(workspace):
+    vip = {"trait": {"key": "vip", "op": "equals", "value": True}}
+    spinning = with_nodes(
+        pause={"type": "branch", "condition": vip, "next": {"yes": "mark", "no": "done"}},
+        mark={"type": "update_traits", "traits": {"seen": True}, "next": "pause"},
+    )
+    assert errors(workspace.workspace, spinning) == [
+        "definition.nodes.mark.next: closes a loop without a wait (pause → mark → pause); "
+        "put a wait, wait_until, wait_for or ladder node in it"
+    ]
+    waiting = with_nodes(
+        pause={"type": "branch", "condition": vip, "next": {"yes": "mark", "no": "done"}},
+        mark={"type": "update_traits", "traits": {"seen": True}, "next": "rest"},
+        rest={"type": "wait", "duration": {"days": 1}, "next": "pause"},
+    )
+    assert errors(workspace.workspace, waiting) == []
+
+
+def test_a_split_adds_up_to_a_hundred_and_leaves_by_its_variants(workspace):
+    split = {"type": "split", "variants": {"a": 50, "b": 40}, "next": {"a": "done", "b": "done"}}
+    assert errors(workspace.workspace, with_nodes(pause=split)) == [
+        "definition.nodes.pause.variants: the percentages must add up to 100, not 90"
+    ]
+    split = {"type": "split", "variants": {"a": 50, "b": 50}, "next": {"a": "done", "c": "done"}}
+    assert errors(workspace.workspace, with_nodes(pause=split)) == [
+        "definition.nodes.pause.next.c: not an outcome of split (a, b)"
     ]
