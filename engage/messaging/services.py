@@ -30,6 +30,7 @@ from engage.workspaces.models import Workspace
 from . import rendering
 from .models import Message, MessageDecision, MessageTemplate
 from .sending import chunk_size, decide, waiting_in_chunk
+from .signals import template_in_use
 from .tasks import send_messages
 
 # Longest reason kept in the decision log with a cancellation.
@@ -429,7 +430,9 @@ def delete_template(template: MessageTemplate) -> None:
     """Delete a template nothing waiting to be sent uses.
 
     A queued or deferred message keeps its rendered content, but the template
-    is how the ledger and the admin say what it was; journeys add their uses.
+    is how the ledger and the admin say what it was. Apps that send by
+    template name (journeys) say what of theirs still needs it through
+    ``template_in_use``.
     """
     with transaction.atomic():
         waiting = (
@@ -443,6 +446,9 @@ def delete_template(template: MessageTemplate) -> None:
             raise TemplateInUse(
                 f"used by queued or deferred messages {', '.join(map(str, ids[:5]))}{more}"
             )
+        for _receiver, uses in template_in_use.send(sender=MessageTemplate, template=template):
+            if uses:
+                raise TemplateInUse(uses)
         template.delete()
 
 
