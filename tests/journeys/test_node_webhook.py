@@ -4,6 +4,7 @@ the SSRF guard; a call that fails is recorded and the customer goes on."""
 import hashlib
 import hmac
 import json
+import threading
 
 import pytest
 
@@ -148,3 +149,33 @@ def test_without_the_webhook_channel_nothing_is_sent_unsigned(workspace, sink):
 
     assert sink.requests == []
     assert ledger(enrollment) == [("call", "not_configured", "call"), ("exit", "completed", "done")]
+
+
+class MeetingSink(Receiver):
+    """Answers 200 only once ``parties`` requests are in flight together: calls
+    made one after the other never meet, and get a 504."""
+
+    def __init__(self, parties: int):
+        self.meeting = threading.Barrier(parties, timeout=5)
+        super().__init__()
+
+    def handle(self, req):
+        try:
+            self.meeting.wait()
+        except threading.BrokenBarrierError:
+            return 504, {"error": "alone"}
+        return super().handle(req)
+
+
+def test_the_calls_of_a_batch_go_out_side_by_side(workspace, settings, signing):
+    settings.ENGAGE_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    sink = MeetingSink(4)
+    try:
+        journey = call_journey(workspace.workspace, sink.url + "/journey")
+        enrollments = enroll(journey, ProfileFactory.create_batch(4, workspace=workspace.workspace))
+
+        engine.advance(now=T0)
+    finally:
+        sink.close()
+
+    assert [ledger(e)[0] for e in enrollments] == [("call", "ok", "call")] * 4
