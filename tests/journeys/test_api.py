@@ -231,3 +231,34 @@ def test_a_profile_lists_its_journeys_even_by_a_merged_id(api, workspace):
     ]
     assert rows == [("Win-back", 1, "pause", "active"), ("Welcome", 1, "pause", "completed")]
     assert api("get", "/api/profiles/999999/journeys").status_code == 404
+
+
+def test_a_customer_is_enrolled_by_hand_and_a_refusal_is_a_409_naming_why(api, workspace):
+    journey = live_journey(workspace.workspace, FLOW)
+    ada = ProfileFactory(workspace=workspace.workspace)
+    base = f"/api/journeys/{journey.pk}/enrollments"
+
+    entered = api("post", base, {"profile_id": ada.pk})
+
+    assert entered.status_code == 201, entered.json()
+    body = entered.json()
+    assert (body["profile_id"], body["node_id"], body["status"], body["version"]) == (
+        ada.pk,
+        "pause",
+        "active",
+        1,
+    )
+    again = api("post", base, {"profile_id": ada.pk})
+    assert again.status_code == 409
+    assert again.json()["errors"] == {
+        "profile_id": ["already_active: the customer is in this journey now"]
+    }
+    api("post", f"/api/journeys/{journey.pk}/pause")
+    bob = ProfileFactory(workspace=workspace.workspace)
+    paused = api("post", base, {"profile_id": bob.pk})
+    assert paused.json()["errors"] == {"profile_id": ["not_live: the journey is not live"]}
+    assert api("post", base, {"profile_id": 999999}).status_code == 404
+    assert api("post", base, {"profile_id": "1"}).json()["errors"] == {
+        "profile_id": ["must be an integer"]
+    }
+    assert Enrollment.objects.filter(journey=journey).count() == 1

@@ -19,11 +19,12 @@ from engage.api.errors import path_errors
 from engage.api.exceptions import BadParameter, Conflict
 from engage.api.schema import PROFILE_ID, PROFILE_NOT_FOUND, error
 from engage.api.scoping import profile_or_404, workspace_of
-from engage.journeys import selectors, services
+from engage.journeys import entry, selectors, services
 from engage.journeys.models import Journey, JourneyVersion
 
 from .serializers import (
     CountsSerializer,
+    EnrollInputSerializer,
     EnrollmentPageSerializer,
     EnrollmentSerializer,
     JourneyChangeSerializer,
@@ -47,6 +48,15 @@ NUMBER = OpenApiParameter(
 )
 JOURNEY_NOT_FOUND = {404: error("No such journey in the key's workspace.")}
 VERSION_NOT_FOUND = {404: error("No such journey in the key's workspace, or no such version.")}
+# Why a customer could not enter, in words after entry's reason code.
+REFUSALS = {
+    entry.NOT_LIVE: "the journey is not live",
+    entry.NO_PROFILE: "no such customer",
+    entry.ALREADY_ACTIVE: "the customer is in this journey now",
+    entry.REENTRY_NEVER: "the customer was in this journey, which lets nobody in twice",
+    entry.REENTRY_TOO_SOON: "the customer was in this journey too recently to enter again",
+    entry.DAILY_LIMIT: "the journey let in its most for today",
+}
 STATE_CONFLICT = error("The journey's status forbids it; `errors.status` says what it is.")
 
 
@@ -375,6 +385,34 @@ class EnrollmentsView(APIView):
         page = _page(request, rows, NEWEST_FIRST)
         data = EnrollmentSerializer(page.rows, many=True).data
         return Response(pagination.paged(request, page, data))
+
+    @extend_schema(
+        operation_id="journeys_enrollments_create",
+        parameters=[JOURNEY_ID],
+        request=EnrollInputSerializer,
+        responses={
+            201: EnrollmentSerializer,
+            404: error("No such journey, or no such profile, in the key's workspace."),
+            409: error(
+                "The customer cannot enter now; `errors.profile_id` says why: not_live, "
+                "already_active, reentry_never, reentry_too_soon or daily_limit."
+            ),
+        },
+        summary="Enroll a customer by hand",
+        description="The journey's entry rules apply as for a trigger; the first step runs "
+        "at once.",
+    )
+    def post(self, request: Request, journey_id: int) -> Response:
+        journey = _journey_or_404(request, journey_id)
+        data = EnrollInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        profile = profile_or_404(request, data.validated_data["profile_id"], field="profile_id")
+        result = entry.enroll(journey=journey, profile_ids=[profile.pk])
+        if profile.pk in result.refused:
+            reason = result.refused[profile.pk]
+            raise Conflict("profile_id", f"{reason}: {REFUSALS.get(reason, 'refused')}")
+        [enrollment] = result.entered
+        return Response(EnrollmentSerializer(enrollment).data, status=201)
 
 
 class ProfileJourneysView(APIView):
