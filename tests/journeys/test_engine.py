@@ -7,8 +7,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from engage.journeys import engine
+from engage.journeys import engine, steps
 from engage.journeys.models import Enrollment, Journey
+from engage.journeys.nodes import NODE_TYPES
 from engage.messaging.models import MessageDecision
 from engage.profiles.models import Profile
 from tests.customer_factories import ProfileFactory
@@ -141,3 +142,66 @@ def test_the_exit_condition_is_one_query_whatever_the_batch(workspace):
 
     assert statements(2) == statements(30)
     assert set(Enrollment.objects.values_list("end_reason", flat=True)) == {"exited_condition"}
+
+
+def test_a_customer_at_a_node_the_version_lacks_is_ended_not_retried(workspace):
+    journey = live_journey(workspace.workspace, WAIT_THEN_EXIT)
+    (enrollment,) = enroll(
+        journey, [ProfileFactory(workspace=workspace.workspace)], node_id="removed"
+    )
+
+    assert engine.advance(now=T0) == 1
+
+    enrollment.refresh_from_db()
+    assert (enrollment.end_reason, enrollment.next_run_at) == ("completed", None)
+    assert ledger(enrollment)[0][:3] == ("exit", "completed", "removed")
+    assert engine.advance(now=T0) == 0
+
+
+def test_a_loop_without_a_wait_goes_round_a_bounded_number_of_times_per_batch(workspace):
+    # Validation refuses such a loop; written around it, the batch still ends.
+    always = {"trait": {"key": "plan", "op": "exists"}}
+    loop = {
+        "start": "a",
+        "nodes": {
+            "a": {"type": "branch", "condition": always, "next": {"yes": "b", "no": "b"}},
+            "b": {"type": "branch", "condition": always, "next": {"yes": "a", "no": "a"}},
+        },
+    }
+    journey = live_journey(workspace.workspace, loop)
+    (enrollment,) = enroll(journey, [ProfileFactory(workspace=workspace.workspace)])
+
+    assert engine.advance(now=T0) == 1
+
+    enrollment.refresh_from_db()
+    assert enrollment.visit == steps.MAX_STEPS_PER_BATCH
+    assert (enrollment.ended_at, enrollment.next_run_at) == (None, T0)
+    assert engine.advance(now=T0) == 1
+
+
+class Forgetful:
+    """A node type that moves only the first customer of its batch."""
+
+    TYPE = "forgetful"
+
+    @staticmethod
+    def run(batch):
+        batch.go(batch.enrollments[0])
+
+
+def test_a_customer_a_node_type_leaves_unhandled_is_ended_and_logged(
+    workspace, monkeypatch, caplog
+):
+    monkeypatch.setitem(NODE_TYPES, Forgetful.TYPE, Forgetful)
+    definition = {"start": "odd", "nodes": {"odd": {"type": "forgetful"}}}
+    journey = live_journey(workspace.workspace, definition)
+    moved, forgotten = enroll(
+        journey, ProfileFactory.create_batch(2, workspace=workspace.workspace)
+    )
+
+    engine.advance(now=T0)
+
+    assert [row[:2] for row in ledger(moved)] == [("exit", "completed")]
+    forgotten.refresh_from_db()
+    assert (forgotten.end_reason, forgotten.next_run_at) == ("completed", None)
+    assert "left enrollment" in caplog.text
