@@ -44,6 +44,8 @@ class HoldingSink(Receiver):
         self.started = threading.Event()
         self.release = threading.Event()
         super().__init__()
+        # Two workers make up to 32 calls at once: a backlog of 5 refuses some.
+        self.server.socket.listen(64)
 
     def handle(self, req):
         self.started.set()
