@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from engage.journeys import engine, steps
 from engage.journeys.models import Enrollment, Journey
@@ -205,3 +206,18 @@ def test_a_customer_a_node_type_leaves_unhandled_is_ended_and_logged(
     forgotten.refresh_from_db()
     assert (forgotten.end_reason, forgotten.next_run_at) == ("completed", None)
     assert "left enrollment" in caplog.text
+
+
+def test_kick_runs_the_due_steps_once_the_transaction_commits(
+    workspace, django_capture_on_commit_callbacks
+):
+    journey = live_journey(workspace.workspace, {**WAIT_THEN_EXIT, "start": "done"})
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        (enrollment,) = enroll(
+            journey, [ProfileFactory(workspace=workspace.workspace)], at=timezone.now()
+        )
+        engine.kick()
+        assert Enrollment.objects.get(pk=enrollment.pk).ended_at is None
+
+    assert len(callbacks) == 1
+    assert Enrollment.objects.get(pk=enrollment.pk).end_reason == Enrollment.COMPLETED
