@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from engage.journeys import services
+from engage.journeys import engine, services
 from engage.journeys.models import Enrollment, Journey, JourneyVersion
 from engage.messaging.models import Message, MessageDecision
 from engage.segments import services as segment_services
@@ -130,6 +130,29 @@ def test_pause_resume_and_stop_follow_the_status(workspace):
     with pytest.raises(services.JourneyConflict) as refused:
         services.resume(journey=journey)
     assert str(refused.value) == "status: the journey is stopped, not paused"
+
+
+def test_a_paused_journey_takes_no_step_until_it_is_resumed(workspace):
+    journey = live_journey(workspace.workspace, FLOW)
+    due = Enrollment.objects.create(
+        workspace=journey.workspace,
+        journey=journey,
+        version=journey.live_version,
+        profile=ProfileFactory(workspace=workspace.workspace),
+        node_id="pause",
+        next_run_at=T0,
+        entered_at=T0,
+    )
+    services.pause(journey=journey)
+
+    assert engine.advance(now=T0 + dt.timedelta(hours=2)) == 0
+    due.refresh_from_db()
+    assert (due.waiting, due.visit) == (False, 0)
+
+    services.resume(journey=journey)
+    assert engine.advance(now=T0 + dt.timedelta(hours=2)) == 1
+    due.refresh_from_db()
+    assert due.waiting and due.node_id == "pause"
 
 
 def test_publishing_while_paused_keeps_the_journey_paused(workspace):
