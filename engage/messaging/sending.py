@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from itertools import groupby
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -203,7 +203,7 @@ def _claim(
                 claims.append(_Claim(message, channels[key]))
             else:
                 decisions.append(verdict)
-        Message.objects.bulk_update(changed, CLAIM_FIELDS)
+        _write(changed, CLAIM_FIELDS)
         MessageDecision.objects.bulk_create(decisions)
     return claims, len(changed)
 
@@ -248,9 +248,16 @@ def _attempt(message: Message) -> bool:
     """Commit that ``message`` is being handed to the provider now, if it is
     still claimed (not cancelled or recovered since); False: leave it alone."""
     at = timezone.now()
-    taken = Message.objects.filter(WAITING_IN_CHUNK, pk=message.pk).update(
-        sending_at=at, next_attempt_at=None, attempts=F("attempts") + 1, updated_at=at
-    )
+    stamp = connection.ops.adapt_datetimefield_value(at)
+    with connection.cursor() as cursor:
+        # WAITING_IN_CHUNK, in plain SQL: it runs once per message sent.
+        cursor.execute(
+            f"UPDATE {Message._meta.db_table} SET sending_at = %s, next_attempt_at = NULL,"  # noqa: S608 - constant table; values are params
+            " attempts = attempts + 1, updated_at = %s"
+            " WHERE id = %s AND status = %s AND next_attempt_at = sending_at",
+            [stamp, stamp, message.pk, Message.SENDING],
+        )
+        taken = cursor.rowcount
     if taken:
         message.sending_at = at
         message.next_attempt_at = None
@@ -349,9 +356,42 @@ def _record(results: list[_Result]) -> None:
     if not results:
         return
     with transaction.atomic():
-        Message.objects.bulk_update([r.message for r in results], RESULT_FIELDS)
+        _write([r.message for r in results], RESULT_FIELDS)
         MessageDecision.objects.bulk_create([r.decision for r in results if r.decision])
         record_events([r.event for r in results if r.event])
+
+
+def _write(messages: list[Message], fields: list[str]) -> None:
+    """Write ``fields`` of each message, each row its own values, in one
+    UPDATE ... FROM a VALUES list (``bulk_update`` builds a CASE per field
+    and row, which costs more than the sends of a chunk)."""
+    if not messages:
+        return
+    columns = [Message._meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    table = quote(Message._meta.db_table)
+    names = ", ".join(quote(column.column) for column in columns)
+
+    def value(column) -> str:
+        if connection.vendor != "postgresql":
+            return f"v.{quote(column.column)}"
+        return f"CAST(v.{quote(column.column)} AS {column.db_type(connection)})"
+
+    assignments = ", ".join(f"{quote(column.column)} = {value(column)}" for column in columns)
+    row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+    params: list = []
+    for message in messages:
+        params.append(message.pk)
+        params += [
+            column.get_db_prep_save(getattr(message, column.attname), connection)
+            for column in columns
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH v (id, {names}) AS (VALUES {', '.join([row] * len(messages))}) "  # noqa: S608 - model columns; values are params
+            f"UPDATE {table} SET {assignments} FROM v WHERE {table}.id = v.id",
+            params,
+        )
 
 
 def _release(claims: list[_Claim]) -> None:
