@@ -3,7 +3,9 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
+from engage.journeys import engine
 from engage.journeys.models import Enrollment, Journey, NodeCount
 from tests.customer_factories import MergeFactory, ProfileFactory
 
@@ -262,3 +264,21 @@ def test_a_customer_is_enrolled_by_hand_and_a_refusal_is_a_409_naming_why(api, w
         "profile_id": ["must be an integer"]
     }
     assert Enrollment.objects.filter(journey=journey).count() == 1
+
+
+def test_the_ledger_shows_each_step_with_its_journey_and_node(api, workspace):
+    journey = live_journey(workspace.workspace, FLOW)
+    ada = ProfileFactory(workspace=workspace.workspace)
+    api("post", f"/api/journeys/{journey.pk}/enrollments", {"profile_id": ada.pk})
+    engine.advance(now=timezone.now() + dt.timedelta(hours=2))
+
+    rows = api("get", f"/api/profiles/{ada.pk}/decisions").json()["results"]
+
+    fields = ("action", "reason", "source", "journey_id", "journey_version", "journey_node_id")
+    steps = [tuple(r[f] for f in fields) for r in reversed(rows)]
+    assert steps == [
+        ("enter", "manual", "journey", journey.pk, 1, "pause"),
+        ("wait", "duration", "journey", journey.pk, 1, "pause"),
+    ]
+    [enrollment] = api("get", f"/api/profiles/{ada.pk}/journeys").json()["results"]
+    assert {r["enrollment_id"] for r in rows} == {enrollment["id"]}
