@@ -15,9 +15,31 @@ a line here:
   the whole batch at once (one query, not one per customer).
 """
 
-from . import branch, exit, ladder, send, split, update_traits, wait, wait_until, webhook
+from . import (
+    branch,
+    exit,
+    ladder,
+    send,
+    split,
+    update_traits,
+    wait,
+    wait_for,
+    wait_until,
+    webhook,
+)
 
 NODE_TYPES: dict = {
     module.TYPE: module
-    for module in (exit, wait, branch, split, update_traits, webhook, send, wait_until, ladder)
+    for module in (
+        exit,
+        wait,
+        branch,
+        split,
+        update_traits,
+        webhook,
+        send,
+        wait_until,
+        ladder,
+        wait_for,
+    )
 }

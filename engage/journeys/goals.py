@@ -1,0 +1,123 @@
+"""Enrollments ended by what the customer does, wherever they stand in the graph.
+
+- A conversion goal (``goal``: an event, its property filters, and
+  optionally ``within_hours`` after entry) ends the enrollment as
+  ``converted`` and cancels the messages it queued that have not started
+  sending: the customer bought, the reminder must not follow.
+- ``exit.leaves_segment`` ends it as ``exited_condition`` when the customer
+  leaves the trigger segment (the segments app records ``segment_exited``).
+
+Each enrollment is judged against the version it entered. The rows are
+locked and read again before they change, so an engine batch holding one
+finishes first and the end is never overwritten by its write; an enrollment
+that ended meanwhile is left alone. Each end writes one ``exit`` ledger row
+naming the event.
+"""
+
+import datetime
+
+from django.db import transaction
+
+from engage.messaging.models import Message, MessageDecision
+from engage.messaging.services import NotCancellable, cancel_message
+from engage.segments.conditions import event as event_condition
+from engage.segments.membership import EXITED
+
+from .incoming import Chunk, Seen
+from .models import Enrollment
+
+ENDED_FIELDS = ["ended_at", "end_reason", "waiting", "next_run_at", "waiting_for"]
+
+
+def apply(chunk: Chunk) -> set[int]:
+    """End the enrollments the chunk's events convert or take out of their
+    segment; returns the ids of those ended."""
+    ends: dict[int, tuple[str, Seen]] = {}
+    for enrollment in chunk.enrollments:
+        definition = enrollment.version.definition
+        for seen in chunk.events_of(enrollment.profile_id):
+            if _converts(definition.get("goal"), enrollment, seen, chunk.now):
+                ends[enrollment.pk] = (Enrollment.CONVERTED, seen)
+                break
+            if _leaves_segment(definition, seen):
+                ends[enrollment.pk] = (Enrollment.EXITED_CONDITION, seen)
+                break
+    if not ends:
+        return set()
+    return end_enrollments(ends, now=chunk.now)
+
+
+def end_enrollments(ends: dict[int, tuple[str, Seen]], *, now: datetime.datetime) -> set[int]:
+    """End each enrollment of ``ends`` ({id: (reason, event)}) still active,
+    under its row lock; converted ones have their queued messages cancelled."""
+    with transaction.atomic():
+        locked = list(
+            Enrollment.objects.select_for_update(of=("self",))
+            .filter(pk__in=list(ends), ended_at__isnull=True)
+            .select_related("version")
+            .order_by("pk")
+        )
+        decisions = []
+        for enrollment in locked:
+            reason, seen = ends[enrollment.pk]
+            enrollment.ended_at = now
+            enrollment.end_reason = reason
+            enrollment.waiting = False
+            enrollment.next_run_at = None
+            enrollment.waiting_for = ""
+            decisions.append(
+                MessageDecision(
+                    workspace_id=enrollment.workspace_id,
+                    profile_id=enrollment.profile_id,
+                    origin_profile_id=enrollment.profile_id,
+                    action=MessageDecision.EXIT,
+                    reason=reason,
+                    detail=str(seen.id),
+                    source=Message.JOURNEY,
+                    journey_id=enrollment.journey_id,
+                    journey_version=enrollment.version.number,
+                    journey_node_id=enrollment.node_id,
+                    enrollment_id=enrollment.pk,
+                )
+            )
+        Enrollment.objects.bulk_update(locked, ENDED_FIELDS)
+        MessageDecision.objects.bulk_create(decisions)
+        _cancel_queued([e for e in locked if e.end_reason == Enrollment.CONVERTED])
+    return {enrollment.pk for enrollment in locked}
+
+
+def _converts(goal: dict | None, enrollment: Enrollment, seen: Seen, now) -> bool:
+    if not goal or seen.timestamp < enrollment.entered_at:
+        return False
+    if "within_hours" in goal:
+        deadline = enrollment.entered_at + datetime.timedelta(hours=goal["within_hours"])
+        if seen.timestamp > deadline:
+            return False
+    body = {"name": goal["event"], "where": goal.get("where", [])}
+    return event_condition.matches(body, seen, now=now)
+
+
+def _leaves_segment(definition: dict, seen: Seen) -> bool:
+    trigger = definition.get("trigger") or {}
+    return (
+        bool((definition.get("exit") or {}).get("leaves_segment"))
+        and seen.name == EXITED
+        and "segment" in trigger
+        and seen.properties.get("segment_id") == trigger["segment"]
+    )
+
+
+def _cancel_queued(enrollments: list[Enrollment]) -> None:
+    """Cancel what these enrollments queued and no worker has started sending."""
+    if not enrollments:
+        return
+    waiting = Message.objects.filter(
+        profile_id__in={e.profile_id for e in enrollments},
+        enrollment_id__in=[e.pk for e in enrollments],
+        status__in=Message.READY,
+    )
+    for message in waiting:
+        try:
+            cancel_message(message=message, reason="the customer converted")
+        except NotCancellable:
+            continue  # a worker took it meanwhile: it is being sent

@@ -1,0 +1,113 @@
+"""What a chunk of announced events means to journeys, read in a few queries.
+
+``events_recorded`` announces every event once it belongs to a customer, in
+chunks of up to ``ANNOUNCE_CHUNK``. ``load`` reads, whatever the chunk's
+size: the live journeys of its workspaces (their triggers), the active
+enrollments of its customers (their goals, exits and waits), and then the
+properties of only the events one of those listens to. A chunk no journey
+cares about costs the first two indexed queries and nothing more.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from django.utils import timezone
+
+from engage.events.models import Event
+from engage.events.signals import RecordedEvent
+from engage.segments.membership import ENTERED, EXITED
+
+from .models import Enrollment, Journey
+from .responses import RESPONSE, response_names
+
+
+class Seen(NamedTuple):
+    """An announced event with its properties (what ``matches`` reads)."""
+
+    id: int
+    workspace_id: int
+    profile_id: int
+    name: str
+    timestamp: datetime.datetime
+    properties: dict
+
+
+@dataclass
+class Chunk:
+    now: datetime.datetime
+    journeys: list[Journey]
+    enrollments: list[Enrollment]
+    events: list[Seen]
+    responses: frozenset[str]
+    by_profile: dict[int, list[Seen]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        grouped = defaultdict(list)
+        for seen in self.events:
+            grouped[seen.profile_id].append(seen)
+        self.by_profile = dict(grouped)
+
+    def events_of(self, profile_id: int) -> list[Seen]:
+        """The customer's events of the chunk, in the order they were announced."""
+        return self.by_profile.get(profile_id, [])
+
+    def is_response(self, seen: Seen) -> bool:
+        return seen.name in self.responses
+
+
+def load(recorded: list[RecordedEvent]) -> Chunk | None:
+    """The chunk as journeys see it, or None when no journey listens to any of it."""
+    workspace_ids = {e.workspace_id for e in recorded}
+    profile_ids = {e.profile_id for e in recorded}
+    journeys = list(
+        Journey.objects.filter(
+            workspace_id__in=workspace_ids, status=Journey.LIVE, live_version__isnull=False
+        ).select_related("live_version")
+    )
+    enrollments = list(
+        Enrollment.objects.filter(profile_id__in=profile_ids, ended_at__isnull=True)
+        .select_related("version")
+        .order_by("pk")
+    )
+    if not journeys and not enrollments:
+        return None
+    responses = frozenset(response_names())
+    names, any_response = _listened(journeys, enrollments)
+    wanted = [e for e in recorded if e.name in names or (any_response and e.name in responses)]
+    if not wanted:
+        return None
+    properties = dict(
+        Event.objects.filter(pk__in=[e.id for e in wanted]).values_list("pk", "properties")
+    )
+    events = [
+        Seen(e.id, e.workspace_id, e.profile_id, e.name, e.timestamp, properties[e.id])
+        for e in wanted
+        if e.id in properties
+    ]
+    return Chunk(timezone.now(), journeys, enrollments, events, responses)
+
+
+def _listened(journeys, enrollments) -> tuple[set[str], bool]:
+    """The event names a trigger, goal, exit or wait listens to, and whether
+    a wait listens to any response."""
+    names: set[str] = set()
+    any_response = False
+    for journey in journeys:
+        trigger = journey.live_version.definition.get("trigger") or {}
+        if "event" in trigger:
+            names.add(trigger["event"])
+        elif "segment" in trigger:
+            names.add(EXITED if trigger.get("on") == "leave" else ENTERED)
+    for enrollment in enrollments:
+        definition = enrollment.version.definition
+        if "event" in (definition.get("goal") or {}):
+            names.add(definition["goal"]["event"])
+        if (definition.get("exit") or {}).get("leaves_segment"):
+            names.add(EXITED)
+        if enrollment.waiting and enrollment.waiting_for == RESPONSE:
+            any_response = True
+        elif enrollment.waiting and enrollment.waiting_for:
+            names.add(enrollment.waiting_for)
+    return names, any_response
