@@ -5,13 +5,13 @@ foreign key, so the database cannot protect them; messaging asks before
 deleting one (``template_in_use``) and this answers for journeys.
 """
 
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.dispatch import receiver
 
 from engage.messaging.models import MessageTemplate
 from engage.messaging.signals import template_in_use
 
-from .models import Journey, JourneyVersion
+from .models import Enrollment, Journey, JourneyVersion
 
 MAX_NAMED = 5
 
@@ -32,14 +32,14 @@ def templates_used(definition: dict) -> set[str]:
 def running_versions(workspace_id: int):
     """The published versions that may still send: the live version of a live
     or paused journey, and any version customers are still walking."""
+    walked = Enrollment.objects.filter(version=OuterRef("pk"), ended_at__isnull=True)
     return (
         JourneyVersion.objects.filter(journey__workspace_id=workspace_id)
         .filter(
             Q(journey__status__in=(Journey.LIVE, Journey.PAUSED), journey__live_version=F("pk"))
-            | Q(enrollments__ended_at__isnull=True)
+            | Exists(walked)
         )
         .select_related("journey")
-        .distinct()
     )
 
 
