@@ -15,7 +15,6 @@ Nothing waits in the broker: ``engine.kick`` asks a worker to run
 few seconds, which also picks up what an outage or a lost publish left behind.
 """
 
-import json
 import logging
 import time
 from collections import defaultdict
@@ -25,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from engage.bulk import update_rows
 from engage.messaging.models import Message, MessageDecision
 from engage.segments.membership import evaluate
 
@@ -42,20 +42,18 @@ TIME_BUDGET_SECONDS = 10.0
 # graph, the rest of the walk going on in the next batch.
 MAX_STEPS_PER_BATCH = 50
 
-# What a step changes on an enrollment, with each column's type for
-# PostgreSQL (its VALUES lists carry no types of their own).
-ENROLLMENT_COLUMNS = {
-    "id": "bigint",
-    "node_id": "varchar",
-    "visit": "integer",
-    "waiting": "boolean",
-    "next_run_at": "timestamptz",
-    "waiting_for": "varchar",
-    "wake_event_id": "bigint",
-    "state": "jsonb",
-    "ended_at": "timestamptz",
-    "end_reason": "varchar",
-}
+# What a step changes on an enrollment.
+ENROLLMENT_FIELDS = [
+    "node_id",
+    "visit",
+    "waiting",
+    "next_run_at",
+    "waiting_for",
+    "wake_event_id",
+    "state",
+    "ended_at",
+    "end_reason",
+]
 
 
 class StepBatch:
@@ -333,39 +331,10 @@ def _run_node(run: _Run, version, node_id: str, enrollments) -> None:
 
 
 def _write(run: _Run, claimed: list[Enrollment]) -> None:
-    _save_enrollments(claimed)
+    # One statement (Django's bulk_update took 4 of a 500-row batch's 4.4 s).
+    update_rows(Enrollment, claimed, ENROLLMENT_FIELDS)
     MessageDecision.objects.bulk_create(run.decisions)
     _add_counts(run.counts)
-
-
-def _save_enrollments(enrollments: list[Enrollment]) -> None:
-    """One ``UPDATE ... FROM (VALUES ...)`` for the batch (SQLite: per chunk
-    of its parameter limit). ``bulk_update``'s CASE per column cost 8 ms per
-    enrollment at 500 a batch, most of the step's time."""
-    columns = list(ENROLLMENT_COLUMNS)
-    pg = connection.vendor == "postgresql"
-    row = "(" + ", ".join(f"%s::{t}" if pg else "%s" for t in ENROLLMENT_COLUMNS.values()) + ")"
-    table = connection.ops.quote_name(Enrollment._meta.db_table)
-    sets = ", ".join(f"{name} = v.column{i}" for i, name in enumerate(columns, 1) if i > 1)
-    size = (connection.features.max_query_params or len(enrollments) * len(columns)) // len(columns)
-    for start in range(0, len(enrollments), size):
-        chunk = enrollments[start : start + size]
-        params = [_column(e, name) for e in chunk for name in columns]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([row] * len(chunk))}) AS v"  # noqa: S608 - names are the model's, values are params
-                f" WHERE {table}.id = v.column1",
-                params,
-            )
-
-
-def _column(enrollment: Enrollment, name: str):
-    value = getattr(enrollment, name)
-    if name == "state":
-        return json.dumps(value)
-    if isinstance(value, datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    return value
 
 
 def _add_counts(counts: dict[tuple[int, str, str], int]) -> None:

@@ -9,6 +9,7 @@ are locked while they change, and ``events_processed`` names the trait keys
 so the segments that read them re-check these customers after the commit.
 """
 
+from engage.bulk import update_rows
 from engage.events.signals import events_processed
 from engage.messaging.models import MessageDecision
 from engage.profiles.models import Profile
@@ -49,9 +50,7 @@ def run(batch) -> None:
     changed = {
         pk for pk, profile in profiles.items() if _update(profile, setting, removing, batch.now)
     }
-    Profile.objects.bulk_update(
-        [profiles[pk] for pk in sorted(changed)], ["traits", "trait_updated_at"]
-    )
+    update_rows(Profile, [profiles[pk] for pk in sorted(changed)], ["traits", "trait_updated_at"])
     if changed:
         events_processed.send(
             sender=Enrollment,
