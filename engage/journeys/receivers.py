@@ -1,4 +1,4 @@
-"""Journeys follow their customers' events.
+"""Journeys follow their customers: their events, their merges and splits.
 
 Every announced chunk of ``events_recorded`` (ingested events, the message
 timeline's opens, clicks and replies, segment entries and exits) is read
@@ -6,13 +6,16 @@ once (``incoming``), then, in this order: goals and segment exits end the
 enrollments they concern, waits are woken by the events they wait for, and
 triggers let customers in. Ending first means a customer who converted is
 not also woken.
+
+Merges and splits move enrollments in the merge's transaction (``merges``).
 """
 
 from django.dispatch import receiver
 
 from engage.events.signals import events_recorded
+from engage.profiles.signals import profiles_merged, profiles_split
 
-from . import goals, incoming, triggers, wakes
+from . import goals, incoming, merges, triggers, wakes
 
 
 @receiver(events_recorded, dispatch_uid="journeys-events")
@@ -23,3 +26,13 @@ def on_events_recorded(sender, *, events, **kwargs):
     ended = goals.apply(chunk)
     wakes.apply(chunk, ended=ended)
     triggers.apply(chunk)
+
+
+@receiver(profiles_merged, dispatch_uid="journeys-merge")
+def on_profiles_merged(sender, *, pairs, **kwargs):
+    merges.follow_merges(pairs)
+
+
+@receiver(profiles_split, dispatch_uid="journeys-split")
+def on_profiles_split(sender, *, pairs, **kwargs):
+    merges.follow_splits(pairs)
