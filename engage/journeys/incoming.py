@@ -4,8 +4,9 @@
 chunks of up to ``ANNOUNCE_CHUNK``. ``load`` reads, whatever the chunk's
 size: the live journeys of its workspaces (their triggers), the active
 enrollments of its customers (their goals, exits and waits), and then the
-properties of only the events one of those listens to. A chunk no journey
-cares about costs the first two indexed queries and nothing more.
+properties of only the events one of those listens to. A chunk of a
+workspace with no live or paused journey costs one query, one no journey
+listens to two.
 """
 
 import datetime
@@ -59,20 +60,25 @@ class Chunk:
 
 def load(recorded: list[RecordedEvent]) -> Chunk | None:
     """The chunk as journeys see it, or None when no journey listens to any of it."""
-    workspace_ids = {e.workspace_id for e in recorded}
-    profile_ids = {e.profile_id for e in recorded}
-    journeys = list(
+    # Only a live or paused journey has active enrollments (stopping one ends them).
+    running = list(
         Journey.objects.filter(
-            workspace_id__in=workspace_ids, status=Journey.LIVE, live_version__isnull=False
+            workspace_id__in={e.workspace_id for e in recorded},
+            status__in=(Journey.LIVE, Journey.PAUSED),
         ).select_related("live_version")
     )
+    if not running:
+        return None
+    journeys = [j for j in running if j.status == Journey.LIVE and j.live_version is not None]
     enrollments = list(
-        Enrollment.objects.filter(profile_id__in=profile_ids, ended_at__isnull=True)
+        Enrollment.objects.filter(
+            profile_id__in={e.profile_id for e in recorded},
+            journey_id__in=[j.pk for j in running],
+            ended_at__isnull=True,
+        )
         .select_related("version")
         .order_by("pk")
     )
-    if not journeys and not enrollments:
-        return None
     responses = frozenset(response_names())
     names, any_response = _listened(journeys, enrollments)
     wanted = [e for e in recorded if e.name in names or (any_response and e.name in responses)]
