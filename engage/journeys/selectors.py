@@ -90,7 +90,7 @@ def walk_order(definition: dict) -> list[str]:
 def enrollments(journey: Journey, *, status: str = "", node_id: str = "") -> QuerySet[Enrollment]:
     """The journey's enrollments, optionally only those ``status`` (``active``,
     ``ended`` or an end reason) or standing at ``node_id``."""
-    rows = Enrollment.objects.filter(journey=journey).select_related("version")
+    rows = Enrollment.objects.filter(journey=journey).select_related("journey", "version")
     if status == ACTIVE:
         rows = rows.filter(ended_at__isnull=True)
     elif status == ENDED:
