@@ -76,7 +76,7 @@ def test_the_page_has_every_node_type_and_the_seed_flows():
     types = {e["type"] for _, e in EXAMPLES if "type" in e}
     flows = {heading for heading, e in EXAMPLES if "nodes" in e}
     assert types >= {"send", "wait", "wait_until", "branch", "split", "update_traits"}
-    assert types >= {"webhook", "ladder", "exit"}
+    assert types >= {"wait_for", "webhook", "ladder", "exit"}
     assert {"Welcome series", "Cart abandonment", "Post-purchase", "Win-back"} <= flows
 
 
