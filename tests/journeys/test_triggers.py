@@ -145,6 +145,8 @@ def test_leaving_the_trigger_segment_ends_the_enrollment(
 
 
 def test_a_chunk_costs_the_same_queries_for_one_triggering_event_as_for_a_thousand(workspace):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite splits a large insert by its limit on parameters")
     ws = workspace.workspace
     live_journey(ws, BIG_CART)
     few = ProfileFactory.create_batch(1, workspace=ws)
