@@ -12,6 +12,7 @@ from engage.events.models import Event
 from engage.journeys import engine
 from engage.journeys.models import Enrollment
 from engage.journeys.validation import InvalidDefinition, validate_definition
+from engage.messaging import timeline
 from engage.messaging.consent import record_consent
 from engage.messaging.models import Consent, Message, MessageDecision, MessageTemplate
 from engage.plugins.services import configure_plugin
@@ -203,32 +204,47 @@ def test_a_response_event_on_any_channel_stops_the_ladder(ws):
     assert not Message.objects.filter(enrollment_id=enrollment.pk, channel="email").exists()
 
 
-def test_a_wake_by_a_response_stops_the_ladder_and_cancels_what_is_still_queued(ws):
+def test_a_response_recorded_on_another_channel_wakes_the_ladder_which_cancels_what_is_queued(
+    ws, django_capture_on_commit_callbacks
+):
     now = timezone.now()
     profile = customer(ws, user_id=True)
-    [enrollment] = start(ws, [profile], now)
-    clicked = Event.objects.create(
-        workspace=ws,
-        message_id="click-1",
-        type="track",
-        name="In-App Clicked",
-        timestamp=now,
-        received_at=now,
-        profile=profile,
-    )
-    # What the wake receiver does when a response is recorded.
-    Enrollment.objects.filter(pk=enrollment.pk).update(wake_event_id=clicked.pk, next_run_at=now)
+    [enrollment] = start(ws, [profile], now)  # its in-app message not handed to a worker yet
 
-    engine.advance(now=now + dt.timedelta(minutes=5))
+    with django_capture_on_commit_callbacks(execute=True):
+        timeline.record_event(
+            profile=profile, name="Email Clicked", key="click-1", properties={}, channel="email"
+        )
+    engine.advance()
 
     message = Message.objects.get(enrollment_id=enrollment.pk)
     assert message.status == Message.CANCELLED
     enrollment.refresh_from_db()
     assert enrollment.end_reason == Enrollment.COMPLETED
-    assert ("wake", "event", "") in steps(enrollment)
+    clicked = Event.objects.get(profile=profile, name="Email Clicked")
+    wake = MessageDecision.objects.get(enrollment_id=enrollment.pk, action="wake")
+    assert (wake.reason, wake.detail) == ("event", str(clicked.pk))
     assert MessageDecision.objects.get(
         enrollment_id=enrollment.pk, action="exit"
     ).journey_node_id == ("thanks")
+
+
+def test_an_event_that_is_not_a_response_does_not_wake_the_ladder(
+    ws, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    profile = customer(ws, user_id=True)
+    [enrollment] = start(ws, [profile], now)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        timeline.record_event(
+            profile=profile, name="Email Delivered", key="delivered-1", properties={}
+        )
+    engine.advance()
+
+    enrollment.refresh_from_db()
+    assert enrollment.waiting and enrollment.wake_event_id is None
+    assert enrollment.next_run_at == now + HOURS_4
 
 
 def test_an_opt_out_skips_the_rung_and_push_means_web_push_for_a_browser_subscriber(ws, webpush):
