@@ -26,6 +26,7 @@ MAX_NAME = 200
 LEDGER_BATCH = 1000
 ENROLLMENTS = Enrollment._meta.db_table
 MESSAGES = Message._meta.db_table
+CANCEL_DETAIL = "the journey was stopped"
 
 
 class JourneyInvalid(ValueError):
@@ -243,7 +244,7 @@ def _cancel_messages(journey: Journey, reason: str, now: datetime) -> None:
                 channel=channel,
                 action=MessageDecision.CANCEL,
                 reason="cancelled",
-                detail=reason,
+                detail=CANCEL_DETAIL,
                 source=Message.JOURNEY,
                 journey_id=journey.pk,
                 journey_version=version,

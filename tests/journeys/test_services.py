@@ -239,7 +239,7 @@ def test_stopping_ends_every_active_enrollment_and_cancels_what_it_queued(worksp
     [cancel] = MessageDecision.objects.filter(action="cancel")
     assert (cancel.message_id, cancel.detail, cancel.enrollment_id) == (
         queued.pk,
-        "journey_stopped",
+        "the journey was stopped",
         waiting.pk,
     )
     finished.refresh_from_db()
