@@ -57,12 +57,33 @@ def current_statuses(*, profile: Profile, channel: str, topics: list[str]) -> di
     rows = (
         Consent.objects.filter(profile=profile, topic__in=topics, channel__in=(channel, ""))
         .order_by("-created_at", "-id")
-        .values_list("topic", "status")
+        .values_list("channel", "topic", "status")
     )
-    latest: dict[str, str] = {}
-    for topic, status in rows:
-        latest.setdefault(topic, status)
-    return latest
+    return latest(rows, channel=channel, topics=topics)
+
+
+def histories(profile_ids) -> dict[int, list[tuple[str, str, str]]]:
+    """Every consent change of each profile, newest first, as (channel, topic,
+    status), in one query: a worker's chunk reads its customers' at once."""
+    rows = (
+        Consent.objects.filter(profile_id__in=profile_ids)
+        .order_by("-created_at", "-id")
+        .values_list("profile_id", "channel", "topic", "status")
+    )
+    found: dict[int, list[tuple[str, str, str]]] = {}
+    for profile_id, *change in rows:
+        found.setdefault(profile_id, []).append(tuple(change))
+    return found
+
+
+def latest(rows, *, channel: str, topics: list[str]) -> dict[str, str]:
+    """{topic: latest status} for ``topics`` on ``channel`` or every channel,
+    from (channel, topic, status) rows newest first."""
+    found: dict[str, str] = {}
+    for row_channel, topic, status in rows:
+        if topic in topics and row_channel in (channel, ""):
+            found.setdefault(topic, status)
+    return found
 
 
 def history(*, profile: Profile):

@@ -54,9 +54,12 @@ def check(
     channel: type[Channel] | None = None,
     policy: MessagingPolicy | None = None,
     claimed: Sequence[Message] = (),
+    consents: list | None = None,
 ) -> Decision:
     """``claimed``: the customer's other messages claimed in the same chunk,
-    not yet written as ``sending``; each takes a slot."""
+    not yet written as ``sending``; each takes a slot. ``consents``: the
+    customer's consent history (``consent.histories``), when a chunk read it
+    for all its customers at once."""
     policy = policy or workspace_policy(message.workspace_id)
     for rule in (_consent, _quiet_hours, _caps):
         verdict = rule(
@@ -66,17 +69,21 @@ def check(
             channel=channel,
             policy=policy,
             claimed=claimed,
+            consents=consents,
         )
         if verdict is not None:
             return verdict
     return _plugins(message=message, profile=profile, now=now)
 
 
-def _consent(*, message, profile, channel, **_):
+def _consent(*, message, profile, channel, consents, **_):
     topics = [message.consent_topic]
     if message.category == Message.MARKETING and Consent.MARKETING not in topics:
         topics.append(Consent.MARKETING)
-    status = consent.current_statuses(profile=profile, channel=message.channel, topics=topics)
+    if consents is None:
+        status = consent.current_statuses(profile=profile, channel=message.channel, topics=topics)
+    else:
+        status = consent.latest(consents, channel=message.channel, topics=topics)
     for topic in topics:
         if status.get(topic) == Consent.OPTED_OUT:
             return Decision(

@@ -41,7 +41,7 @@ from engage.plugins.manager import UnknownPlugin, get_channel_class
 from engage.plugins.selectors import enabled_channel
 from engage.profiles.models import Profile
 
-from . import policy, timeline
+from . import consent, policy, timeline
 from .models import Message, MessageDecision
 
 logger = logging.getLogger(__name__)
@@ -183,6 +183,7 @@ def _claim(
         )
         channels: dict[tuple[int, str], Channel | None] = {}
         rules: dict[int, object] = {}
+        consents = consent.histories(list(profiles))
         for message in messages:
             profile = profiles.get(message.profile_id)
             if profile is None:
@@ -195,7 +196,13 @@ def _claim(
             if message.workspace_id not in rules:
                 rules[message.workspace_id] = policy.workspace_policy(message.workspace_id)
             verdict = _verdict(
-                message, profile, channels[key], rules[message.workspace_id], claims, now
+                message,
+                profile,
+                channels[key],
+                rules[message.workspace_id],
+                claims,
+                consents.get(profile.pk, []),
+                now,
             )
             message.updated_at = timezone.now()
             changed.append(message)
@@ -208,7 +215,7 @@ def _claim(
     return claims, len(changed)
 
 
-def _verdict(message, profile, channel, rules, claims, now) -> MessageDecision | None:
+def _verdict(message, profile, channel, rules, claims, consents, now) -> MessageDecision | None:
     """Settle one message of the claim in memory: claimed (None) or skipped
     or deferred (the decision saying why)."""
     if channel is None:
@@ -223,6 +230,7 @@ def _verdict(message, profile, channel, rules, claims, now) -> MessageDecision |
         channel=type(channel),
         policy=rules,
         claimed=claimed,
+        consents=consents,
     )
     if verdict.action == policy.SKIP:
         message.status, message.error = Message.SKIPPED, verdict.detail
