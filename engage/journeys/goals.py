@@ -87,7 +87,13 @@ def end_enrollments(ends: dict[int, tuple[str, Seen]], *, now: datetime.datetime
 
 
 def _converts(goal: dict | None, enrollment: Enrollment, seen: Seen, now) -> bool:
-    if not goal or seen.timestamp < enrollment.entered_at:
+    """The event reaches the goal. Its time is not compared with the entry:
+    an order placed a moment after the cart update that let the customer in
+    may carry an earlier time than the entry, which waited for processing.
+    Only an event recorded before the triggering one is too early."""
+    if not goal:
+        return False
+    if enrollment.trigger_event_id is not None and seen.id <= enrollment.trigger_event_id:
         return False
     if "within_hours" in goal:
         deadline = enrollment.entered_at + datetime.timedelta(hours=goal["within_hours"])

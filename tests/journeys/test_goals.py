@@ -70,7 +70,8 @@ def test_the_goal_event_converts_the_customer_and_cancels_the_queued_reminder(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        order = record(ws, ann, "Order Completed", now, "o-ann", total=40)
+        # Ann's order was placed before the entry was written (processing lag).
+        order = record(ws, ann, "Order Completed", now - dt.timedelta(minutes=1), "o-ann", total=40)
         record(ws, bob, "Order Completed", now, "o-bob", total=0)
         record(ws, cid, "Order Completed", now + dt.timedelta(hours=25), "o-cid", total=40)
         record(ws, dee, "Order Viewed", now, "o-dee", total=40)
