@@ -133,3 +133,33 @@ def test_an_operator_sees_only_their_workspace_journeys_and_enrollments(workspac
     assert ">Ours<" in enrollments and ">Theirs<" not in enrollments
     assert "Ours v1" in versions and "Theirs v1" not in versions
     assert client.get(f"/admin/journeys/journey/{theirs.pk}/change/").status_code == 302
+
+
+def test_a_journey_added_in_the_admin_is_a_draft(admin_client, workspace):
+    response = admin_client.post(
+        "/admin/journeys/journey/add/",
+        {
+            "workspace": workspace.workspace.pk,
+            "name": "Welcome",
+            "description": "",
+            "versions-TOTAL_FORMS": "0",
+            "versions-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    journey = Journey.objects.get()
+    assert (journey.name, journey.status, journey.workspace) == (
+        "Welcome",
+        Journey.DRAFT,
+        workspace.workspace,
+    )
+    taken = admin_client.post(
+        "/admin/journeys/journey/add/",
+        {
+            "workspace": workspace.workspace.pk,
+            "name": "Welcome",
+            "versions-TOTAL_FORMS": "0",
+            "versions-INITIAL_FORMS": "0",
+        },
+    )
+    assert taken.status_code == 200 and Journey.objects.count() == 1
