@@ -18,12 +18,22 @@ processed untimed). It prints events/s (and per worker) with the ratio to the
 baseline, and checks the outcome: every event processed, one profile per
 customer, one merge per second device, each customer's events resolved in
 their order.
+
+So that how far more cores would carry it can be read off, it also prints
+the CPU time per event of the worker processes and of their PostgreSQL
+backends (``/proc``, when the server runs on this machine), the share of
+``pg_stat_activity`` samples (every 20 ms) in which a worker's backend waited
+on a lock, and the SQL statements per batch and per event (BEGIN and COMMIT
+aside); an untimed pass over the same customers without second devices gives
+the statements of a batch without merges, and so the statements per merge.
 """
 
 import argparse
 import multiprocessing
 import os
 import random
+import resource
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -90,15 +100,21 @@ def customer_events(rng: random.Random, n: int, start: datetime, second_device: 
     return events
 
 
-def generate(users: int, second_share: float, seed: int = 7):
-    """The Segment messages of ``users`` customers in time order, and how many merges."""
+def generate(users: int, second_share: float, seed: int = 7, *, grouped: bool = False):
+    """The Segment messages of ``users`` customers in time order, and how many merges.
+
+    ``grouped``: customer after customer instead (a backlog of unrelated
+    customers, as after an import or from many sites), so that two workers'
+    batches rarely hold events of the same customer.
+    """
     rng = random.Random(seed)
     start = datetime(2026, 11, 1, tzinfo=UTC)
     second = set(rng.sample(range(users), int(users * second_share)))
     events = []
     for n in range(users):
         events += customer_events(rng, n, start, n in second)
-    events.sort(key=lambda item: item[0])
+    if not grouped:
+        events.sort(key=lambda item: item[0])
     return [message for _, message in events], len(second)
 
 
@@ -159,19 +175,87 @@ def claim_only(batch_size: int) -> int:
             return done
 
 
+class Statements:
+    """Counts the SQL statements of each processing batch (a Django execute wrapper),
+    and the merges each batch announced."""
+
+    def __init__(self):
+        self.batches: list[list[int]] = []  # [statements, merges] per claim
+
+    def __call__(self, execute, sql, params, many, context):
+        if "SKIP LOCKED" in sql and "events_event" in sql:
+            self.batches.append([0, 0])
+        if self.batches:
+            self.batches[-1][0] += 1
+        return execute(sql, params, many, context)
+
+    def merged(self, sender, *, pairs, **kwargs):
+        if self.batches:
+            self.batches[-1][1] += len(pairs)
+
+
+def backend_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of the PostgreSQL backend ``pid``; None when the
+    server is not a process of this machine."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _worker(task, batch_size, budget, barrier, results):
     from django.db import connection
 
     from engage.events import processing
+    from engage.profiles.signals import profiles_merged
 
     connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    statements = Statements()
+    profiles_merged.connect(statements.merged, weak=False)
     barrier.wait()
+    cpu, pg_cpu = resource.getrusage(resource.RUSAGE_SELF), backend_cpu(backend)
     started = time.perf_counter()
-    if task == "claim":
-        count = claim_only(batch_size)
-    else:
-        count = processing.run(batch_size=batch_size, time_budget=budget).processed
-    results.put((count, time.perf_counter() - started, time.perf_counter()))
+    with connection.execute_wrapper(statements):
+        if task == "claim":
+            count = claim_only(batch_size)
+        else:
+            count = processing.run(batch_size=batch_size, time_budget=budget).processed
+    spent = time.perf_counter() - started
+    after, pg_after = resource.getrusage(resource.RUSAGE_SELF), backend_cpu(backend)
+    results.put(
+        {
+            "count": count,
+            "spent": spent,
+            "finished": time.perf_counter(),
+            "cpu": after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime,
+            "pg_cpu": None if pg_cpu is None else pg_after - pg_cpu,
+            "batches": statements.batches,
+        }
+    )
+    connection.close()
+
+
+def lock_waits(stop: threading.Event, found: dict) -> None:
+    """Sample pg_stat_activity every 20 ms until ``stop``: how many samples saw a
+    worker's backend in a transaction, and how many saw one waiting on a lock."""
+    from django.db import connection
+
+    query = (
+        "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*) "
+        "FROM pg_stat_activity WHERE datname = current_database() "
+        "AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND state <> 'idle'"
+    )
+    with connection.cursor() as cursor:
+        while not stop.wait(0.02):
+            cursor.execute(query)
+            waiting, busy = cursor.fetchone()
+            found["samples"] += busy > 0
+            found["waiting"] += waiting > 0
     connection.close()
 
 
@@ -185,20 +269,35 @@ def measure(task: str, workers: int, batch_size: int, budget: float | None = Non
     ]
     for process in processes:
         process.start()
+    sampled = {"samples": 0, "waiting": 0}
+    stop = threading.Event()
+    sampler = threading.Thread(target=lock_waits, args=(stop, sampled))
     barrier.wait()
     started = time.perf_counter()
+    sampler.start()
     outcomes = [results.get(timeout=1800) for _ in processes]
+    stop.set()
+    sampler.join()
     for process in processes:
         process.join()
     if any(process.exitcode for process in processes):
         raise SystemExit(f"a {task} worker failed")
-    events = sum(count for count, _, _ in outcomes)
-    seconds = max(finished for _, _, finished in outcomes) - started
+    events = sum(o["count"] for o in outcomes)
+    seconds = max(o["finished"] for o in outcomes) - started
+    batches = [batch for o in outcomes for batch in o["batches"] if batch[0] > 0]
+    pg_cpu = [o["pg_cpu"] for o in outcomes]
     return {
         "events": events,
         "seconds": seconds,
         "per_second": events / seconds,
-        "per_worker": [count / spent for count, spent, _ in outcomes],
+        "per_worker": [o["count"] / o["spent"] for o in outcomes],
+        "cpu_per_event": sum(o["cpu"] for o in outcomes) / max(events, 1),
+        "pg_cpu_per_event": None if None in pg_cpu else sum(pg_cpu) / max(events, 1),
+        "lock_waits": sampled["waiting"] / max(sampled["samples"], 1),
+        "samples": sampled["samples"],
+        "statements": sum(b[0] for b in batches),
+        "batches": len(batches),
+        "merges": sum(b[1] for b in batches),
     }
 
 
@@ -285,7 +384,7 @@ def run(env: dict, args) -> dict:
 
     workspace = create_workspace(name="processing benchmark").workspace
     users = args.users
-    messages, second_devices = generate(users, args.second_device)
+    messages, second_devices = generate(users, args.second_device, grouped=args.grouped)
     results = {
         "pg": server_version(env["DATABASE_URL"]),
         "cpus": os.cpu_count(),
@@ -299,6 +398,11 @@ def run(env: dict, args) -> dict:
         results[f"process{workers}"] = measure("process", workers, args.batch_size, args.seconds)
         finish()
         check(users, second_devices, len(messages))
+    # The same customers without second devices: the statements of batches
+    # that merge nobody.
+    plain, _ = generate(users, 0.0, grouped=args.grouped)
+    reset(workspace.pk, plain)
+    results["no_merges"] = measure("process", 1, args.batch_size)
     report(results, args, len(messages), users, second_devices)
     return results
 
@@ -307,7 +411,8 @@ def report(results: dict, args, events: int, users: int, merges: int) -> None:
     claim = results["claim"]
     print(
         f"\nprocessing: PostgreSQL {results['pg']}, {results['cpus']} CPUs, {events} events "
-        f"from {users} customers ({merges} merges), batches of {args.batch_size}; "
+        f"from {users} customers ({merges} merges), batches of {args.batch_size}"
+        f"{', grouped by customer' if args.grouped else ', in time order'}; "
         f"load average {results['load']:.1f} before the run"
     )
     print(
@@ -323,6 +428,24 @@ def report(results: dict, args, events: int, users: int, merges: int) -> None:
             f"per worker {per_worker}); ratio to baseline "
             f"{figures['per_second'] / claim['per_second']:.1%}"
         )
+        pg = figures["pg_cpu_per_event"]
+        print(
+            f"    CPU per event: worker {figures['cpu_per_event'] * 1e6:,.0f} µs, PostgreSQL "
+            + ("n/a (remote server)" if pg is None else f"{pg * 1e6:,.0f} µs")
+            + f"; lock waits in {figures['lock_waits']:.1%} of {figures['samples']} samples; "
+            f"{figures['statements'] / max(figures['events'], 1):.2f} statements per event "
+            f"({figures['statements'] / max(figures['batches'], 1):.1f} per batch)"
+        )
+    merging, plain = results["process1"], results["no_merges"]
+    per_batch = merging["statements"] / max(merging["batches"], 1)
+    plain_batch = plain["statements"] / max(plain["batches"], 1)
+    merges_per_batch = merging["merges"] / max(merging["batches"], 1)
+    per_merge = (per_batch - plain_batch) / merges_per_batch if merges_per_batch else 0.0
+    print(
+        f"  statements per batch: {per_batch:.1f} with {merges_per_batch:.1f} merges, "
+        f"{plain_batch:.1f} without (the same customers, no second device; "
+        f"{plain['per_second']:,.0f} events/s); so {per_merge:.2f} statements per merge"
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -339,7 +462,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--second-device", type=float, default=0.3, help="share of customers with two devices"
     )
-    p.add_argument("--batch-size", type=int, default=200, help="events claimed per transaction")
+    p.add_argument("--batch-size", type=int, default=500, help="events claimed per transaction")
+    p.add_argument(
+        "--grouped",
+        action="store_true",
+        help="store the events customer after customer (unrelated customers), not in time order",
+    )
     return p
 
 
