@@ -212,8 +212,8 @@ def test_a_worker_killed_mid_chunk_never_resends_what_it_attempted(workspace, re
     finally:
         worker.kill()
         worker.wait()
-    relay.release.set()  # the provider got the third and may deliver it
     assert received(relay) == ["c0@x.io", "c1@x.io"]
+    relay.release.set()  # the provider got the third and may deliver it
 
     later = timezone.now() + sending.sending_timeout() + dt.timedelta(seconds=1)
     assert sending.recover_stuck(now=later) == 5
