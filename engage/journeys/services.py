@@ -27,6 +27,8 @@ LEDGER_BATCH = 1000
 ENROLLMENTS = Enrollment._meta.db_table
 MESSAGES = Message._meta.db_table
 CANCEL_DETAIL = "the journey was stopped"
+# Not handed to the provider: ready to send, or claimed in a chunk but not reached.
+UNSENT = (*Message.READY, Message.SENDING)
 
 
 class JourneyInvalid(ValueError):
@@ -160,7 +162,7 @@ def resume(*, journey: Journey) -> Journey:
 def stop(*, journey: Journey, now: datetime | None = None) -> Journey:
     """End the journey for good: every active enrollment ends as
     ``journey_stopped`` with an ``exit`` ledger row, and the messages they
-    queued that have not started sending are cancelled.
+    queued that are not yet handed to the provider are cancelled.
 
     Set-based: one UPDATE ends the enrollments (waiting for any an engine
     worker holds, and skipping those it ended meanwhile), one UPDATE cancels
@@ -220,18 +222,22 @@ def _end_active(journey: Journey, reason: str, now: datetime) -> None:
 
 
 def _cancel_messages(journey: Journey, reason: str, now: datetime) -> None:
-    """Cancel what the enrollments just ended with ``reason`` queued and no
-    worker has claimed (a claimed one is ``sending`` and goes out)."""
+    """Cancel what the enrollments just ended with ``reason`` queued and is not
+    yet handed to the provider: queued or deferred, or claimed in a worker's
+    chunk but not reached (``sending`` with ``next_attempt_at`` still at
+    ``sending_at``, which the worker re-reads before calling the provider).
+    A message being handed over goes out."""
     at = Dialect().ts(now)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {MESSAGES} SET status = %s, next_attempt_at = NULL,"  # noqa: S608 - table names are the models', values are params
-            " updated_at = %s WHERE journey_id = %s AND status IN (%s, %s)"
+            " updated_at = %s WHERE journey_id = %s AND (status IN (%s, %s)"
+            " OR (status = %s AND next_attempt_at = sending_at))"
             f" AND enrollment_id IN (SELECT id FROM {ENROLLMENTS}"
             " WHERE journey_id = %s AND ended_at = %s AND end_reason = %s)"
             " RETURNING id, workspace_id, profile_id, channel, journey_version,"
             " journey_node_id, enrollment_id",
-            [Message.CANCELLED, at, journey.pk, *Message.READY, journey.pk, at, reason],
+            [Message.CANCELLED, at, journey.pk, *UNSENT, journey.pk, at, reason],
         )
         cancelled = cursor.fetchall()
     MessageDecision.objects.bulk_create(

@@ -178,15 +178,16 @@ def _enrolled(journey, profile, *, ended=False) -> Enrollment:
     )
 
 
-def _message(enrollment: Enrollment, status: str) -> Message:
+def _message(enrollment: Enrollment, status: str, **fields) -> Message:
     return Message.objects.create(
+        **fields,
         workspace=enrollment.workspace,
         profile=enrollment.profile,
         channel="email",
         category=Message.MARKETING,
         body="Hi",
         status=status,
-        idempotency_key=f"{enrollment.pk}:{status}",
+        idempotency_key=f"{enrollment.pk}:{status}:{bool(fields)}",
         source=Message.JOURNEY,
         journey_id=enrollment.journey_id,
         journey_version=1,
@@ -205,6 +206,8 @@ def test_stopping_ends_every_active_enrollment_and_cancels_what_it_queued(worksp
     elsewhere = _enrolled(other, cy)
     queued = _message(waiting, Message.QUEUED)
     sending = _message(waiting, Message.SENDING)
+    # claimed in a worker's chunk, not reached yet: it can still be stopped
+    in_chunk = _message(waiting, Message.SENDING, sending_at=T0, next_attempt_at=T0)
     done_queued = _message(finished, Message.QUEUED)
     other_queued = _message(elsewhere, Message.QUEUED)
     stopped_at = T0 + dt.timedelta(minutes=5)
@@ -232,16 +235,16 @@ def test_stopping_ends_every_active_enrollment_and_cancels_what_it_queued(worksp
     statuses = dict(Message.objects.values_list("pk", "status"))
     assert statuses == {
         queued.pk: Message.CANCELLED,
+        in_chunk.pk: Message.CANCELLED,
         sending.pk: Message.SENDING,
         done_queued.pk: Message.QUEUED,
         other_queued.pk: Message.QUEUED,
     }
-    [cancel] = MessageDecision.objects.filter(action="cancel")
-    assert (cancel.message_id, cancel.detail, cancel.enrollment_id) == (
-        queued.pk,
-        "the journey was stopped",
-        waiting.pk,
-    )
+    cancels = MessageDecision.objects.filter(action="cancel").order_by("message_id")
+    assert [(c.message_id, c.detail, c.enrollment_id) for c in cancels] == [
+        (queued.pk, "the journey was stopped", waiting.pk),
+        (in_chunk.pk, "the journey was stopped", waiting.pk),
+    ]
     finished.refresh_from_db()
     elsewhere.refresh_from_db()
     assert (finished.end_reason, elsewhere.ended_at) == (Enrollment.COMPLETED, None)

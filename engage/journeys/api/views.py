@@ -316,7 +316,7 @@ StopView = _status_view(
     services.stop,
     "Stop a journey for good",
     "Every customer inside leaves with `journey_stopped` in their ledger, and the "
-    "messages they queued that have not started sending are cancelled.",
+    "messages they queued that are not yet handed to the provider are cancelled.",
 )
 
 
