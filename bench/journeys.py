@@ -423,19 +423,39 @@ class Client:
 
 
 def celery_workers(env: dict, count: int, log_dir: Path) -> list:
+    """``count`` Celery worker processes, each ready to consume when returned."""
     import subprocess
 
-    processes = []
+    processes, logs = [], []
     for n in range(count):
-        log = (log_dir / f"celery-{n}.log").open("ab")
+        logs.append(log_dir / f"celery-{n}.log")
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo"]
-        command += ["--loglevel=WARNING", "--without-gossip", "--without-mingle"]
+        command += ["--loglevel=INFO", "--without-gossip", "--without-mingle"]
         command += ["--without-heartbeat", "-n", f"bench{n}@%h"]
-        processes.append(
-            subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        )
-    time.sleep(5)  # ready to consume; what they miss meanwhile waits in Redis
+        with logs[-1].open("ab") as out:
+            processes.append(
+                subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            )
+    deadline = time.monotonic() + 120
+    while not all("ready." in log.read_text() for log in logs):
+        if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+            raise SystemExit(f"the Celery workers did not start; see {log_dir}")
+        time.sleep(0.2)
     return processes
+
+
+def drain(received, sent: dict[str, float], wait: float) -> dict[str, float]:
+    """{subject: receipt time} of the mails of ``sent`` the SMTP server got
+    within ``wait`` seconds."""
+    arrived: dict[str, float] = {}
+    deadline = time.monotonic() + wait
+    while len(arrived) < len(sent) and time.monotonic() < deadline:
+        try:
+            subject, at = received.get(timeout=1)
+        except Exception:  # noqa: S112 - queue.Empty: keep waiting until the deadline
+            continue
+        arrived[subject] = at
+    return arrived
 
 
 def latency(workspace, write_key, args, smtp_port, received) -> dict:
@@ -495,6 +515,10 @@ def latency(workspace, write_key, args, smtp_port, received) -> dict:
             ]
             return None, {"batch": batch}
 
+        # Warm-up, not measured: every process loads what it lazily loads.
+        warm: dict[str, float] = {}
+        Client(server.port, auth, "/v1/track", 4, trigger, warm).run(3, 2)
+        drain(received, warm, 60)
         triggers = Client(server.port, auth, "/v1/track", args.trigger_rate, trigger, sent)
         load = Client(server.port, auth, "/v1/batch", args.ordinary_rate / 50, ordinary, sent)
         background = threading.Thread(target=load.run, args=(args.latency_seconds, 2))
@@ -503,14 +527,7 @@ def latency(workspace, write_key, args, smtp_port, received) -> dict:
         triggers.run(args.latency_seconds, 4)
         if args.ordinary_rate:
             background.join()
-        arrived: dict[str, float] = {}
-        deadline = time.monotonic() + 60
-        while len(arrived) < len(sent) and time.monotonic() < deadline:
-            try:
-                subject, at = received.get(timeout=1)
-            except Exception:  # noqa: S112 - queue.Empty: keep waiting until the deadline
-                continue
-            arrived[subject] = at
+        arrived = drain(received, sent, 120)
     finally:
         server.stop()
         for worker in workers:
