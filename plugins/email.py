@@ -23,6 +23,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend
 from django.utils.html import escape
 
+from engage.demo import outbox
 from engage.messaging import tracking
 from engage.plugins import hookimpl
 from engage.plugins.base import (
@@ -36,6 +37,8 @@ from engage.plugins.base import (
 )
 from engage.plugins.outbound import BlockedAddress, GuardedSMTP, host_refusal
 
+# The delivery that sends nothing: each mail is kept in the admin's outbox.
+OUTBOX = "outbox"
 HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"']+)\2""", re.IGNORECASE)
 
 
@@ -55,7 +58,10 @@ class Email(Channel):
         SettingField(
             "backend",
             default="smtp",
-            help='"smtp", or an anymail backend such as anymail.backends.postmark.EmailBackend.',
+            help=(
+                '"smtp", "outbox" (kept in the admin\'s outbox and sent nowhere: for the demo '
+                "and trials), or an anymail backend such as anymail.backends.postmark.EmailBackend."
+            ),
         ),
         SettingField("smtp_host", help="Mail server; required for the smtp backend."),
         SettingField("smtp_port", "integer", default=25),
@@ -71,8 +77,10 @@ class Email(Channel):
     @classmethod
     def check_settings(cls, settings):
         backend = settings.get("backend", "smtp")
+        if backend == OUTBOX:
+            return {}
         if backend != "smtp" and not backend.startswith("anymail.backends."):
-            return {"backend": 'must be "smtp" or an anymail.backends.* backend'}
+            return {"backend": 'must be "smtp", "outbox" or an anymail.backends.* backend'}
         if backend != "smtp" and not settings.get("esp_api_key"):
             return {"esp_api_key": "required for an anymail backend"}
         if not 0 < settings.get("smtp_port", 25) < 65536:
@@ -87,6 +95,9 @@ class Email(Channel):
 
     def connection(self):
         s = self.settings
+        if s.get("backend") == OUTBOX:
+            # Nothing to connect to: send() keeps each mail in the outbox.
+            return get_connection("django.core.mail.backends.dummy.EmailBackend")
         if s.get("backend", "smtp") == "smtp":
             return GuardedSMTPBackend(
                 host=s["smtp_host"],
@@ -155,6 +166,8 @@ class Email(Channel):
 
     def send(self, *, message, address: str) -> SendResult:
         mail = self.build(message=message, address=address)
+        if self.settings.get("backend") == OUTBOX:
+            return SendResult(provider_message_id=outbox.keep(message=message, mail=mail))
         try:
             return self._send(mail)
         except BaseException:

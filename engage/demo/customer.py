@@ -18,6 +18,7 @@ from engage.events.ingestion.validation import Batch, validate_message
 from engage.profiles.models import Identity
 from engage.workspaces.models import Workspace
 
+USER_ID = "cust-1001"
 LAPTOP = "ada-laptop-cookie"
 PHONE = "ada-phone-install"
 
@@ -54,7 +55,7 @@ def _events(start: datetime) -> list[dict]:
         {
             "type": "identify",
             "anonymousId": LAPTOP,
-            "userId": "cust-1001",
+            "userId": USER_ID,
             "traits": {"email": "Ada@Example.com", "first_name": "Ada", "plan": "free"},
             "context": {"channel": "web"},
             "timestamp": at(60 * 24),
@@ -62,14 +63,14 @@ def _events(start: datetime) -> list[dict]:
         {
             "type": "identify",
             "anonymousId": PHONE,
-            "userId": "cust-1001",
+            "userId": USER_ID,
             "traits": {"phone": "+44 20 7946 0958"},
             "context": {"channel": "mobile", "timezone": "Europe/London"},
             "timestamp": at(60 * 24 + 30),
         },
         {
             "type": "track",
-            "userId": "cust-1001",
+            "userId": USER_ID,
             "event": "Message Received",
             "properties": {"text": "Do you have the jacket in size M?"},
             "context": {"channel": "whatsapp", "traits": {"phone": "+442079460958"}},
@@ -77,7 +78,7 @@ def _events(start: datetime) -> list[dict]:
         },
         {
             "type": "track",
-            "userId": "cust-1001",
+            "userId": USER_ID,
             "event": "Order Completed",
             "properties": {"order_id": "A-77", "revenue": 149.0, "currency": "EUR"},
             "context": {"channel": "web"},
@@ -92,18 +93,26 @@ def seed(workspace: Workspace, *, now: datetime | None = None) -> Identity | Non
     Message ids are fixed, so seeding twice stores nothing new.
     """
     now = now or datetime.now(UTC)
+    messages = _events(now - timedelta(days=3))
+    for index, message in enumerate(messages):
+        message["messageId"] = f"demo-journey-{index}"
+    ingest(workspace, messages, now=now)
+    return (
+        Identity.objects.select_related("profile")
+        .filter(workspace=workspace, kind=Identity.USER_ID, value=USER_ID)
+        .first()
+    )
+
+
+def ingest(workspace: Workspace, messages: list[dict], *, now: datetime) -> None:
+    """Validate, store and process ``messages`` as ``/v1`` would (a message
+    id already stored is stored nothing new)."""
     batch = Batch(received_at=now)
     rows, errors = [], []
-    for index, message in enumerate(_events(now - timedelta(days=3))):
-        message["messageId"] = f"demo-journey-{index}"
+    for index, message in enumerate(messages):
         rows.append(validate_message(message, None, batch, errors, index))
     if errors:
-        raise ValueError(f"the demo journey is invalid: {errors}")
+        raise ValueError(f"the demo's events are invalid: {errors}")
     with transaction.atomic():
         store_events(workspace_id=workspace.pk, rows=rows)
     processing.process_pending()
-    return (
-        Identity.objects.select_related("profile")
-        .filter(workspace=workspace, kind=Identity.USER_ID, value="cust-1001")
-        .first()
-    )

@@ -21,15 +21,26 @@ def manage(*args: str, db: Path) -> str:
     return result.stdout
 
 
+def rows(db: Path, sql: str, *params) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
+def first_run(tmp_path_factory) -> tuple[Path, str]:
+    """A fresh embedded database and the output of the demo's first run on it."""
     db = tmp_path_factory.mktemp("demo") / "engage.sqlite3"
     manage("migrate", "--no-input", "-v0", db=db)
-    return db
+    return db, manage("demo", "--port", "8123", db=db)
 
 
-def test_demo_seeds_one_customer_from_a_journey_across_devices_and_channels(demo_db):
-    out = manage("demo", "--port", "8123", db=demo_db)
+@pytest.fixture(scope="module")
+def demo_db(first_run) -> Path:
+    return first_run[0]
+
+
+def test_demo_seeds_one_customer_from_a_journey_across_devices_and_channels(first_run):
+    demo_db, out = first_run
 
     assert re.search(r"write key\s+\(ingest only\): wk_\S{20,}", out)
     assert re.search(r"secret key \(read/manage\): sk_\S{20,}", out)
@@ -60,14 +71,21 @@ def test_running_the_demo_again_issues_new_keys_and_stores_nothing_twice(demo_db
                 "SELECT COUNT(*) FROM workspaces_apikey WHERE revoked_at IS NULL"
             ).fetchone()[0]
 
+    def count_stored() -> list[tuple]:
+        return [
+            rows(demo_db, f"SELECT COUNT(*) FROM {table}")[0]
+            for table in ("events_event", "messaging_message", "journeys_enrollment")
+        ]
+
     first = manage("demo", db=demo_db)
-    keys_before = count_keys()
+    keys_before, stored_before = count_keys(), count_stored()
     second = manage("demo", db=demo_db)
 
     keys = [re.findall(r"\b(?:wk|sk)_\S+", out)[:2] for out in (first, second)]
     assert keys[0] != keys[1]
-    with sqlite3.connect(demo_db) as db:
-        assert db.execute("SELECT COUNT(*) FROM events_event").fetchone()[0] == 7
+    seeded = rows(demo_db, "SELECT COUNT(*) FROM events_event WHERE message_id LIKE 'demo-%'")
+    assert seeded == [(8,)]  # Ada's seven events and her cart, once each
+    assert count_stored() == stored_before  # no second walk of the journey
     assert count_keys() == keys_before + 2  # every run's pair still works; none was revoked
 
 
@@ -87,3 +105,68 @@ def test_the_printed_example_reads_the_customer_back(demo_db, tmp_path):
     assert status == 200
     assert profile["traits"]["first_name"] == "Ada"
     assert {"kind": "email", "value": "ada@example.com"} in profile["identities"]
+
+
+def test_the_first_run_walks_the_customer_through_the_cart_journey(first_run):
+    demo_db, out = first_run
+
+    [(journey_id, status, version)] = rows(
+        demo_db,
+        "SELECT j.id, j.status, v.number FROM journeys_journey j"
+        " JOIN journeys_journeyversion v ON v.id = j.live_version_id",
+    )
+    assert (status, version) == ("live", 1)
+    [(profile_id,)] = rows(
+        demo_db, "SELECT profile_id FROM profiles_identity WHERE value = 'cust-1001'"
+    )
+    [(enrollment, end_reason)] = rows(
+        demo_db,
+        "SELECT id, end_reason FROM journeys_enrollment WHERE journey_id = ? AND profile_id = ?",
+        journey_id,
+        profile_id,
+    )
+    assert end_reason == "completed"
+
+    ledger = rows(
+        demo_db,
+        "SELECT action, reason, COALESCE(journey_node_id, ''), channel"
+        " FROM messaging_messagedecision WHERE profile_id = ? ORDER BY id",
+        profile_id,
+    )
+    assert ledger == [
+        ("enter", "event", "pause", ""),
+        ("wait", "duration", "pause", ""),
+        ("wake", "timeout", "pause", ""),
+        ("send", "queued", "nudge", "inapp"),
+        ("wait", "response", "listen", ""),
+        ("send", "sent", "nudge", "inapp"),
+        ("wake", "timeout", "listen", ""),
+        ("send", "queued", "email", "email"),
+        ("exit", "completed", "done", ""),
+        ("send", "sent", "email", "email"),
+    ]
+    # The same steps, printed as they happened.
+    printed = re.findall(r"^  \d\d:\d\d:\d\d  (\w+) +(\w+) +(\w+)", out, re.MULTILINE)
+    assert printed == [(action, reason, node) for action, reason, node, _ in ledger]
+
+    inbox = rows(
+        demo_db,
+        "SELECT m.subject, m.body FROM inbox_inboxentry e"
+        " JOIN messaging_message m ON m.id = e.message_id WHERE e.profile_id = ?",
+        profile_id,
+    )
+    assert inbox == [("Still thinking about it?", "Your Down jacket is waiting in your cart.")]
+    [(to, subject, html, message_status, enrollment_of_mail)] = rows(
+        demo_db,
+        'SELECT o."to", o.subject, o.html, m.status, m.enrollment_id'
+        " FROM demo_outboxemail o JOIN messaging_message m ON m.id = o.message_id",
+    )
+    assert (to, subject, message_status) == (
+        "ada@example.com",
+        "Ada, you left something behind",
+        "sent",
+    )
+    assert "<strong>Down jacket</strong> (149.0 EUR)" in html
+    assert enrollment_of_mail == enrollment
+    assert f"/admin/profiles/profile/{profile_id}/change/" in out
+    assert "/admin/demo/outboxemail/" in out

@@ -30,7 +30,7 @@ from engage.plugins.models import PluginConfig
 from engage.profiles.models import Identity
 from engage.workspaces.models import Workspace
 workspace = Workspace.objects.get(name="demo")
-PluginConfig.objects.create(workspace=workspace, plugin_id="inapp")
+PluginConfig.objects.get_or_create(workspace=workspace, plugin_id="inapp")
 profile = Identity.objects.get(workspace=workspace, kind="user_id", value="cust-1001").profile
 message = Message.objects.create(
     workspace=workspace, profile=profile, channel="inapp", category="transactional",
@@ -57,9 +57,10 @@ def embedded_env(db) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def demo_db(tmp_path):
-    db = tmp_path / "engage.sqlite3"
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    # One demo for the module: the demo plays its journey, which takes seconds.
+    db = tmp_path_factory.mktemp("scheduled") / "engage.sqlite3"
     for args in (["migrate", "--no-input", "-v0"], ["demo"]):
         result = run_embedded(["manage.py", *args], db, DEBUG="1")
         assert result.returncode == 0, result.stderr
@@ -86,7 +87,9 @@ def test_a_message_deferred_by_5_seconds_is_sent_by_the_demo_server_alone(demo_d
             time.sleep(0.25)
         assert message_status(demo_db, pk) == "sent", log.read_text()
         with sqlite3.connect(demo_db) as conn:
-            inbox = conn.execute("SELECT COUNT(*) FROM inbox_inboxentry").fetchone()[0]
+            inbox = conn.execute(
+                "SELECT COUNT(*) FROM inbox_inboxentry WHERE message_id = ?", [pk]
+            ).fetchone()[0]
         assert inbox == 1
     finally:
         stop(server)

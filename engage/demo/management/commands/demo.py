@@ -1,10 +1,13 @@
+import json
 import secrets
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from engage.demo import customer
+from engage.demo import cart, customer
 from engage.events.models import Event
+from engage.inbox import tokens
+from engage.messaging.models import MessageDecision
 from engage.workspaces.models import ApiKey, Workspace
 from engage.workspaces.services import create_api_key, create_workspace
 
@@ -14,8 +17,9 @@ DEMO_ADMIN = "admin"
 
 class Command(BaseCommand):
     help = (
-        "Create (or refresh the keys of) the demo workspace, seed a sample customer "
-        "journey and print how to use it. Keys are shown once, so every run issues a "
+        "Create (or refresh the keys of) the demo workspace, seed a sample customer, "
+        "ship a cart-abandonment journey and play the customer through it (the first "
+        "run), and print how to use it. Keys are shown once, so every run issues a "
         "fresh pair and revokes nothing."
     )
 
@@ -39,7 +43,12 @@ class Command(BaseCommand):
 engage demo workspace '{DEMO_NAME}'
   write key  (ingest only): {write_key}
   secret key (read/manage): {secret_key}
-{self._journey_summary(ada.profile) if ada else ""}
+{self._journey_summary(ada.profile) if ada else ""}"""
+        )
+        if ada is not None:
+            self._play_cart(workspace, ada.profile, base=base, write_key=write_key)
+        self.stdout.write(
+            f"""
 Send an event, then read the customer back:
 
   curl -s -u '{write_key}:' {base}/v1/identify -H 'Content-Type: application/json' \\
@@ -71,6 +80,35 @@ Admin:    {base}/admin/  {admin_line}
             + "\n"
         )
 
+    def _play_cart(self, workspace: Workspace, profile, *, base: str, write_key: str) -> None:
+        """Ship the cart-abandonment journey and watch Ada walk it, printing
+        her ledger as the engine writes it (the first run; later runs print
+        the ledger that run left)."""
+        journey = cart.install(workspace)
+        self.stdout.write(
+            f"\nJourney '{journey.name}' is {journey.status} (version "
+            f"{journey.live_version.number}): {base}/admin/journeys/journey/{journey.pk}/change/\n"
+            f"Ada puts a down jacket in her cart and leaves; her ledger, step by step "
+            f"(the demo's waits are seconds):\n"
+        )
+        self.stdout.flush()
+        cart.abandon_cart(workspace)
+        cart.play(journey, profile, echo=lambda row: self.stdout.write(_ledger_line(row)))
+        token = tokens.issue(workspace_id=workspace.pk, profile_id=profile.pk)
+        event = cart.cart_event(message_id="")
+        again = json.dumps({k: event[k] for k in ("userId", "event", "properties")})
+        self.stdout.write(
+            f"""
+Her page, with the ledger: {base}/admin/profiles/profile/{profile.pk}/change/
+The email, in the outbox:  {base}/admin/demo/outboxemail/
+Her in-app inbox, as her app reads it:
+  curl -s -H 'Authorization: Bearer {token}' {base}/inbox/messages
+Play it again on the running server (she may enter again once she is out):
+  curl -s -u '{write_key}:' {base}/v1/track -H 'Content-Type: application/json' \\
+    -d '{again}'
+"""
+        )
+
     def _admin(self, workspace: Workspace) -> str:
         users = get_user_model()
         user = users.objects.filter(username=DEMO_ADMIN).first()
@@ -80,3 +118,17 @@ Admin:    {base}/admin/  {admin_line}
         user = users.objects.create_superuser(DEMO_ADMIN, "", password)
         workspace.members.add(user)
         return f"(user '{DEMO_ADMIN}', password '{password}')"
+
+
+def _ledger_line(row: MessageDecision) -> str:
+    """One ledger row as the demo prints it: when, what, why, where."""
+    where = f"{row.journey_node_id}" if row.journey_node_id else "(messaging)"
+    notes = [row.channel] if row.channel else []
+    if row.message_id:
+        notes.append(f"message {row.message_id}")
+    if row.until:
+        notes.append(f"until {row.until:%H:%M:%S}")
+    if row.detail:
+        notes.append(row.detail)
+    when = f"{row.created_at:%H:%M:%S}"
+    return f"  {when}  {row.action:6} {row.reason:10} {where:12} {', '.join(notes)}"
