@@ -5,4 +5,4 @@ class JourneysConfig(AppConfig):
     name = "engage.journeys"
 
     def ready(self):
-        from . import receivers, templates  # noqa: F401 - connects the signal receivers
+        from . import receivers  # noqa: F401 - connects the signal receivers

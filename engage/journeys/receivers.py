@@ -8,14 +8,16 @@ triggers let customers in. Ending first means a customer who converted is
 not also woken.
 
 Merges and splits move enrollments in the merge's transaction (``merges``).
+A template a running journey sends is refused deletion (``templates``).
 """
 
 from django.dispatch import receiver
 
 from engage.events.signals import events_recorded
+from engage.messaging.signals import template_in_use
 from engage.profiles.signals import profiles_merged, profiles_split
 
-from . import goals, incoming, merges, triggers, wakes
+from . import goals, incoming, merges, templates, triggers, wakes
 
 
 @receiver(events_recorded, dispatch_uid="journeys-events")
@@ -36,3 +38,8 @@ def on_profiles_merged(sender, *, pairs, **kwargs):
 @receiver(profiles_split, dispatch_uid="journeys-split")
 def on_profiles_split(sender, *, pairs, **kwargs):
     merges.follow_splits(pairs)
+
+
+@receiver(template_in_use, dispatch_uid="journeys-template-in-use")
+def on_template_deleting(sender, *, template, **kwargs) -> str | None:
+    return templates.in_use_by(template)

@@ -2,14 +2,13 @@
 
 A journey names its templates in its definition (JSON, by name), not by a
 foreign key, so the database cannot protect them; messaging asks before
-deleting one (``template_in_use``) and this answers for journeys.
+deleting one (``template_in_use``) and the journeys' receiver answers with
+``in_use_by``.
 """
 
 from django.db.models import Exists, F, OuterRef, Q
-from django.dispatch import receiver
 
 from engage.messaging.models import MessageTemplate
-from engage.messaging.signals import template_in_use
 
 from .models import Enrollment, Journey, JourneyVersion
 
@@ -43,8 +42,8 @@ def running_versions(workspace_id: int):
     )
 
 
-@receiver(template_in_use, dispatch_uid="journeys-template-in-use")
-def journeys_sending(sender, *, template: MessageTemplate, **kwargs) -> str | None:
+def in_use_by(template: MessageTemplate) -> str | None:
+    """What running journeys need ``template``, as a sentence for the 409, or None."""
     using = sorted(
         (version.journey.name, version.number)
         for version in running_versions(template.workspace_id)
