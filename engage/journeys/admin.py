@@ -123,6 +123,13 @@ class JourneyAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
     def delete_model(self, request, obj):
         services.delete_journey(journey=obj)
 
+    def get_deleted_objects(self, objs, request):
+        """Its versions and enrollments go with it. Django would refuse: they
+        are never deleted alone (no permission) and protect each other; the
+        service removes them in the order their protection needs."""
+        deleted, counts, _permissions, _protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), []
+
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)
         return allowed and (obj is None or obj.status in (Journey.DRAFT, Journey.STOPPED))

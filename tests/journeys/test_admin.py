@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
+from engage.journeys import services
 from engage.journeys.models import Enrollment, Journey, JourneyVersion, NodeCount
 from tests.customer_factories import ProfileFactory
 
@@ -163,3 +164,23 @@ def test_a_journey_added_in_the_admin_is_a_draft(admin_client, workspace):
         },
     )
     assert taken.status_code == 200 and Journey.objects.count() == 1
+
+
+def test_a_stopped_journey_is_deleted_in_the_admin_with_its_versions(admin_client, workspace):
+    journey = live_journey(workspace.workspace, FLOW, name="Welcome")
+    Enrollment.objects.create(
+        workspace=journey.workspace,
+        journey=journey,
+        version=journey.live_version,
+        profile=ProfileFactory(workspace=workspace.workspace),
+        node_id="pause",
+        entered_at=T0,
+    )
+    url = f"/admin/journeys/journey/{journey.pk}/delete/"
+    assert admin_client.get(url).status_code == 403  # live: stop it first
+    services.stop(journey=journey)
+
+    response = admin_client.post(url, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Journey.objects.exists() and not JourneyVersion.objects.exists()
