@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_processes import run_embedded
+from tests.live_processes import ROOT, run_embedded
 
 
 def manage(*args: str, db: Path) -> str:
@@ -170,3 +170,30 @@ def test_the_first_run_walks_the_customer_through_the_cart_journey(first_run):
     assert enrollment_of_mail == enrollment
     assert f"/admin/profiles/profile/{profile_id}/change/" in out
     assert "/admin/demo/outboxemail/" in out
+
+
+def test_the_send_example_of_the_messaging_docs_sends_to_the_outbox(demo_db):
+    docs = (ROOT / "docs" / "messaging.md").read_text()
+    example = json.loads(re.search(r"## Sending.*?```json\n(.*?)```", docs, re.DOTALL).group(1))
+    [(ada,)] = rows(demo_db, "SELECT profile_id FROM profiles_identity WHERE value = 'cust-1001'")
+    example["profile_id"] = ada
+    secret = re.search(r"sk_\S+", manage("demo", db=demo_db)).group(0)
+    script = (
+        "import django, json, os;"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings');"
+        "django.setup();"
+        "from django.test import Client;"
+        f"r = Client().post('/api/messages/send', {json.dumps(example)!r},"
+        " content_type='application/json',"
+        f" HTTP_AUTHORIZATION='Bearer {secret}', HTTP_HOST='127.0.0.1');"
+        "print(json.dumps([r.status_code, r.json()]))"
+    )
+
+    status, message = json.loads(manage("shell", "-c", script, db=demo_db).splitlines()[-1])
+
+    assert (status, message["status"]) == (202, "sent")
+    assert rows(
+        demo_db,
+        'SELECT "to", subject FROM demo_outboxemail WHERE message_id = ?',
+        message["id"],
+    ) == [("ada@example.com", "Back in stock, Ada")]
