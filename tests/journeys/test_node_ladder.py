@@ -178,6 +178,8 @@ def test_an_unanswered_window_escalates_to_the_next_rung_then_the_ladder_is_exha
     exit_row = MessageDecision.objects.get(enrollment_id=enrollment.pk, action="exit")
     assert exit_row.journey_node_id == "done"
     assert Message.objects.filter(enrollment_id=enrollment.pk).count() == 2
+    email.refresh_from_db()
+    assert email.status == Message.QUEUED, "the last rung's message has nothing to give way to"
 
 
 def test_a_response_event_on_any_channel_stops_the_ladder(ws):

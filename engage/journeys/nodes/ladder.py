@@ -106,18 +106,31 @@ def run(batch) -> None:
             responded.append(enrollment)
         else:
             escalating.append(enrollment)
-    _cancel_queued(batch, responded, "the customer responded")
-    # The customer did not get the last rung's message in its window (quiet
-    # hours, a cap); it is not sent on top of the next rung's.
-    _cancel_queued(batch, escalating, "the ladder moved on to the next rung")
+    _cancel(
+        Message.objects.filter(
+            journey_id=batch.journey.pk,
+            journey_node_id=batch.node_id,
+            enrollment_id__in=[enrollment.pk for enrollment in responded],
+        ),
+        "the customer responded",
+    )
     for enrollment in responded:
         batch.go(enrollment, RESPONDED)
     preferred = _preferred(batch, arrived) if batch.node.get("order") == "preferred" else {}
     for enrollment in arrived:
         state.start(enrollment, preferred.get(enrollment.profile_id))
+    earlier = {enrollment.pk: state.of(enrollment).get("message") for enrollment in escalating}
     for enrollment in escalating:
         state.step(enrollment)
     state.climb([*arrived, *escalating])
+    # A rung's message still unsent when its window ended (quiet hours, a
+    # cap) is not sent on top of the next rung's.
+    superseded = [
+        message
+        for enrollment in escalating
+        if (message := earlier[enrollment.pk]) not in (None, state.of(enrollment).get("message"))
+    ]
+    _cancel(Message.objects.filter(pk__in=superseded), "the ladder sent its next rung")
 
 
 def _answered(batch) -> set[int]:
@@ -132,17 +145,9 @@ def _answered(batch) -> set[int]:
     return {sent[profile_id][0] for profile_id in answered}
 
 
-def _cancel_queued(batch, enrollments, reason: str) -> None:
-    """Cancel the ladder's messages to these customers that have not started sending."""
-    if not enrollments:
-        return
-    waiting = Message.objects.filter(
-        journey_id=batch.journey.pk,
-        journey_node_id=batch.node_id,
-        enrollment_id__in=[enrollment.pk for enrollment in enrollments],
-        status__in=Message.READY,
-    )
-    for message in waiting:
+def _cancel(messages, reason: str) -> None:
+    """Cancel those of ``messages`` that have not started sending."""
+    for message in messages.filter(status__in=Message.READY):
         try:
             cancel_message(message=message, reason=reason)
         except NotCancellable:
