@@ -91,7 +91,7 @@ class JourneyAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
                     node.node_id,
                     node.type,
                     node.entered,
-                    node.here,
+                    node.waiting,
                     ", ".join(f"{edge}: {n}" for edge, n in sorted(node.left.items())) or "-",
                 )
                 for node in selectors.node_counts(version)
@@ -99,7 +99,7 @@ class JourneyAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
         )
         return format_html(
             "<p>version {}</p><table><tr><th>node</th><th>type</th><th>arrived</th>"
-            "<th>here now</th><th>left by</th></tr>{}</table>",
+            "<th>waiting now</th><th>left by</th></tr>{}</table>",
             version.number,
             rows,
         )

@@ -16,14 +16,15 @@ STATUSES = (ACTIVE, ENDED, *(reason for reason, _ in Enrollment.END_REASONS))
 
 @dataclass
 class NodeCounts:
-    """One node of a version: how many arrived, how many stand there now, and
-    how many left by each edge (an enrollment parked at a wait is counted in
-    ``here``, and in ``left`` once it goes on)."""
+    """One node of a version: how many arrived, how many stand there now
+    (``waiting``: parked at it, or due to run it), and how many left by each
+    edge (an enrollment parked at a wait counts in ``waiting``, and in
+    ``left`` once it goes on)."""
 
     node_id: str
     type: str
     entered: int = 0
-    here: int = 0
+    waiting: int = 0
     left: dict[str, int] = field(default_factory=dict)
 
 
@@ -58,15 +59,15 @@ def node_counts(version: JourneyVersion) -> list[NodeCounts]:
             row.left[edge] = count
         else:
             row.entered = count
-    here = (
+    standing = (
         Enrollment.objects.filter(version=version, ended_at__isnull=True)
         .values("node_id")
         .annotate(n=Count("id"))
         .values_list("node_id", "n")
     )
-    for node_id, count in here:
+    for node_id, count in standing:
         if node_id in rows:
-            rows[node_id].here = count
+            rows[node_id].waiting = count
     return list(rows.values())
 
 

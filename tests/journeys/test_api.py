@@ -158,7 +158,7 @@ def _enroll(journey, profile, *, node_id="pause", ended=None, at=T0) -> Enrollme
     )
 
 
-def test_counts_per_node_arrived_here_and_left_by_edge(api, workspace):
+def test_counts_per_node_arrived_waiting_and_left_by_edge(api, workspace):
     journey = live_journey(workspace.workspace, FLOW)
     version = journey.live_version
     NodeCount.objects.bulk_create(
@@ -179,8 +179,8 @@ def test_counts_per_node_arrived_here_and_left_by_edge(api, workspace):
     assert response.json() == {
         "version": 1,
         "nodes": [
-            {"node_id": "pause", "type": "wait", "entered": 3, "here": 2, "left": {"next": 1}},
-            {"node_id": "done", "type": "exit", "entered": 1, "here": 0, "left": {}},
+            {"node_id": "pause", "type": "wait", "entered": 3, "waiting": 2, "left": {"next": 1}},
+            {"node_id": "done", "type": "exit", "entered": 1, "waiting": 0, "left": {}},
         ],
     }
     missing = api("get", f"/api/journeys/{journey.pk}/counts?version=7")

@@ -80,7 +80,9 @@ class NodeCountSerializer(serializers.Serializer):
     node_id = serializers.CharField()
     type = serializers.CharField()
     entered = serializers.IntegerField(help_text="How many arrived at the node, ever.")
-    here = serializers.IntegerField(help_text="How many stand at the node now (waiting or due).")
+    waiting = serializers.IntegerField(
+        help_text="How many stand at the node now: parked at it, or due to run it."
+    )
     left = serializers.DictField(
         child=serializers.IntegerField(), help_text="How many left, by each edge taken."
     )
