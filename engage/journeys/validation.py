@@ -262,6 +262,11 @@ class Checker:
                 isinstance(trigger, dict) and "segment" in trigger
             ):
                 self.error(f"{path}.leaves_segment", "needs a segment trigger")
+            elif exit_["leaves_segment"] and trigger.get("on") == "leave":
+                self.error(
+                    f"{path}.leaves_segment",
+                    "customers enter on leaving the segment: they cannot also exit on it",
+                )
         if "when" in exit_:
             self.rules(exit_["when"], f"{path}.when")
 

@@ -149,6 +149,11 @@ BAD = [
         "definition.exit.leaves_segment: needs a segment trigger",
     ),
     (
+        "leaves-segment-entered-on-leaving",
+        changed(trigger={"segment": 999999, "on": "leave"}, exit={"leaves_segment": True}),
+        "definition.exit.leaves_segment: customers enter on leaving the segment",
+    ),
+    (
         "exit-condition-malformed",
         changed(exit={"when": {"trait": {"key": "vip", "op": "nearly"}}}),
         "definition.exit.when.trait.op: unknown operator 'nearly'",
