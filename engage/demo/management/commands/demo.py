@@ -129,6 +129,7 @@ def _ledger_line(row: MessageDecision) -> str:
     if row.until:
         notes.append(f"until {row.until:%H:%M:%S}")
     if row.detail:
-        notes.append(row.detail)
+        # An entry or a wake by an event gives the event's id.
+        notes.append(f"event {row.detail}" if row.reason == "event" else row.detail)
     when = f"{row.created_at:%H:%M:%S}"
     return f"  {when}  {row.action:6} {row.reason:10} {where:12} {', '.join(notes)}"
