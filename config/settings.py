@@ -202,7 +202,9 @@ ENGAGE_DEFAULT_RATE_LIMIT = env.int("ENGAGE_DEFAULT_RATE_LIMIT", default=1000)
 # kind one profile may hold (user_id is always 1).
 ENGAGE_BLOCKED_IDENTIFIERS = env.list("ENGAGE_BLOCKED_IDENTIFIERS", default=[])
 ENGAGE_DEFAULT_IDENTITY_LIMIT = env.int("ENGAGE_DEFAULT_IDENTITY_LIMIT", default=25)
-ENGAGE_PROCESSING_BATCH = env.int("ENGAGE_PROCESSING_BATCH", default=200)
+# Events claimed and resolved per transaction (a fixed number of statements per
+# batch: larger batches cost fewer per event; docs/performance.md).
+ENGAGE_PROCESSING_BATCH = env.int("ENGAGE_PROCESSING_BATCH", default=500)
 # Outbound HTTP (webhooks, providers, web push) refuses loopback, private and
 # link-local addresses (SSRF) except in these networks (CIDR list), e.g. an
 # internal relay.
