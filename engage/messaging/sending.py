@@ -30,6 +30,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from engage.bulk import update_rows
 from engage.events.recording import EventToRecord, record_events
 from engage.plugins.base import (
     Channel,
@@ -210,7 +211,7 @@ def _claim(
                 claims.append(_Claim(message, channels[key]))
             else:
                 decisions.append(verdict)
-        _write(changed, CLAIM_FIELDS)
+        update_rows(Message, changed, CLAIM_FIELDS)
         MessageDecision.objects.bulk_create(decisions)
     return claims, len(changed)
 
@@ -364,42 +365,9 @@ def _record(results: list[_Result]) -> None:
     if not results:
         return
     with transaction.atomic():
-        _write([r.message for r in results], RESULT_FIELDS)
+        update_rows(Message, [r.message for r in results], RESULT_FIELDS)
         MessageDecision.objects.bulk_create([r.decision for r in results if r.decision])
         record_events([r.event for r in results if r.event])
-
-
-def _write(messages: list[Message], fields: list[str]) -> None:
-    """Write ``fields`` of each message, each row its own values, in one
-    UPDATE ... FROM a VALUES list (``bulk_update`` builds a CASE per field
-    and row, which costs more than the sends of a chunk)."""
-    if not messages:
-        return
-    columns = [Message._meta.get_field(name) for name in fields]
-    quote = connection.ops.quote_name
-    table = quote(Message._meta.db_table)
-    names = ", ".join(quote(column.column) for column in columns)
-
-    def value(column) -> str:
-        if connection.vendor != "postgresql":
-            return f"v.{quote(column.column)}"
-        return f"CAST(v.{quote(column.column)} AS {column.db_type(connection)})"
-
-    assignments = ", ".join(f"{quote(column.column)} = {value(column)}" for column in columns)
-    row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
-    params: list = []
-    for message in messages:
-        params.append(message.pk)
-        params += [
-            column.get_db_prep_save(getattr(message, column.attname), connection)
-            for column in columns
-        ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH v (id, {names}) AS (VALUES {', '.join([row] * len(messages))}) "  # noqa: S608 - model columns; values are params
-            f"UPDATE {table} SET {assignments} FROM v WHERE {table}.id = v.id",
-            params,
-        )
 
 
 def _release(claims: list[_Claim]) -> None:
