@@ -15,8 +15,10 @@ naming the event.
 """
 
 import datetime
+from collections import defaultdict
 
 from django.db import transaction
+from django.db.models import F
 
 from engage.messaging.models import Message, MessageDecision
 from engage.messaging.services import NotCancellable, cancel_message
@@ -25,8 +27,6 @@ from engage.segments.membership import EXITED
 
 from .incoming import Chunk, Seen
 from .models import Enrollment
-
-ENDED_FIELDS = ["ended_at", "end_reason", "waiting", "next_run_at", "waiting_for"]
 
 
 def apply(chunk: Chunk) -> set[int]:
@@ -54,17 +54,15 @@ def end_enrollments(ends: dict[int, tuple[str, Seen]], *, now: datetime.datetime
         locked = list(
             Enrollment.objects.select_for_update(of=("self",))
             .filter(pk__in=list(ends), ended_at__isnull=True)
-            .select_related("version")
+            .annotate(version_number=F("version__number"))
+            .defer("state")
             .order_by("pk")
         )
+        by_reason: dict[str, list[int]] = defaultdict(list)
         decisions = []
         for enrollment in locked:
             reason, seen = ends[enrollment.pk]
-            enrollment.ended_at = now
-            enrollment.end_reason = reason
-            enrollment.waiting = False
-            enrollment.next_run_at = None
-            enrollment.waiting_for = ""
+            by_reason[reason].append(enrollment.pk)
             decisions.append(
                 MessageDecision(
                     workspace_id=enrollment.workspace_id,
@@ -75,14 +73,17 @@ def end_enrollments(ends: dict[int, tuple[str, Seen]], *, now: datetime.datetime
                     detail=str(seen.id),
                     source=Message.JOURNEY,
                     journey_id=enrollment.journey_id,
-                    journey_version=enrollment.version.number,
+                    journey_version=enrollment.version_number,
                     journey_node_id=enrollment.node_id,
                     enrollment_id=enrollment.pk,
                 )
             )
-        Enrollment.objects.bulk_update(locked, ENDED_FIELDS)
+        for reason, ids in by_reason.items():
+            Enrollment.objects.filter(pk__in=ids).update(
+                ended_at=now, end_reason=reason, waiting=False, next_run_at=None, waiting_for=""
+            )
         MessageDecision.objects.bulk_create(decisions)
-        _cancel_queued([e for e in locked if e.end_reason == Enrollment.CONVERTED])
+        _cancel_queued([e for e in locked if ends[e.pk][0] == Enrollment.CONVERTED])
     return {enrollment.pk for enrollment in locked}
 
 

@@ -20,7 +20,7 @@ from engage.events.models import Event
 from engage.events.signals import RecordedEvent
 from engage.segments.membership import ENTERED, EXITED
 
-from .models import Enrollment, Journey
+from .models import Enrollment, Journey, JourneyVersion
 from .responses import RESPONSE, response_names
 
 
@@ -76,9 +76,13 @@ def load(recorded: list[RecordedEvent]) -> Chunk | None:
             journey_id__in=[j.pk for j in running],
             ended_at__isnull=True,
         )
-        .select_related("version")
+        .defer("state")
         .order_by("pk")
     )
+    # Each version's definition is read once, not once per enrollment.
+    versions = JourneyVersion.objects.in_bulk({e.version_id for e in enrollments})
+    for enrollment in enrollments:
+        enrollment.version = versions[enrollment.version_id]
     responses = frozenset(response_names())
     names, any_response = _listened(journeys, enrollments)
     wanted = [e for e in recorded if e.name in names or (any_response and e.name in responses)]

@@ -14,6 +14,7 @@ events of one customer at once never both advance the same enrollment.
 
 from django.db import transaction
 
+from engage.profiles import repoint
 from engage.segments.conditions import event as event_condition
 
 from . import engine
@@ -37,12 +38,13 @@ def apply(chunk: Chunk, *, ended: set[int]) -> set[int]:
     if not wakes:
         return set()
     with transaction.atomic():
-        locked = list(
+        locked = (
             Enrollment.objects.select_for_update(of=("self",))
             .filter(pk__in=list(wakes), ended_at__isnull=True)
+            .defer("state")
             .order_by("pk")
         )
-        woken = []
+        woken = {}
         for enrollment in locked:
             seen_by, seen = wakes[enrollment.pk]
             # Still parked at the same wait, and no other event came first.
@@ -50,13 +52,13 @@ def apply(chunk: Chunk, *, ended: set[int]) -> set[int]:
                 seen_by.node_id,
                 seen_by.visit,
             ):
-                enrollment.wake_event_id = seen.id
-                enrollment.next_run_at = chunk.now
-                woken.append(enrollment)
-        Enrollment.objects.bulk_update(woken, ["wake_event_id", "next_run_at"])
+                woken[enrollment.pk] = seen.id
         if woken:
+            Enrollment.objects.filter(pk__in=list(woken)).update(
+                wake_event_id=repoint.moved_to(woken, "id"), next_run_at=chunk.now
+            )
             engine.kick()
-    return {enrollment.pk for enrollment in woken}
+    return set(woken)
 
 
 def _listening(enrollment: Enrollment) -> bool:
