@@ -197,3 +197,33 @@ def test_the_send_example_of_the_messaging_docs_sends_to_the_outbox(demo_db):
         'SELECT "to", subject FROM demo_outboxemail WHERE message_id = ?',
         message["id"],
     ) == [("ada@example.com", "Back in stock, Ada")]
+
+
+def test_the_admin_shows_the_customers_ledger_and_the_outbox(first_run):
+    demo_db, _ = first_run
+    [(ada,)] = rows(demo_db, "SELECT profile_id FROM profiles_identity WHERE value = 'cust-1001'")
+    script = (
+        "import django, json, os, re;"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings');"
+        "django.setup();"
+        "from django.contrib.auth.models import User;"
+        "from django.test import Client;"
+        "c = Client(HTTP_HOST='127.0.0.1');"
+        "c.force_login(User.objects.get(username='admin'));"
+        "page = lambda url: c.get(url).content.decode();"
+        "text = lambda url: re.sub(r'\\s+', ' ', re.sub('<[^>]+>', ' ', page(url)));"
+        f"print(json.dumps([text('/admin/profiles/profile/{ada}/change/'),"
+        " text('/admin/demo/outboxemail/')]))"
+    )
+
+    profile_page, outbox = json.loads(manage("shell", "-c", script, db=demo_db).splitlines()[-1])
+
+    ledger = profile_page.split("ledger", 1)[1]
+    steps = ["left a journey completed", "woke timeout", "waited response", "sent queued inapp"]
+    steps += ["woke timeout", "waited duration", "entered a journey event"]  # newest first
+    at = 0
+    for step in steps:
+        at = ledger.find(step, at)
+        assert at >= 0, f"{step!r} missing or out of order in: {ledger[:2000]}"
+        at += len(step)
+    assert "ada@example.com Ada, you left something behind" in outbox
