@@ -43,7 +43,7 @@ from engage.plugins.selectors import enabled_channel
 from engage.profiles.models import Profile
 
 from . import consent, policy, timeline
-from .models import Message, MessageDecision
+from .models import Message, MessageDecision, MessagingPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def _claim(
             .order_by("next_attempt_at", "pk")
         )
         channels: dict[tuple[int, str], Channel | None] = {}
-        rules: dict[int, object] = {}
+        rules: dict[int, MessagingPolicy] = {}
         consents = consent.histories(list(profiles))
         for message in messages:
             profile = profiles.get(message.profile_id)
