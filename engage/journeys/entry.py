@@ -21,7 +21,7 @@ operator) see each other's customers and counts, and a pause or stop
 import datetime
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
@@ -62,8 +62,17 @@ def enroll(
     ``ALREADY_ACTIVE``, ``REENTRY_NEVER``, ``REENTRY_TOO_SOON``,
     ``DAILY_LIMIT``)."""
     now = now or timezone.now()
-    trigger_event_ids = trigger_event_ids or {}
     wanted = list(dict.fromkeys(profile_ids))
+    try:
+        return _enroll(journey, wanted, now, trigger_event_ids or {})
+    except IntegrityError:
+        # A merge moved an active enrollment of this journey to one of these
+        # customers meanwhile (merges do not take the journey's lock): once
+        # it has committed, the rules see it.
+        return _enroll(journey, wanted, now, trigger_event_ids or {})
+
+
+def _enroll(journey, wanted: list[int], now, trigger_event_ids: dict[int, int]) -> EntryResult:
     result = EntryResult()
     if not wanted:
         return result

@@ -2,14 +2,18 @@
 the ledger, and the engine runs their first step."""
 
 import datetime as dt
+import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import close_old_connections, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from engage.journeys import entry
 from engage.journeys.models import Enrollment, Journey
 from engage.messaging.models import MessageDecision
+from engage.profiles.merge import merge_profiles
+from engage.profiles.models import ProfileMerge
 from tests.customer_factories import EventFactory, ProfileFactory
 
 from .factories import live_journey
@@ -189,3 +193,45 @@ def test_the_engine_takes_the_first_step_once_the_entry_commits(
     enrollment.refresh_from_db()
     assert (enrollment.node_id, enrollment.waiting) == ("pause", True)
     assert ledger(enrollment) == [("enter", "manual", "pause"), ("wait", "duration", "pause")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_racing_a_merge_that_brings_the_customer_in_refuses_them(workspace):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers run on PostgreSQL")
+    ws = workspace.workspace
+    journey = live_journey(ws, definition(reentry="always"))
+    ann, bob = ProfileFactory.create_batch(2, workspace=ws)
+    (bobs,) = entry.enroll(journey=journey, profile_ids=[bob.pk], now=T0).entered
+    results = []
+
+    def enter_ann():
+        try:
+            results.append(entry.enroll(journey=journey, profile_ids=[ann.pk], now=T0))
+        finally:
+            close_old_connections()
+            connection.close()
+
+    racer = threading.Thread(target=enter_ann)
+    # The merge moves Bob's enrollment to Ann but has not committed when Ann's
+    # entry, which cannot see it yet, inserts hers.
+    with transaction.atomic():
+        merge_profiles(survivor=ann, merged=bob, reason=ProfileMerge.MANUAL)
+        racer.start()
+        deadline = time.monotonic() + 20
+        while not _blocked() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _blocked()
+    racer.join(30)
+
+    (result,) = results
+    assert (result.entered, result.refused) == ([], {ann.pk: "already_active"})
+    (active,) = Enrollment.objects.filter(journey=journey, ended_at__isnull=True)
+    assert (active.pk, active.profile_id) == (bobs.pk, ann.pk)
+
+
+def _blocked() -> bool:
+    """Another session waits on a lock (pg_locks is read live)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0] > 0
