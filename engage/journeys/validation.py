@@ -141,7 +141,7 @@ class Checker:
         return True
 
     def category(self, value, path: str) -> bool:
-        if value not in Message.CATEGORY_RANK:
+        if not isinstance(value, str) or value not in Message.CATEGORY_RANK:
             self.error(path, f"must be one of {', '.join(Message.CATEGORY_RANK)}")
             return False
         return True
@@ -292,7 +292,7 @@ class Checker:
             self.error(path, "must be an object")
             return False
         kind = node.get("type")
-        if kind not in NODE_TYPES:
+        if not isinstance(kind, str) or kind not in NODE_TYPES:
             known = ", ".join(sorted(NODE_TYPES)) or "none installed"
             self.error(f"{path}.type", f"unknown node type {kind!r} (expected one of {known})")
             return False
