@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from engage.journeys import engine
 from engage.journeys.models import Enrollment, Journey, NodeCount
+from engage.messaging.models import MessageTemplate
+from engage.plugins.models import PluginConfig
 from tests.customer_factories import MergeFactory, ProfileFactory
 
 from .factories import live_journey
@@ -282,3 +284,32 @@ def test_the_ledger_shows_each_step_with_its_journey_and_node(api, workspace):
     ]
     [enrollment] = api("get", f"/api/profiles/{ada.pk}/journeys").json()["results"]
     assert {r["enrollment_id"] for r in rows} == {enrollment["id"]}
+
+
+def test_publishing_a_draft_whose_template_was_deleted_is_a_409_and_changes_nothing(api, workspace):
+    ws = workspace.workspace
+    PluginConfig.objects.create(workspace=ws, plugin_id="email", enabled=True, settings={})
+    hello = MessageTemplate.objects.create(workspace=ws, name="hello", channel="email", body="Hi")
+    journey = live_journey(ws, FLOW)
+    sending = {**FLOW, "nodes": {**FLOW["nodes"]}}
+    sending["nodes"]["pause"] = {
+        "type": "send",
+        "channel": "email",
+        "template": "hello",
+        "category": "marketing",
+        "next": "done",
+    }
+    base = f"/api/journeys/{journey.pk}"
+    assert api("post", f"{base}/versions", {"definition": sending}).status_code == 201
+    assert api("delete", f"/api/templates/{hello.pk}").status_code == 204  # only a draft used it
+
+    response = api("post", f"{base}/versions/2/publish")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "definition.nodes.pause.template: no template named 'hello' in this workspace",
+        "errors": {
+            "definition.nodes.pause.template": ["no template named 'hello' in this workspace"]
+        },
+    }
+    assert api("get", base).json()["live_version"] == 1

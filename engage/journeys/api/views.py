@@ -86,6 +86,17 @@ def _conflict(exc: services.JourneyConflict) -> Conflict:
     return Conflict(exc.path, exc.reason)
 
 
+class Unpublishable(Conflict):
+    """409 for a draft whose definition stopped being valid since it was saved:
+    the request is fine, the version's state is not; ``errors`` names each path."""
+
+    def __init__(self, errors: list[str]):
+        path, _, reason = errors[0].partition(": ")
+        super().__init__(path, reason)
+        self.detail = "; ".join(errors)
+        self.errors = path_errors(errors)
+
+
 def _page(request: Request, rows, order: tuple[str, ...]) -> pagination.Page:
     return pagination.page_of(
         request, rows, order=order, default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT
@@ -259,20 +270,24 @@ class PublishView(APIView):
         responses={
             200: JourneySerializer,
             **VERSION_NOT_FOUND,
-            409: error("The version is published already."),
+            409: error(
+                "The version is published already, or its definition is no longer valid (a "
+                "template or segment deleted since it was saved: `errors` names each JSON "
+                "path). Nothing changes."
+            ),
         },
         summary="Publish a version",
         description="The version becomes immutable and the one new customers enter; "
         "customers inside stay on the version they entered. A draft journey (or a stopped "
         "one) goes live; a paused one stays paused. The definition is validated again "
-        "(a template may have been deleted since): a 400 changes nothing.",
+        "(a template may have been deleted since): a 409 changes nothing.",
     )
     def post(self, request: Request, journey_id: int, number: int) -> Response:
         version = _version_or_404(_journey_or_404(request, journey_id), number)
         try:
             journey = services.publish(version=version)
         except services.JourneyInvalid as exc:
-            raise _invalid(exc) from None
+            raise Unpublishable(exc.errors) from None
         except services.JourneyConflict as exc:
             raise _conflict(exc) from None
         return Response(JourneySerializer(journey).data)
