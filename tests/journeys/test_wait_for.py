@@ -278,6 +278,9 @@ def test_two_events_at_once_advance_the_waiting_customer_once(workspace):
         assert _waiting_on_locks() == 2
     for thread in threads:
         thread.join(30)
+    # The step runs on the wake's kick, or, when the other receiver still held
+    # the row at that moment, on beat's next sweep.
+    engine.advance()
 
     assert failures == []
     parked = fresh(enrollment)
