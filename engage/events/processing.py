@@ -98,6 +98,10 @@ def run(*, time_budget: float | None = None, batch_size: int | None = None) -> O
             claimed, left = batch_size, 0
         if claimed < batch_size and not left:
             break
+        if left:
+            # Claiming again at once would find the same events still held
+            # back by the other worker's batch and spin on them.
+            time.sleep(0.01)
         if deadline is not None and time.monotonic() >= deadline:
             outcome.remaining = Event.objects.filter(processed_at__isnull=True).exists()
             break
