@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, QuerySet
 
 from engage.profiles.models import Profile
+from engage.workspaces.models import Workspace
 
 from . import graph
 from .models import Enrollment, Journey, JourneyVersion, NodeCount
@@ -26,6 +27,15 @@ class NodeCounts:
     entered: int = 0
     waiting: int = 0
     left: dict[str, int] = field(default_factory=dict)
+
+
+def journeys(*, workspace: Workspace) -> QuerySet[Journey]:
+    return Journey.objects.filter(workspace=workspace).select_related("live_version")
+
+
+def journey(*, workspace: Workspace, journey_id: int) -> Journey | None:
+    """The workspace's journey ``journey_id`` (another workspace's is None)."""
+    return journeys(workspace=workspace).filter(pk=journey_id).select_related("workspace").first()
 
 
 def version_numbered(journey: Journey, number: int | None) -> JourneyVersion | None:

@@ -61,11 +61,7 @@ STATE_CONFLICT = error("The journey's status forbids it; `errors.status` says wh
 
 
 def _journey_or_404(request: Request, journey_id: int) -> Journey:
-    journey = (
-        Journey.objects.filter(workspace=workspace_of(request), pk=journey_id)
-        .select_related("live_version", "workspace")
-        .first()
-    )
+    journey = selectors.journey(workspace=workspace_of(request), journey_id=journey_id)
     if journey is None:
         raise NotFound("id: no journey with this id in this workspace.")
     return journey
@@ -116,10 +112,7 @@ class JourneyListView(APIView):
         parameters=PAGE_PARAMETERS,
     )
     def get(self, request: Request) -> Response:
-        journeys = Journey.objects.filter(workspace=workspace_of(request)).select_related(
-            "live_version"
-        )
-        page = _page(request, journeys, ("name",))
+        page = _page(request, selectors.journeys(workspace=workspace_of(request)), ("name",))
         data = JourneySerializer(page.rows, many=True).data
         return Response(pagination.paged(request, page, data))
 
