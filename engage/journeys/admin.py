@@ -18,6 +18,7 @@ from engage.admin_display import CappedCountPaginator, pretty_json
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
 
 from . import selectors, services
+from .diagram import render as draw_diagram
 from .models import Enrollment, Journey, JourneyVersion
 from .validation import InvalidDefinition, validate_definition
 
@@ -69,14 +70,21 @@ class JourneyAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = ["workspace", "name", "description"]
-        return [*fields, "status", "live", "counts"] if obj else fields
+        return [*fields, "status", "live", "diagram", "counts"] if obj else fields
 
     def get_readonly_fields(self, request, obj=None):
-        return ["workspace", "status", "live", "counts"] if obj else []
+        return ["workspace", "status", "live", "diagram", "counts"] if obj else []
 
     @admin.display(description="live version")
     def live(self, obj: Journey) -> str:
         return f"version {obj.live_version.number}" if obj.live_version_id else "none yet"
+
+    @admin.display(description="diagram (live or newest version)")
+    def diagram(self, obj: Journey) -> str:
+        version = selectors.version_numbered(obj, None)
+        if version is None:
+            return "no version yet"
+        return draw_diagram(version.definition, selectors.node_counts(version))
 
     @admin.display(description="per node (live or newest version)")
     def counts(self, obj: Journey) -> str:
@@ -191,7 +199,12 @@ class JourneyVersionAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
         return allowed and (obj is None or obj.published_at is None)
 
     def has_delete_permission(self, request, obj=None):
-        return False
+        # One draft at a time, from its page: a bulk deletion would not tell drafts apart.
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and obj is not None and obj.published_at is None
+
+    def delete_model(self, request, obj):
+        services.delete_draft(version=obj)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "journey":

@@ -122,6 +122,14 @@ def save_draft(
         )
 
 
+def delete_draft(*, version: JourneyVersion) -> None:
+    """Delete a draft version; a published one stays, as customers' ledgers name it."""
+    with transaction.atomic():
+        version = JourneyVersion.objects.select_for_update().get(pk=version.pk)
+        _refuse_published(version)
+        version.delete()
+
+
 def publish(*, version: JourneyVersion, now: datetime | None = None) -> Journey:
     """Make ``version`` immutable and the one new customers enter.
 

@@ -184,3 +184,19 @@ def test_a_stopped_journey_is_deleted_in_the_admin_with_its_versions(admin_clien
 
     assert response.status_code == 302
     assert not Journey.objects.exists() and not JourneyVersion.objects.exists()
+
+
+def test_a_draft_version_can_be_deleted_in_the_admin_and_a_published_one_cannot(
+    admin_client, workspace
+):
+    journey = live_journey(workspace.workspace, FLOW, name="Welcome")
+    draft = services.save_draft(journey=journey, definition=FLOW)
+    published = f"/admin/journeys/journeyversion/{journey.live_version.pk}/delete/"
+    assert admin_client.get(published).status_code == 403
+
+    response = admin_client.post(
+        f"/admin/journeys/journeyversion/{draft.pk}/delete/", {"post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert list(JourneyVersion.objects.values_list("number", flat=True)) == [1]

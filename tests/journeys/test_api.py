@@ -98,6 +98,8 @@ def test_a_published_version_cannot_change(api, workspace):
     assert response.json()["errors"] == {"version": ["version 1 is published and cannot change"]}
     again = api("post", f"/api/journeys/{journey.pk}/versions/1/publish")
     assert again.status_code == 409
+    assert api("delete", f"/api/journeys/{journey.pk}/versions/1").status_code == 409
+    assert api("get", f"/api/journeys/{journey.pk}/versions/1").status_code == 200
 
 
 def test_a_draft_is_replaced_whole_or_not_at_all(api, workspace):
@@ -114,6 +116,8 @@ def test_a_draft_is_replaced_whole_or_not_at_all(api, workspace):
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["definition.nodes.done.type"]
     assert api("get", f"/api/journeys/{journey.pk}/versions/2").json()["definition"] == longer
+    assert api("delete", f"/api/journeys/{journey.pk}/versions/2").status_code == 204
+    assert api("get", f"/api/journeys/{journey.pk}/versions/2").status_code == 404
 
 
 def test_pause_resume_stop_and_their_conflicts(api, workspace):

@@ -254,6 +254,24 @@ class VersionDetailView(APIView):
             raise _conflict(exc) from None
         return Response(VersionSerializer(version).data)
 
+    @extend_schema(
+        operation_id="journeys_versions_destroy",
+        parameters=[JOURNEY_ID, NUMBER],
+        responses={
+            204: None,
+            **VERSION_NOT_FOUND,
+            409: error("The version is published: it stays, as customers' ledgers name it."),
+        },
+        summary="Delete a draft version",
+    )
+    def delete(self, request: Request, journey_id: int, number: int) -> Response:
+        version = _version_or_404(_journey_or_404(request, journey_id), number)
+        try:
+            services.delete_draft(version=version)
+        except services.JourneyConflict as exc:
+            raise _conflict(exc) from None
+        return Response(status=204)
+
 
 class PublishView(APIView):
     @extend_schema(
