@@ -5,8 +5,9 @@ the decision log are read-only records of what happened."""
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from liquid.exceptions import LiquidError
@@ -14,7 +15,7 @@ from liquid.exceptions import LiquidError
 from engage.profiles.selectors import canonical_profile
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
-from . import rendering
+from . import rendering, services
 from .models import Consent, Message, MessageDecision, MessageTemplate, MessagingPolicy
 from .policy import WINDOWS
 
@@ -161,6 +162,22 @@ class MessageTemplateAdmin(WorkspaceScopedAdmin):
     list_filter = ["channel"]
     search_fields = ["name"]
     readonly_fields = ["preview"]
+
+    def get_actions(self, request):
+        # Bulk deletion would skip the check that nothing still needs a template.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request, obj):
+        services.delete_template(obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except services.TemplateInUse as exc:
+            self.message_user(request, f"The template was not deleted: {exc.uses}.", messages.ERROR)
+            return redirect("admin:messaging_messagetemplate_change", object_id)
 
     @admin.display(description="preview")
     def preview(self, obj):

@@ -121,3 +121,20 @@ def test_a_draft_or_stopped_journey_does_not_hold_a_template(workspace, template
     delete_template(stopped)
 
     assert not MessageTemplate.objects.exists()
+
+
+def test_the_admin_refuses_to_delete_a_template_a_live_journey_sends(
+    admin_client, workspace, template
+):
+    welcome = template("welcome")
+    live_journey(workspace.workspace, sending("welcome"), name="Welcome")
+
+    page = admin_client.post(
+        f"/admin/messaging/messagetemplate/{welcome.pk}/delete/", {"post": "yes"}, follow=True
+    )
+
+    assert "The template was not deleted: used by running journeys &#x27;Welcome&#x27;" in page.text
+    assert MessageTemplate.objects.filter(pk=welcome.pk).exists()
+    unused = template("unused")
+    admin_client.post(f"/admin/messaging/messagetemplate/{unused.pk}/delete/", {"post": "yes"})
+    assert not MessageTemplate.objects.filter(pk=unused.pk).exists()
