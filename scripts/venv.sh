@@ -15,6 +15,17 @@ ensure_servers() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Chromium for the browser tests (tests/browser): Debian's package, driven by
+# Playwright (whose own browser download does not work offline).
+ensure_browser() {
+  [ -x /usr/bin/chromium ] && return 0
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  echo "Installing chromium with apt-get..."
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+}
+
 # Make .venv hold what requirements/$1 asks for.
 # Re-installs only when the requirement files change (a stamp of their hash).
 ensure_venv() {

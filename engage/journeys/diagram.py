@@ -2,9 +2,9 @@
 
 The admin shows it on the journey's page. Installs and the demo run offline,
 so the picture is plain SVG computed here (no script, no CDN, no Graphviz):
-nodes are laid out in layers by their distance from ``start`` (breadth
-first, as ``selectors.walk_order`` meets them), one row per layer, and an
-edge goes down to the next row or, for a loop back, around the right side.
+nodes are laid out in rows by the longest path reaching them from
+``start``, so every edge goes down a row or more, except an edge closing a
+loop, which goes back up around the right side.
 
 Each box names the node, its type and a short description, with how many
 customers arrived at it and stand there now; each edge is labelled with its
@@ -27,7 +27,7 @@ BOX_HEIGHT = 74
 COLUMN_GAP = 60
 ROW_GAP = 80
 MARGIN = 24
-LOOP_LANE = 90  # room on the right for edges going back up
+LANE = 90  # room on each side: edges skipping rows go down the left, loops up the right
 END_STUB = 34  # an outcome that ends the walk: a short line to an end mark
 CHARS_PER_LINE = 34
 
@@ -41,25 +41,32 @@ def render(definition: dict, counts: list[NodeCounts]) -> SafeString:
     for row_number, layer in enumerate(layers):
         offset = (widest - len(layer)) * (BOX_WIDTH + COLUMN_GAP) / 2
         for column, node_id in enumerate(layer):
-            x = MARGIN + offset + column * (BOX_WIDTH + COLUMN_GAP)
+            x = MARGIN + LANE + offset + column * (BOX_WIDTH + COLUMN_GAP)
             y = MARGIN + row_number * (BOX_HEIGHT + ROW_GAP)
             positions[node_id] = (x, y)
-    width = MARGIN * 2 + widest * BOX_WIDTH + (widest - 1) * COLUMN_GAP + LOOP_LANE
+    width = MARGIN * 2 + widest * BOX_WIDTH + (widest - 1) * COLUMN_GAP + LANE * 2
     height = MARGIN * 2 + len(layers) * (BOX_HEIGHT + ROW_GAP)
     row_of = {node_id: i for i, layer in enumerate(layers) for node_id in layer}
     parts = []
-    loops = 0
+    loops = skips = 0
     for row in counts:
         node = nodes.get(row.node_id, {})
-        for outcome, target in _outcomes(node).items():
+        ways = _outcomes(node)
+        for k, (outcome, target) in enumerate(ways.items()):
             label = f"{outcome}: {row.left.get(outcome, 0)}"
+            # Ways out leave the box's bottom side spread apart, labels staggered.
+            x, y = positions[row.node_id]
+            exit_point = (x + BOX_WIDTH * (k + 1) / (len(ways) + 1), y + BOX_HEIGHT, k * 14)
             if target in positions and row_of[target] <= row_of[row.node_id]:
                 loops += 1
                 parts.append(_loop(positions[row.node_id], positions[target], label, loops, width))
+            elif target in positions and row_of[target] > row_of[row.node_id] + 1:
+                skips += 1
+                parts.append(_skip(positions[row.node_id], positions[target], label, skips))
             elif target in positions:
-                parts.append(_edge(positions[row.node_id], positions[target], label))
+                parts.append(_edge(exit_point, positions[target], label))
             else:
-                parts.append(_end(positions[row.node_id], label))
+                parts.append(_end(exit_point, label))
     parts.extend(_box(row, nodes.get(row.node_id, {}), *positions[row.node_id]) for row in counts)
     return mark_safe(  # noqa: S308 - every text above is escaped by _text or _attr
         f'<svg xmlns="http://www.w3.org/2000/svg" class="journey-diagram" role="img"'
@@ -107,20 +114,40 @@ def _span(duration) -> str:
 
 
 def _layers(definition: dict, order: list[str]) -> list[list[str]]:
-    """Rows of node ids: each node one row below the first node reaching it
-    (breadth first from ``start``); nodes no edge reaches go on a last row."""
+    """Rows of node ids, in ``order`` within a row: each node one row below
+    the lowest node leading to it (the longest path from ``start``, loops
+    left out), so every edge but a loop's goes down; nodes no edge reaches
+    go on a last row."""
     nodes = definition.get("nodes", {})
-    depth = {}
+    ahead = {
+        node_id: [t for t in graph.edges(node).values() if t in nodes]
+        for node_id, node in nodes.items()
+        if isinstance(node, dict)
+    }
+    finished: list[str] = []  # depth-first post-order
+    back_edges = set()
     start = definition.get("start")
-    if start in nodes:
-        depth[start] = 0
-        queue = [start]
-        while queue:
-            node_id = queue.pop(0)
-            for target in graph.edges(nodes[node_id]).values():
-                if target in nodes and target not in depth:
-                    depth[target] = depth[node_id] + 1
-                    queue.append(target)
+    if start in ahead:
+        on_path, seen = {start}, {start}
+        stack = [(start, iter(ahead[start]))]
+        while stack:
+            node_id, targets = stack[-1]
+            target = next(targets, None)
+            if target is None:
+                stack.pop()
+                on_path.discard(node_id)
+                finished.append(node_id)
+            elif target in on_path:
+                back_edges.add((node_id, target))
+            elif target not in seen:
+                seen.add(target)
+                on_path.add(target)
+                stack.append((target, iter(ahead[target])))
+    depth = dict.fromkeys(finished, 0)
+    for node_id in reversed(finished):  # a topological order of the loop-free graph
+        for target in ahead[node_id]:
+            if (node_id, target) not in back_edges:
+                depth[target] = max(depth[target], depth[node_id] + 1)
     stranded = max(depth.values(), default=-1) + 1
     layers: dict[int, list[str]] = {}
     for node_id in order:
@@ -154,11 +181,11 @@ def _box(row: NodeCounts, node: dict, x: float, y: float) -> str:
     )
 
 
-def _edge(source: tuple, target: tuple, label: str) -> str:
-    x1, y1 = source[0] + BOX_WIDTH / 2, source[1] + BOX_HEIGHT
+def _edge(exit_point: tuple, target: tuple, label: str) -> str:
+    x1, y1, stagger = exit_point
     x2, y2 = target[0] + BOX_WIDTH / 2, target[1]
     return _labelled(
-        f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{x2:.0f}" y2="{y2:.0f}"', (x1 + x2) / 2, y1, label
+        f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{x2:.0f}" y2="{y2:.0f}"', x1, y1 + stagger, label
     )
 
 
@@ -172,13 +199,23 @@ def _loop(source: tuple, target: tuple, label: str, lane: int, width: float) -> 
     return _labelled(f'<path d="{path}" fill="none"', x1 + 4, y1 - 14, label)
 
 
-def _end(source: tuple, label: str) -> str:
+def _skip(source: tuple, target: tuple, label: str, lane: int) -> str:
+    """An edge down past a row: out of the source's left side, down a lane
+    on the left of the picture, into the target's left side."""
+    x_lane = MARGIN + (lane % 4) * 14
+    y1, y2 = source[1] + BOX_HEIGHT / 2, target[1] + BOX_HEIGHT / 2 - 10
+    x1, x2 = source[0], target[0]
+    path = f"M {x1:.0f} {y1:.0f} H {x_lane:.0f} V {y2:.0f} H {x2:.0f}"
+    return _labelled(f'<path d="{path}" fill="none"', x_lane, (y1 + y2) / 2 - 20, label)
+
+
+def _end(exit_point: tuple, label: str) -> str:
     """An outcome with no node: the customers leaving by it complete the journey."""
-    x, y = source[0] + BOX_WIDTH / 2, source[1] + BOX_HEIGHT
+    x, y, stagger = exit_point
     return _labelled(
         f'<line x1="{x:.0f}" y1="{y:.0f}" x2="{x:.0f}" y2="{y + END_STUB:.0f}"',
         x,
-        y,
+        y + stagger,
         f"{label} (end)",
     )
 
