@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -20,6 +21,7 @@ from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspa
 from . import selectors, services
 from .diagram import render as draw_diagram
 from .models import Enrollment, Journey, JourneyVersion
+from .preview import preview as preview_version
 from .validation import InvalidDefinition, validate_definition
 
 
@@ -177,18 +179,24 @@ class JourneyVersionAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
     actions = ["publish"]
 
     def get_fields(self, request, obj=None):
-        return ["journey", "number", "published_at", "definition"] if obj else FORM_FIELDS
+        return (
+            ["journey", "number", "published_at", "definition", "preview"] if obj else FORM_FIELDS
+        )
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
         fixed = ["journey", "number", "published_at"]
-        return [*fixed, "definition_json"] if obj.published_at else fixed
+        return [*fixed, "definition_json"] if obj.published_at else [*fixed, "preview"]
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None and obj.published_at:
             return [(None, {"fields": ["journey", "number", "published_at", "definition_json"]})]
         return super().get_fieldsets(request, obj)
+
+    @admin.display(description="before publishing")
+    def preview(self, obj: JourneyVersion) -> str:
+        return render_to_string("admin/journeys/preview.html", {"preview": preview_version(obj)})
 
     @admin.display(description="definition")
     def definition_json(self, obj: JourneyVersion) -> str:
