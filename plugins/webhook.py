@@ -9,42 +9,15 @@ loopback and link-local addresses are refused unless
 ``ENGAGE_ALLOW_PRIVATE_URLS`` is set.
 """
 
-import hashlib
-import hmac
 import json
 import time
-from urllib.parse import urlsplit
 
 from django.core.serializers.json import DjangoJSONEncoder
 
 from engage.plugins import hookimpl, provider_http
 from engage.plugins.base import Capabilities, Channel, SendResult, SettingField
-from engage.plugins.outbound import literal_address_refusal
-
-SIGNATURE_HEADER = "X-Engage-Signature"
-
-
-def signature(secret: str, body: bytes, timestamp: int) -> str:
-    """The ``X-Engage-Signature`` value for ``body`` sent at ``timestamp``."""
-    signed = f"{timestamp}.".encode() + body
-    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def url_refusal(url: str) -> str | None:
-    """Why the webhook URL is refused when it is configured, or None.
-
-    Only what is certain without DNS: a literal address that is refused, or a
-    ``localhost`` name (RFC 6761). Settings are validated each time a channel
-    is loaded, so a DNS answer must not make a stored configuration unusable;
-    a name resolving to a refused address is refused when connecting instead,
-    and the send fails cleanly.
-    """
-    host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return f"refused: {host} is a loopback name"
-    reason = literal_address_refusal(url)
-    return f"refused: {reason}" if reason else None
+from engage.plugins.outbound import url_refusal
+from engage.plugins.signing import SIGNATURE_HEADER, signature
 
 
 def payload_for(message) -> dict:

@@ -133,3 +133,19 @@ class GuardedSMTP(smtplib.SMTP):
     def _get_socket(self, host, port, timeout):
         sockaddr = checked_address(host, port)
         return socket.create_connection(sockaddr[:2], timeout, self.source_address)
+
+
+def url_refusal(url: str) -> str | None:
+    """Why a configured webhook URL is refused, or None.
+
+    Only what is certain without DNS: a literal address that is refused, or a
+    ``localhost`` name (RFC 6761). Settings are validated each time a channel
+    is loaded, so a DNS answer must not make a stored configuration unusable;
+    a name resolving to a refused address is refused when connecting instead,
+    and the send fails cleanly.
+    """
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"refused: {host} is a loopback name"
+    reason = literal_address_refusal(url)
+    return f"refused: {reason}" if reason else None

@@ -31,9 +31,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from engage.messaging.models import MessageDecision
 from engage.plugins import provider_http
 from engage.plugins.base import SendError
+from engage.plugins.outbound import url_refusal
 from engage.plugins.selectors import enabled_channel
+from engage.plugins.signing import SIGNATURE_HEADER, signature
 from engage.profiles.models import Profile
-from plugins.webhook import SIGNATURE_HEADER, signature, url_refusal
 
 TYPE = "webhook"
 CHANNEL = "webhook"
