@@ -5,10 +5,10 @@ Workers claim the oldest pending events with ``SELECT … FOR UPDATE SKIP
 LOCKED`` (on SQLite, a single writer, the lock is a no-op), one transaction per
 batch, so any number of workers can run side by side and an event is processed
 exactly once: a worker that dies mid-batch rolls its batch back and another
-worker claims it again. A claimed event that follows an older one still in flight with another
-worker (they share an identifier) is left for a later claim, so that each
-customer's events are resolved in their order without the whole batch
-waiting for the other worker.
+worker claims it again. A claimed event that follows an older one still in
+flight with another worker (they share an identifier) is left for a later
+claim, so that each customer's events are resolved in their order without
+the whole batch waiting for the other worker.
 
 Per batch: the identifiers of every event are extracted and normalized; an
 event carrying an erased customer's identifier is deleted (the erasure must
@@ -118,9 +118,9 @@ def process_batch(*, batch_size: int, outcome: Outcome) -> tuple[int, int]:
     committed: a batch rolled back on contention is claimed again, and its
     events must not be counted twice.
 
-    A batch is first processed without a savepoint per event (two round trips
-    fewer per event, about 15% of the work). If anything fails, it rolls back
-    whole and is claimed again event by event, each in a savepoint, so that a
+    A batch is first resolved as a whole, in a fixed number of statements. If
+    anything fails, it rolls back whole and is claimed again and resolved
+    event by event, each event a batch of one in a savepoint, so that a
     conflict is retried and a bad event is set aside without holding up the
     others.
     """
