@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "engage.scoring",
     "engage.inbox",
     "engage.journeys",
+    "engage.sendrates",
     "engage.demo",
     # Plugins that need tables of their own ship a Django app, found like the
     # plugins themselves: through an entry-point group (docs/plugins.md).

@@ -41,6 +41,7 @@ from engage.plugins.base import (
 from engage.plugins.manager import UnknownPlugin, get_channel_class
 from engage.plugins.selectors import enabled_channel
 from engage.profiles.models import Profile
+from engage.sendrates import buckets as sendrates
 
 from . import consent, policy, timeline
 from .models import Message, MessageDecision, MessagingPolicy
@@ -348,7 +349,12 @@ def _deliver(claims: list[_Claim]) -> dict[int, str]:
             group = list(group)
             try:
                 with group[0].channel.session():
-                    for claim in group:
+                    for index, claim in enumerate(group):
+                        wait = sendrates.wait_for_turn(claim.channel, patience=_patience(claim))
+                        if wait:
+                            # Over the channel's send rate: the rest waits its turn queued.
+                            _release(group[index:], until=timezone.now() + timedelta(seconds=wait))
+                            break
                         # Not attempted: cancelled or recovered since the claim.
                         claim.attempted = _attempt(claim.message)
                         if claim.attempted:
@@ -370,13 +376,21 @@ def _record(results: list[_Result]) -> None:
         record_events([r.event for r in results if r.event])
 
 
-def _release(claims: list[_Claim]) -> None:
+def _patience(claim: _Claim) -> float:
+    """How long the chunk may still wait for a send rate: half the sending
+    timeout from its claim, so ``recover_stuck`` never takes it for dead."""
+    age = timezone.now() - claim.message.sending_at
+    return (sending_timeout() / 2 - age).total_seconds()
+
+
+def _release(claims: list[_Claim], until: datetime | None = None) -> None:
     """Give back to the queue the claimed messages never handed to the
-    provider (a session that failed): they wait a backoff, not counted as an
-    attempt. One cancelled or recovered since the claim is left as it is."""
+    provider (a session that failed: they wait a backoff; over a send rate:
+    until ``until``), not counted as an attempt. One cancelled or recovered
+    since the claim is left as it is."""
     if not claims:
         return
-    until = timezone.now() + backoff(1)
+    until = until or timezone.now() + backoff(1)
     Message.objects.filter(WAITING_IN_CHUNK, pk__in=[c.message.pk for c in claims]).update(
         status=Message.QUEUED, next_attempt_at=until, updated_at=timezone.now()
     )

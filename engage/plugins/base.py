@@ -251,6 +251,13 @@ class Decision:
             raise ValueError("until: a deferral needs the time the message may go")
 
 
+SEND_RATE = SettingField(
+    "send_rate",
+    "number",
+    help="Most messages per second handed to the provider, across all workers (blank: no limit)",
+)
+
+
 class Channel(Plugin):
     """A way to reach a customer. engage instantiates it with validated settings.
 
@@ -266,6 +273,32 @@ class Channel(Plugin):
     address_trait: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
     idempotent: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs):
+        """Every channel's schema ends with ``send_rate``: a provider's limit
+        is the operator's to set, whichever plugin sends (engage.sendrates)."""
+        super().__init_subclass__(**kwargs)
+        if all(spec.name != SEND_RATE.name for spec in cls.settings_schema):
+            cls.settings_schema = (*cls.settings_schema, SEND_RATE)
+
+    @classmethod
+    def validate_settings(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """The plugin's checks, and ``send_rate`` positive whatever the
+        plugin's own ``check_settings`` says."""
+        try:
+            cleaned, errors = super().validate_settings(data), {}
+        except SettingsError as exc:
+            cleaned, errors = {}, dict(exc.errors)
+        rate = data.get(SEND_RATE.name) if isinstance(data, dict) else None
+        if (
+            SEND_RATE.name not in errors
+            and rate not in (None, "")
+            and _clean_value(SEND_RATE, rate) <= 0
+        ):
+            errors[SEND_RATE.name] = "must be more than 0 messages per second (blank: no limit)"
+        if errors:
+            raise SettingsError(errors)
+        return cleaned
 
     def __init__(self, settings: dict[str, Any], *, workspace=None):
         self.settings = settings
