@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "engage.inbox",
     "engage.journeys",
     "engage.sendrates",
+    "engage.broadcasts",
     "engage.demo",
     # Plugins that need tables of their own ship a Django app, found like the
     # plugins themselves: through an entry-point group (docs/plugins.md).
@@ -150,6 +151,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engage.journeys.tasks.advance_journeys",
         "schedule": env.float("ENGAGE_JOURNEY_SECONDS", default=5.0),
     },
+    # One slice of each due broadcast (docs/broadcasts.md).
+    "run-broadcasts": {
+        "task": "engage.broadcasts.tasks.run_broadcasts",
+        "schedule": env.float("ENGAGE_BROADCAST_SECONDS", default=5.0),
+    },
     # Weekly scores and their history row: Mondays 03:00 UTC.
     "compute-scores-weekly": {
         "task": "engage.scoring.tasks.compute_all_workspaces",
@@ -226,6 +232,9 @@ ENGAGE_SEND_BACKOFF_SECONDS = env.float("ENGAGE_SEND_BACKOFF_SECONDS", default=3
 ENGAGE_SENDING_TIMEOUT_SECONDS = env.float("ENGAGE_SENDING_TIMEOUT_SECONDS", default=300.0)
 # Due messages a worker claims in one transaction and sends over one connection.
 ENGAGE_SEND_CHUNK_SIZE = env.int("ENGAGE_SEND_CHUNK_SIZE", default=50)
+# Seconds between broadcast ticks: each hands every due broadcast one slice
+# of rate x this many members.
+ENGAGE_BROADCAST_SECONDS = env.float("ENGAGE_BROADCAST_SECONDS", default=5.0)
 
 # --- i18n / static ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
