@@ -13,12 +13,22 @@ runs it again; a step that reaches outside (a send) is keyed by
 Nothing waits in the broker: ``engine.kick`` asks a worker to run
 ``advance`` soon after a commit made something due, and beat runs it every
 few seconds, which also picks up what an outage or a lost publish left behind.
+
+A batch never waits for a customer's row. Processing holds its customers'
+profiles locked while it merges them, and the merge then moves their
+enrollments, waiting for a batch that holds them: a batch waiting in turn
+for one of those profiles (the ledger rows' reference to the customer is
+checked at commit, ``update_traits`` writes the profile) would close a
+circle that PostgreSQL breaks by aborting one side. So a batch takes its
+customers' rows at once, skipping those another transaction holds
+(``hold_customers``), and puts their enrollments back, untouched, to be
+claimed ``HELD_RETRY`` later.
 """
 
 import logging
 import time
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -26,6 +36,7 @@ from django.utils import timezone
 
 from engage.bulk import update_rows
 from engage.messaging.models import Message, MessageDecision
+from engage.profiles.models import Profile
 from engage.segments.membership import evaluate
 
 from . import graph
@@ -41,6 +52,8 @@ TIME_BUDGET_SECONDS = 10.0
 # cycle without a wait; this keeps a batch's transaction short whatever the
 # graph, the rest of the walk going on in the next batch.
 MAX_STEPS_PER_BATCH = 50
+# How soon an enrollment whose customer another transaction held is claimed again.
+HELD_RETRY = timedelta(seconds=1)
 
 # What a step changes on an enrollment.
 ENROLLMENT_FIELDS = [
@@ -159,6 +172,14 @@ class StepBatch:
         self._done.add(enrollment.pk)
         self._run.woken.discard(enrollment.pk)
 
+    def put_back(self, enrollment: Enrollment) -> None:
+        """Leave the enrollment at this node, not yet run, due again ``HELD_RETRY``
+        later (its customer is held by another transaction): no ledger row,
+        and the arrival is counted when it runs."""
+        self._leave(enrollment)
+        self._run.count(self.version, self.node_id, "", -1)
+        enrollment.next_run_at = self.now + HELD_RETRY
+
     def unhandled(self) -> list[Enrollment]:
         return [e for e in self.enrollments if e.pk not in self._done]
 
@@ -193,8 +214,8 @@ class _Run:
             )
         )
 
-    def count(self, version, node_id: str, edge: str) -> None:
-        self.counts[(version.pk, node_id, edge)] += 1
+    def count(self, version, node_id: str, edge: str, n: int = 1) -> None:
+        self.counts[(version.pk, node_id, edge)] += n
 
     def arrive(self, enrollment: Enrollment, version: JourneyVersion) -> None:
         self.arrivals[(version.pk, enrollment.node_id)].append(enrollment)
@@ -216,11 +237,15 @@ def advance(*, now: datetime | None = None, limit: int = BATCH_SIZE) -> int:
         claimed = _claim(now, limit)
         if not claimed:
             return 0
+        held = hold_customers({e.profile_id for e in claimed})
+        for enrollment in claimed:
+            if enrollment.profile_id not in held:
+                enrollment.next_run_at = now + HELD_RETRY
         run = _Run(now)
         versions = JourneyVersion.objects.select_related("journey__workspace").in_bulk(
             {e.version_id for e in claimed}
         )
-        going = _exit_on_condition(run, claimed, versions)
+        going = _exit_on_condition(run, [e for e in claimed if e.profile_id in held], versions)
         for enrollment in going:
             version = versions[enrollment.version_id]
             if enrollment.waiting:
@@ -267,6 +292,23 @@ def claimable(now: datetime) -> QuerySet:
 
 def _claim(now: datetime, limit: int) -> list[Enrollment]:
     return list(claimable(now)[:limit])
+
+
+def hold_customers(profile_ids: set[int]) -> set[int]:
+    """Share-lock the customers' rows against a merge or erasure until the
+    batch commits, skipping those another transaction holds; returns those
+    locked. The lock is the one the ledger's reference to the customer takes
+    at commit, taken up front so that it never waits (SQLite has one writer:
+    all of them)."""
+    if connection.vendor != "postgresql" or not profile_ids:
+        return set(profile_ids)
+    table = connection.ops.quote_name(Profile._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE SKIP LOCKED",  # noqa: S608 - the model's table
+            [sorted(profile_ids)],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _exit_on_condition(run: _Run, claimed: list[Enrollment], versions) -> list[Enrollment]:

@@ -7,6 +7,11 @@ Written as processing writes an identify's traits: the latest update wins
 per trait (a value a later event already set is left alone), the profiles
 are locked while they change, and ``events_processed`` names the trait keys
 so the segments that read them re-check these customers after the commit.
+
+The lock skips a profile another transaction holds (processing, another
+engine batch): the batch holds enrollments, and a merge holding the profile
+may be waiting for one of them. The enrollment stays here and runs a
+moment later (``StepBatch.put_back``).
 """
 
 from engage.bulk import update_rows
@@ -45,8 +50,12 @@ def run(batch) -> None:
     setting = {key: value for key, value in traits.items() if value is not None}
     removing = [key for key, value in traits.items() if value is None]
     ids = sorted({e.profile_id for e in batch.enrollments})
-    # Id order, as processing locks them, so neither waits on the other in a circle.
-    profiles = Profile.objects.select_for_update().filter(pk__in=ids).order_by("pk").in_bulk()
+    profiles = (
+        Profile.objects.select_for_update(skip_locked=True, no_key=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .in_bulk()
+    )
     changed = {
         pk for pk, profile in profiles.items() if _update(profile, setting, removing, batch.now)
     }
@@ -61,6 +70,9 @@ def run(batch) -> None:
         )
     detail = ", ".join(sorted(traits))
     for enrollment in batch.enrollments:
+        if enrollment.profile_id not in profiles:
+            batch.put_back(enrollment)
+            continue
         reason = "changed" if enrollment.profile_id in changed else "unchanged"
         batch.go(enrollment, action=MessageDecision.UPDATE, reason=reason, detail=detail)
 
