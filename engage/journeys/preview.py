@@ -10,11 +10,16 @@ compiler counts it in one query, and each branch as one more (the audience
 and the condition); no customer id passes through Python for those.
 
 Who cannot be reached on a send node's channel, or on a ladder's first
-rung, is decided by ``reach``, the rules the engine itself applies at the
-step (the channel enabled, an address, consent as policy judges it): the
-audience is read 1,000 customers at a time, a few queries each, so the
-figure is exactly what the step would do today. A ``push`` rung reaches a
-customer on ``push`` or ``webpush``.
+rung, follows ``reach``, the rules the engine itself applies at the step:
+the channel enabled, an address (an identity of the channel's kind, else its
+trait), consent as policy judges it (an opt-out of the topic, or of
+marketing, on the channel or on all; SMS-like channels need an opt-in). For
+the channels that find addresses that way these are rule trees too (the
+``identity``, ``trait`` and ``consent`` conditions), one count per reason;
+a test holds them to ``reach``'s verdicts. A channel that finds addresses its
+own way (web push reads a subscription) can only be asked through ``reach``:
+the audience is then read 1,000 customers at a time, a few queries each. A
+``push`` rung reaches a customer on ``push`` or ``webpush``.
 """
 
 import datetime
@@ -25,7 +30,9 @@ from django.db import connection
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from engage.messaging.models import Message
+from engage.messaging.models import Consent, Message
+from engage.plugins.base import Channel
+from engage.plugins.selectors import enabled_channel
 from engage.profiles.models import Profile
 from engage.segments.compiler import member_query
 from engage.segments.membership import ENTERED, EXITED
@@ -126,6 +133,88 @@ def _count(rules: dict, workspace_id: int, now) -> int:
 
 
 def _find_unreachable(found: Unreachable, rung: Rung, *, workspace, audience: dict, now) -> None:
+    channels = [enabled_channel(workspace=workspace, channel_id=c) for c in rung.channels]
+    channels = [channel for channel in channels if channel is not None]
+    if not channels:
+        everyone = _count(audience, workspace.pk, now)
+        found.count, found.reasons = everyone, {reach.CHANNEL_DISABLED: everyone}
+        found.sample = _first_ids(audience, workspace.pk, now)
+        return
+    refusals = [_refusals(channel, rung) for channel in channels]
+    if any(rules is None for rules in refusals):
+        _find_unreachable_in_chunks(found, rung, workspace=workspace, audience=audience, now=now)
+        return
+    # Reached on any of the rung's channels is reached: unreachable on every
+    # one, and counted by the reason the last of them gives (as reach would).
+    *others, last = refusals
+    unreachable_on_others = [{"or": [rules for _, rules in why]} for why in others]
+    for reason, rules in last:
+        count = _count({"and": [audience, *unreachable_on_others, rules]}, workspace.pk, now)
+        if count:
+            found.reasons[reason] = count
+            found.count += count
+    if found.count:
+        anywhere = {"or": [rules for _, rules in last]}
+        found.sample = _first_ids(
+            {"and": [audience, *unreachable_on_others, anywhere]}, workspace.pk, now
+        )
+
+
+def _refusals(channel: Channel, rung: Rung) -> list[tuple[str, dict]] | None:
+    """Why ``channel`` would refuse a customer of the rung, as rule trees by
+    reason, in reach's order and excluding each other (consent is judged
+    only where there is an address); None for a channel that finds
+    addresses its own way, which only ``reach`` can judge."""
+    own_lookup = type(channel).address_for is not Channel.address_for
+    if own_lookup or not (channel.address_kind or channel.address_trait):
+        return None
+    has_address = []
+    if channel.address_kind:
+        has_address.append({"identity": {"kind": channel.address_kind}})
+    if channel.address_trait:
+        trait = channel.address_trait
+        has_address.append(
+            {
+                "and": [
+                    {"trait": {"key": trait, "op": "exists"}},
+                    {"trait": {"key": trait, "op": "not_equals", "value": ""}},
+                ]
+            }
+        )
+    addressed = {"or": has_address}
+    topic = rung.topic or rung.category
+    opted_out = [_consent(channel, topic, Consent.OPTED_OUT)]
+    if rung.category == Message.MARKETING and topic != Consent.MARKETING:
+        opted_out.append(_consent(channel, Consent.MARKETING, Consent.OPTED_OUT))
+    refusals = [
+        (reach.NO_ADDRESS, {"not": addressed}),
+        (reach.OPTED_OUT, {"and": [addressed, {"or": opted_out}]}),
+    ]
+    if rung.category == Message.MARKETING and channel.capabilities.needs_opt_in:
+        opted_in = _consent(channel, topic, Consent.OPTED_IN)
+        refusals.append(
+            (reach.NO_OPT_IN, {"and": [addressed, {"not": {"or": [*opted_out, opted_in]}}]})
+        )
+    return refusals
+
+
+def _consent(channel: Channel, topic: str, status: str) -> dict:
+    return {"consent": {"channel": channel.id, "topic": topic, "status": status}}
+
+
+def _first_ids(rules: dict, workspace_id: int, now) -> list[int]:
+    query = member_query(rules, workspace_id=workspace_id, now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT q.id FROM ({query.sql}) q ORDER BY q.id LIMIT %s",  # noqa: S608 - the compiled query is parameterized
+            [*query.params, SAMPLE],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _find_unreachable_in_chunks(
+    found: Unreachable, rung: Rung, *, workspace, audience: dict, now
+) -> None:
     query = member_query(audience, workspace_id=workspace.pk, now=now)
     profiles = (
         Profile.objects.filter(pk__in=RawSQL(query.sql, query.params))  # noqa: S611 - the compiled query is parameterized

@@ -2,12 +2,16 @@
 customers the trigger matched in the last day, how many of them each branch
 condition holds for, and who cannot be reached on each first rung."""
 
+import base64
 import datetime as dt
 import json
+from collections import Counter
 
 import pytest
 import time_machine
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from engage.journeys import reach
 from engage.journeys.models import Journey, JourneyVersion
 from engage.journeys.preview import SAMPLE, Unreachable, preview
 from engage.messaging.consent import record_consent
@@ -210,3 +214,107 @@ def test_the_preview_counts_the_same_on_sqlite(tmp_path):
     assert done.returncode == 0, done.stderr
     # Two carts over 0; both pro; email is not enabled there, nor push.
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [2, {"vip": 2}, [2, 2]]
+
+
+REACH_FLOW = {
+    "trigger": {"event": "Cart Updated"},
+    "start": "mail",
+    "nodes": {
+        "mail": {
+            "type": "send",
+            "channel": "email",
+            "template": "cart",
+            "category": "marketing",
+            "topic": "cart",
+            "next": "text",
+        },
+        "text": {"type": "send", "channel": "sms", "template": "cart-sms", "category": "marketing"},
+    },
+}
+
+
+def test_who_cannot_be_reached_is_who_the_step_would_skip(workspace, email_enabled):
+    """The counts come from SQL; the step decides through ``reach``: both
+    agree on addresses by identity or trait, consent by topic or for
+    marketing, on one channel or all, the latest row winning, and SMS opt-in."""
+    ours = workspace.workspace
+    configure_plugin(
+        workspace=ours,
+        plugin_id="sms",
+        settings={
+            "account_sid": "AC" + "1" * 32,
+            "auth_token": "t" * 32,
+            "from_number": "+14155550123",
+        },
+    )
+
+    def person(traits=None, email="", consents=()):
+        profile = customer(ours, email=email, carts=[(1, 1)])
+        profile.traits = {**profile.traits, **(traits or {})}
+        profile.save(update_fields=["traits"])
+        for at, channel, topic, status in consents:
+            record_consent(
+                profile=profile,
+                status=status,
+                source="test",
+                channel=channel,
+                topic=topic,
+                at=NOW - dt.timedelta(hours=at),
+            )
+        return profile
+
+    out, yes = Consent.OPTED_OUT, Consent.OPTED_IN
+    people = [
+        person(email="a@example.com"),
+        person({"email": "b@example.com", "phone": "+14155550001"}),
+        person({"email": "", "phone": ""}),
+        person(email="c@example.com", consents=[(2, "email", "cart", out)]),
+        person(email="d@example.com", consents=[(2, "", "marketing", out)]),
+        person(email="e@example.com", consents=[(3, "email", "cart", out), (2, "", "cart", yes)]),
+        person({"phone": "+14155550002"}, consents=[(2, "sms", "marketing", yes)]),
+        person({"phone": "+14155550003"}, consents=[(2, "", "marketing", yes)]),
+        person({"phone": "+14155550004"}, consents=[(2, "sms", "news", yes)]),
+        person(
+            {"phone": "+14155550005"},
+            email="f@example.com",
+            consents=[(2, "sms", "marketing", out)],
+        ),
+    ]
+
+    mail, text = preview(draft(ours, REACH_FLOW), now=NOW).unreachable
+
+    for found, channel, topic in ((mail, "email", "cart"), (text, "sms", "")):
+        _, _, refused = reach.reachable(
+            workspace=ours, channel_id=channel, profiles=people, category="marketing", topic=topic
+        )
+        expected = Counter(reason for reason, _ in refused.values())
+        assert found.reasons == dict(expected), channel
+        assert found.count == len(refused)
+        assert found.sample == sorted(refused)
+    assert mail.reasons == {"no_address": 4, "opted_out": 2}
+    assert text.reasons == {"no_address": 5, "opted_out": 1, "no_opt_in": 2}
+
+
+def test_a_push_rung_reaches_customers_on_web_push_alone(workspace):
+    ours = workspace.workspace
+    number = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    key = base64.urlsafe_b64encode(number.to_bytes(32, "big")).rstrip(b"=").decode()
+    configure_plugin(
+        workspace=ours,
+        plugin_id="webpush",
+        settings={"vapid_private_key": key, "vapid_subject": "mailto:ops@acme.test"},
+    )
+    subscribed = customer(ours, carts=[(1, 5)])
+    subscribed.traits = {
+        "web_push_subscription": {
+            "endpoint": "https://fcm.googleapis.com/fcm/send/abc",
+            "keys": {"p256dh": "k", "auth": "a"},
+        }
+    }
+    subscribed.save(update_fields=["traits"])
+    unsubscribed = customer(ours, carts=[(1, 5)])
+
+    [_mail, ladder] = preview(draft(ours, CART), now=NOW).unreachable
+
+    assert (ladder.channel, ladder.count, ladder.sample) == ("push", 1, [unsubscribed.pk])
+    assert ladder.reasons == {"no_address": 1}
