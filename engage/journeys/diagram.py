@@ -45,7 +45,8 @@ def render(definition: dict, counts: list[NodeCounts]) -> SafeString:
             y = MARGIN + row_number * (BOX_HEIGHT + ROW_GAP)
             positions[node_id] = (x, y)
     width = MARGIN * 2 + widest * BOX_WIDTH + (widest - 1) * COLUMN_GAP + LANE * 2
-    height = MARGIN * 2 + len(layers) * (BOX_HEIGHT + ROW_GAP)
+    # Below the last row: room for the ends drawn under it and their labels.
+    height = MARGIN * 2 + len(layers) * (BOX_HEIGHT + ROW_GAP) - ROW_GAP + END_STUB + 30
     row_of = {node_id: i for i, layer in enumerate(layers) for node_id in layer}
     parts = []
     loops = skips = 0
