@@ -193,6 +193,11 @@ SPECTACULAR_SETTINGS = {
     # Request bodies get their own components, with what input requires
     # (minLength of a non-blank string) and without read-only fields.
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets whose field name other components use for other choices.
+    "ENUM_NAME_OVERRIDES": {
+        "BroadcastActionEnum": "engage.broadcasts.models.Broadcast.ACTIONS",
+        "BroadcastStatusEnum": "engage.broadcasts.models.Broadcast.STATUSES",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/", include("engage.messaging.urls")),
     path("api/", include("engage.scoring.urls")),
     path("api/", include("engage.journeys.urls")),
+    path("api/", include("engage.broadcasts.urls")),
     path("", include("engage.messaging.public_urls")),
     path("", include("engage.inbox.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

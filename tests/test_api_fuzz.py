@@ -126,7 +126,7 @@ include-operation-id-regex = "^(segments_list|templates_list|journeys_list)$"
 parameters = { "query.cursor" = { dictionary = "segment_cursors", probability = 1.0 } }
 
 [[operations]]
-include-operation-id-regex = "^(segments_members_list|journeys_versions_list)$"
+include-operation-id-regex = "^(segments_members_list|journeys_versions_list|broadcasts_list)$"
 parameters = { "query.cursor" = { dictionary = "member_cursors", probability = 1.0 } }
 
 [[operations]]
@@ -155,6 +155,9 @@ POSITIVE_OFF = [
     "journeys_partial_update",
     "journeys_versions_create",
     "journeys_versions_update",
+    # a known segment, journey (live) and template; a one-off time ahead, HH:MM a clock time
+    "broadcasts_create",
+    "broadcasts_partial_update",
 ]
 
 

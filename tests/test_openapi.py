@@ -119,6 +119,7 @@ def test_every_list_pages_the_same_way(schema):
         "/api/journeys/{journey_id}/versions",
         "/api/journeys/{journey_id}/enrollments",
         "/api/profiles/{profile_id}/journeys",
+        "/api/broadcasts",
         "/inbox/messages",
     }
 

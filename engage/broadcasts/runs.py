@@ -78,8 +78,11 @@ def run_slice(broadcast_id: int, *, now: datetime.datetime) -> int:
                 segment=broadcast.segment, exited_at__isnull=True, profile_id__gt=broadcast.cursor
             )
             .order_by("profile_id")
-            .values_list("profile_id", flat=True)[:size]
+            .values_list("profile_id", flat=True)[: size + 1]
         )
+        # One more than the slice, to know whether this slice ends the run.
+        last = len(member_ids) <= size
+        member_ids = member_ids[:size]
         try:
             _hand_out(broadcast, member_ids, now)
         except MessageInputError as exc:
@@ -87,7 +90,7 @@ def run_slice(broadcast_id: int, *, now: datetime.datetime) -> int:
             broadcast.next_slice_at = None
             broadcast.save()
             return 0
-        if len(member_ids) < size:
+        if last:
             _end_run(broadcast)
         else:
             broadcast.status = Broadcast.RUNNING

@@ -82,9 +82,9 @@ def test_throttling_spreads_the_audience_over_ticks_at_the_rate(workspace, setti
     broadcast = one_off(ws, segment, rate=2)  # 10 members a tick of 5 s
     at = T0 + dt.timedelta(hours=1)
 
-    handed = [runs.run_due(now=at + dt.timedelta(seconds=s)) for s in (0, 1, 4, 5, 9, 10, 15)]
+    handed = [runs.run_due(now=at + dt.timedelta(seconds=s)) for s in (0, 1, 4, 5, 9, 10)]
 
-    assert handed == [10, 0, 0, 10, 0, 5, 0]
+    assert handed == [10, 0, 0, 10, 0, 5]
     broadcast.refresh_from_db()
     assert (broadcast.status, broadcast.targeted) == (Broadcast.COMPLETED, 25)
     assert len(broadcast_messages(broadcast)) == 25
