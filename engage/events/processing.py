@@ -39,7 +39,7 @@ from engage.profiles.locks import ProfilesMoved, lock_identifiers
 from engage.profiles.resolution import Resolved, Sighting, resolve_batch
 from engage.workspaces.models import Workspace
 
-from . import quarantine, suppression
+from . import quarantine, rows, suppression
 from .models import Event
 from .signals import announce, processed_events, send_events_processed
 
@@ -241,7 +241,8 @@ def _attribute(event: Event, warnings: list[str], found: Resolved, *, now) -> No
 def _claim(batch_size: int, *, now) -> tuple[list[Event], int]:
     """Lock and load the oldest pending events; returns them and how many were claimed.
 
-    One query when every row loads. A row that cannot be loaded (a time out
+    One query when every row loads (on PostgreSQL written out and loaded
+    without the ORM, see ``rows``). A row that cannot be loaded (a time out
     of Python's range, JSON too deep) would otherwise fail every claim of
     every worker, so the batch is then claimed by id and loaded row by row,
     and each row that still fails is set aside (``quarantine.set_aside``).
@@ -252,7 +253,10 @@ def _claim(batch_size: int, *, now) -> tuple[list[Event], int]:
         .order_by("id")
     )
     try:
-        events = list(pending[:batch_size])
+        if connection.vendor == "postgresql":
+            events = rows.claim(batch_size)
+        else:
+            events = list(pending[:batch_size])
         claimed = len(events)
     except quarantine.UNREADABLE:
         # The rows are locked (the server ran the query; loading failed here).
@@ -290,18 +294,19 @@ def _left_for_older(events, extracted, workspaces) -> set[int]:
     """
     if connection.vendor != "postgresql":
         return set()  # one writer at a time: nothing older is in flight
-    pending = (
-        Event.objects.filter(processed_at__isnull=True, pk__lt=events[-1].pk)
-        .exclude(pk__in=[e.pk for e in events])
-        .order_by("pk")
-    )
     try:
-        older = list(pending.only(*IDENTIFYING_FIELDS))
+        older = rows.pending_before(events[-1].pk, [e.pk for e in events], IDENTIFYING_FIELDS)
     except quarantine.UNREADABLE:
         # A row the worker holding it cannot load either, and is setting aside:
         # its identifiers are unknown, so whatever follows the oldest of these
         # rows waits for them.
-        first = pending.values_list("pk", flat=True).first()
+        first = (
+            Event.objects.filter(processed_at__isnull=True, pk__lt=events[-1].pk)
+            .exclude(pk__in=[e.pk for e in events])
+            .values_list("pk", flat=True)
+            .order_by("pk")
+            .first()
+        )
         return {e.pk for e in events if first is not None and e.pk > first}
     if not older:
         return set()
