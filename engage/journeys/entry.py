@@ -12,14 +12,24 @@ opened it:
 - at most ``daily_limit`` entries per journey per (UTC) day, first come
   first in.
 
-The journey's row is locked while the rules are checked and the rows
+The journeys' rows are locked while the rules are checked and the rows
 written, so two entries at once (two workers' events, an event and an
 operator) see each other's customers and counts, and a pause or stop
 (which lock the same row) never interleaves with an entry.
+
+It is set-based whatever the number of customers and journeys (the
+triggers of a chunk of events enter every journey at once): one statement
+locks the journeys, one finds the known customers, one each reads their
+history (re-entry) and today's entries (daily limit), one inserts the
+enrollments (``ON CONFLICT DO NOTHING`` on the one-active constraint: an
+entry or merge racing this one refuses the customer, not the batch), and
+one the ledger rows.
 """
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
@@ -29,6 +39,7 @@ from engage.messaging.models import Message, MessageDecision
 from engage.profiles.models import Profile
 
 from . import engine
+from .inserts import insert_rows
 from .models import Enrollment, Journey
 
 NOT_LIVE = "not_live"
@@ -44,8 +55,18 @@ MANUAL = "manual"
 class EntryResult:
     """Who entered (their new enrollments) and why each of the others did not."""
 
-    entered: list[Enrollment] = field(default_factory=list)
     refused: dict[int, str] = field(default_factory=dict)
+    # The entered enrollments' columns, made model instances when asked for.
+    rows: list[dict] = field(default_factory=list, repr=False)
+
+    @cached_property
+    def entered(self) -> list[Enrollment]:
+        entered = []
+        for row in self.rows:
+            enrollment = Enrollment(**row)
+            enrollment._state.adding = False
+            entered.append(enrollment)
+        return entered
 
 
 def enroll(
@@ -61,116 +82,194 @@ def enroll(
     (``NOT_LIVE``, ``NO_PROFILE`` for an unknown or merged-away customer,
     ``ALREADY_ACTIVE``, ``REENTRY_NEVER``, ``REENTRY_TOO_SOON``,
     ``DAILY_LIMIT``)."""
+    return enroll_many({journey: trigger_event_ids or {}}, profile_ids=profile_ids, now=now)[
+        journey.pk
+    ]
+
+
+def enroll_many(
+    triggered: dict[Journey, dict[int, int | None]],
+    *,
+    profile_ids=None,
+    now: datetime.datetime | None = None,
+) -> dict[int, EntryResult]:
+    """``enroll`` for several journeys at once, each with its customers
+    ({profile id: triggering event id}), or ``profile_ids`` for all of them;
+    returns each journey's result by its id."""
     now = now or timezone.now()
-    wanted = list(dict.fromkeys(profile_ids))
+    wanted = {
+        journey.pk: list(dict.fromkeys(profile_ids if profile_ids is not None else events))
+        for journey, events in triggered.items()
+    }
+    events = {journey.pk: events for journey, events in triggered.items()}
     try:
-        return _enroll(journey, wanted, now, trigger_event_ids or {})
+        return _enroll(wanted, events, now)
     except IntegrityError:
-        # A merge moved an active enrollment of this journey to one of these
-        # customers meanwhile (merges do not take the journey's lock): once
-        # it has committed, the rules see it.
-        return _enroll(journey, wanted, now, trigger_event_ids or {})
+        # A customer was merged away or erased meanwhile (their row is
+        # checked at commit): once that has committed, the rules see it.
+        return _enroll(wanted, events, now)
 
 
-def _enroll(journey, wanted: list[int], now, trigger_event_ids: dict[int, int]) -> EntryResult:
-    result = EntryResult()
+def _enroll(wanted: dict[int, list[int]], events: dict, now) -> dict[int, EntryResult]:
+    results = {pk: EntryResult() for pk in wanted}
+    wanted = {pk: ids for pk, ids in wanted.items() if ids}
     if not wanted:
-        return result
+        return results
     with transaction.atomic():
-        journey = (
-            Journey.objects.select_for_update(of=("self",))
+        journeys = {
+            journey.pk: journey
+            for journey in Journey.objects.select_for_update(of=("self",))
             .select_related("live_version")
-            .get(pk=journey.pk)
-        )
-        version = journey.live_version
-        if journey.status != Journey.LIVE or version is None:
-            result.refused = dict.fromkeys(wanted, NOT_LIVE)
-            return result
-        eligible = _eligible(journey, version.definition.get("entry") or {}, wanted, now, result)
-        if not eligible:
-            return result
-        start = version.definition["start"]
-        result.entered = Enrollment.objects.bulk_create(
-            [
-                Enrollment(
-                    workspace_id=journey.workspace_id,
-                    journey=journey,
-                    version=version,
-                    profile_id=profile_id,
-                    origin_profile_id=profile_id,
-                    node_id=start,
-                    next_run_at=now,
-                    trigger_event_id=trigger_event_ids.get(profile_id),
-                    entered_at=now,
-                )
-                for profile_id in eligible
-            ]
-        )
-        reason = _trigger_kind(version.definition.get("trigger") or {})
-        MessageDecision.objects.bulk_create(
-            [
-                MessageDecision(
-                    workspace_id=journey.workspace_id,
-                    profile_id=enrollment.profile_id,
-                    origin_profile_id=enrollment.profile_id,
-                    action=MessageDecision.ENTER,
-                    reason=reason if enrollment.trigger_event_id else MANUAL,
-                    detail=str(enrollment.trigger_event_id or ""),
-                    source=Message.JOURNEY,
-                    journey_id=journey.pk,
-                    journey_version=version.number,
-                    journey_node_id=start,
-                    enrollment_id=enrollment.pk,
-                )
-                for enrollment in result.entered
-            ]
-        )
-        engine.kick()
-    return result
+            .filter(pk__in=list(wanted))
+            .order_by("pk")
+        }
+        live = {}
+        for pk, ids in wanted.items():
+            journey = journeys.get(pk)
+            if journey is None or journey.status != Journey.LIVE or journey.live_version is None:
+                results[pk].refused = dict.fromkeys(ids, NOT_LIVE)
+            else:
+                live[pk] = journey
+        if not live:
+            return results
+        eligible = _eligible(live, {pk: wanted[pk] for pk in live}, now, results)
+        entered = _insert(live, eligible, events, now)
+        if entered:
+            _ledger(live, entered)
+            engine.kick()
+        for row in entered:
+            results[row["journey_id"]].rows.append(row)
+        for pk, ids in eligible.items():
+            written = {row["profile_id"] for row in results[pk].rows}
+            for profile_id in ids:
+                if profile_id not in written:
+                    results[pk].refused[profile_id] = ALREADY_ACTIVE
+    return results
 
 
-def _eligible(journey, rules: dict, wanted: list[int], now, result: EntryResult) -> list[int]:
-    """The customers of ``wanted`` the entry rules let in, in order; the
-    others go to ``result.refused`` with their reason (three queries)."""
-    known = set(
-        Profile.objects.filter(
-            workspace_id=journey.workspace_id, pk__in=wanted, merged_into__isnull=True
-        ).values_list("pk", flat=True)
+def _eligible(live: dict[int, Journey], wanted: dict[int, list[int]], now, results) -> dict:
+    """The customers each journey's entry rules let in, in order; the others
+    go to their journey's ``refused`` with the reason (three queries)."""
+    everyone = {profile_id for ids in wanted.values() for profile_id in ids}
+    known = dict(
+        Profile.objects.filter(pk__in=everyone, merged_into__isnull=True).values_list(
+            "pk", "workspace_id"
+        )
     )
     history = {
-        row["profile_id"]: row
-        for row in Enrollment.objects.filter(journey=journey, profile_id__in=list(known))
-        .values("profile_id")
+        (row["journey_id"], row["profile_id"]): row
+        for row in Enrollment.objects.filter(journey_id__in=list(live), profile_id__in=list(known))
+        .values("journey_id", "profile_id")
         .annotate(last=Max("entered_at"), active=Count("pk", filter=Q(ended_at__isnull=True)))
     }
-    reentry = rules.get("reentry", "never")
-    since = now - datetime.timedelta(days=rules.get("after_days", 0))
-    eligible = []
-    for profile_id in wanted:
-        past = history.get(profile_id)
-        if profile_id not in known:
-            result.refused[profile_id] = NO_PROFILE
-        elif past is None:
-            eligible.append(profile_id)
-        elif past["active"]:
-            result.refused[profile_id] = ALREADY_ACTIVE
-        elif reentry == "never":
-            result.refused[profile_id] = REENTRY_NEVER
-        elif reentry == "after" and past["last"] > since:
-            result.refused[profile_id] = REENTRY_TOO_SOON
-        else:
-            eligible.append(profile_id)
-    limit = rules.get("daily_limit")
-    if limit is not None and eligible:
-        day = now.astimezone(datetime.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        today = Enrollment.objects.filter(
-            journey=journey, entered_at__gte=day, entered_at__lt=day + datetime.timedelta(days=1)
-        ).count()
-        room = max(limit - today, 0)
-        for profile_id in eligible[room:]:
-            result.refused[profile_id] = DAILY_LIMIT
-        eligible = eligible[:room]
+    eligible = {}
+    for pk, ids in wanted.items():
+        journey, refused = live[pk], results[pk].refused
+        rules = journey.live_version.definition.get("entry") or {}
+        reentry = rules.get("reentry", "never")
+        since = now - datetime.timedelta(days=rules.get("after_days", 0))
+        eligible[pk] = []
+        for profile_id in ids:
+            past = history.get((pk, profile_id))
+            if known.get(profile_id) != journey.workspace_id:
+                refused[profile_id] = NO_PROFILE
+            elif past is None:
+                eligible[pk].append(profile_id)
+            elif past["active"]:
+                refused[profile_id] = ALREADY_ACTIVE
+            elif reentry == "never":
+                refused[profile_id] = REENTRY_NEVER
+            elif reentry == "after" and past["last"] > since:
+                refused[profile_id] = REENTRY_TOO_SOON
+            else:
+                eligible[pk].append(profile_id)
+    _daily_limits(live, eligible, now, results)
     return eligible
+
+
+def _daily_limits(live: dict[int, Journey], eligible: dict[int, list[int]], now, results) -> None:
+    """Refuse, first come first in, who would pass a journey's ``daily_limit``
+    (one query for all the journeys that have one)."""
+    limits = {
+        pk: limit
+        for pk, journey in live.items()
+        if eligible[pk]
+        and (limit := (journey.live_version.definition.get("entry") or {}).get("daily_limit"))
+        is not None
+    }
+    if not limits:
+        return
+    day = now.astimezone(datetime.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = dict(
+        Enrollment.objects.filter(
+            journey_id__in=list(limits),
+            entered_at__gte=day,
+            entered_at__lt=day + datetime.timedelta(days=1),
+        )
+        .values("journey_id")
+        .annotate(n=Count("pk"))
+        .values_list("journey_id", "n")
+    )
+    for pk, limit in limits.items():
+        room = max(limit - today.get(pk, 0), 0)
+        for profile_id in eligible[pk][room:]:
+            results[pk].refused[profile_id] = DAILY_LIMIT
+        eligible[pk] = eligible[pk][:room]
+
+
+def _insert(live: dict[int, Journey], eligible: dict, events: dict, now) -> list[dict]:
+    """Insert the enrollments (one statement); returns the columns of those
+    written, a customer another transaction entered meanwhile left out."""
+    columns: dict[str, list] = defaultdict(list)
+    for pk, ids in eligible.items():
+        journey, triggers = live[pk], events[pk]
+        for profile_id in ids:
+            columns["workspace_id"].append(journey.workspace_id)
+            columns["journey_id"].append(pk)
+            columns["version_id"].append(journey.live_version_id)
+            columns["profile_id"].append(profile_id)
+            columns["origin_profile_id"].append(profile_id)
+            columns["node_id"].append(journey.live_version.definition["start"])
+            columns["next_run_at"].append(now)
+            columns["trigger_event_id"].append(triggers.get(profile_id))
+            columns["entered_at"].append(now)
+    if not columns:
+        return []
+    written = insert_rows(
+        Enrollment, columns, skip_conflicts=True, returning=("id", "journey_id", "profile_id")
+    )
+    ids = {(journey_id, profile_id): pk for pk, journey_id, profile_id in written}
+    entered = []
+    for i, journey_id in enumerate(columns["journey_id"]):
+        key = (journey_id, columns["profile_id"][i])
+        if key in ids:
+            entered.append(
+                {"id": ids[key], **{name: values[i] for name, values in columns.items()}}
+            )
+    return entered
+
+
+def _ledger(live: dict[int, Journey], entered: list[dict]) -> None:
+    """The ``enter`` ledger row of each new enrollment (one statement)."""
+    columns: dict[str, list] = defaultdict(list)
+    for row in entered:
+        journey = live[row["journey_id"]]
+        version = journey.live_version
+        event_id = row["trigger_event_id"]
+        columns["workspace_id"].append(row["workspace_id"])
+        columns["profile_id"].append(row["profile_id"])
+        columns["origin_profile_id"].append(row["profile_id"])
+        columns["action"].append(MessageDecision.ENTER)
+        columns["reason"].append(
+            _trigger_kind(version.definition.get("trigger") or {}) if event_id else MANUAL
+        )
+        columns["detail"].append(str(event_id or ""))
+        columns["source"].append(Message.JOURNEY)
+        columns["journey_id"].append(journey.pk)
+        columns["journey_version"].append(version.number)
+        columns["journey_node_id"].append(row["node_id"])
+        columns["enrollment_id"].append(row["id"])
+    insert_rows(MessageDecision, columns)
 
 
 def _trigger_kind(trigger: dict) -> str:
