@@ -3,8 +3,8 @@
 A slice is the next ``rate * ENGAGE_BROADCAST_SECONDS`` members of the
 segment after the broadcast's cursor (profile ids in order, read off the
 membership index), at most ``MAX_SLICE``. Its messages are created in one
-batch (``create_messages``, idempotency key ``broadcast:<id>:<run>:<profile
-id>``) or its members entered in one call (``entry.enroll``), and the
+batch (``create_messages``, idempotency key ``broadcast:<id>:<run, or a
+daily run's date>:<profile id>``) or its members entered in one call (``entry.enroll``), and the
 cursor moves past them in the same transaction, under the broadcast's row
 lock: a tick run twice, or two at once, hands nobody the slice twice. The
 next slice is due ``size / rate`` seconds later, so a 1,000,000-member
@@ -130,6 +130,9 @@ def _hand_out(broadcast: Broadcast, member_ids: list[int], now: datetime.datetim
     )
     turns = schedules.turns(broadcast, profiles)
     if broadcast.action == Broadcast.MESSAGE:
+        # A daily run's messages are keyed by its local date: one a member a day,
+        # even if the broadcast is planned again.
+        occasion = broadcast.run_date.isoformat() if broadcast.run_date else broadcast.run
         created = create_messages(
             workspace=broadcast.workspace,
             channel=broadcast.channel,
@@ -140,7 +143,7 @@ def _hand_out(broadcast: Broadcast, member_ids: list[int], now: datetime.datetim
             messages=[
                 NewMessage(
                     profile=profile,
-                    idempotency_key=f"{broadcast.key_prefix}{broadcast.run}:{profile.pk}",
+                    idempotency_key=f"{broadcast.key_prefix}{occasion}:{profile.pk}",
                     send_at=turns[profile.pk],
                 )
                 for profile in profiles

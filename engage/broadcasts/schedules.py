@@ -41,10 +41,12 @@ def run_start(broadcast: Broadcast, day: datetime.date) -> datetime.datetime:
 
 
 def plan_first_run(broadcast: Broadcast, now: datetime.datetime) -> None:
-    """Plan run 1: at ``send_at``, or the first daily run that starts from now
+    """Plan the first run (run 1, or the one a scheduled broadcast waits for):
+    at ``send_at``, or the first daily run that starts from now
     on (a run already begun elsewhere on Earth waits for tomorrow's, so
     nobody gets it at the wrong hour)."""
-    broadcast.run, broadcast.cursor = 1, 0
+    # A scheduled broadcast planned again keeps the number of the run it waits for.
+    broadcast.run, broadcast.cursor = broadcast.run or 1, 0
     if broadcast.schedule == Broadcast.ONCE:
         broadcast.run_date, broadcast.run_at = None, broadcast.send_at
     else:

@@ -186,9 +186,17 @@ def test_daily_in_the_workspaces_timezone_runs_at_its_local_time(workspace):
     # 09:00 in New York on 1 December is 14:00 UTC, whatever the customer's zone.
     assert broadcast.next_slice_at == dt.datetime(2026, 12, 1, 14, 0, tzinfo=dt.UTC)
     assert runs.run_due(now=broadcast.next_slice_at - dt.timedelta(seconds=1)) == 0
+    first_run = broadcast.next_slice_at
     with time_machine.travel(broadcast.next_slice_at, tick=False):
         assert runs.run_due() == 2
     assert {m.next_attempt_at for m in broadcast_messages(broadcast)} == {broadcast.next_slice_at}
+    # Changed between runs, it is planned again for the next day's run, which
+    # sends each member one more message.
+    with time_machine.travel(first_run + dt.timedelta(hours=1), tick=False):
+        broadcast = services.change_broadcast(broadcast=broadcast, rate=50)
+    assert (broadcast.run, broadcast.next_slice_at) == (2, first_run + dt.timedelta(days=1))
+    assert runs.run_due(now=first_run + dt.timedelta(days=1)) == 2
+    assert len(broadcast_messages(broadcast)) == 4
 
 
 def test_a_journey_broadcast_enters_members_through_the_entry_rules(workspace):
