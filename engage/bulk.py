@@ -6,8 +6,12 @@ this sits outside the apps.
 """
 
 import json
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
 
 from django.db import connection, models
+from django.utils import timezone
 
 
 def update_rows(model, rows: list, fields: list[str]) -> None:
@@ -48,3 +52,72 @@ def update_rows(model, rows: list, fields: list[str]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, arrays)
+
+
+def insert_rows(model, rows: list) -> None:
+    """Insert ``rows``, unsaved instances, with one statement, and set their ids.
+
+    On PostgreSQL an ``INSERT … SELECT`` from one JSON document decoded on
+    the server (``json_to_recordset``): ``bulk_create`` prepares every field
+    of every row in Python and quotes each value into the statement, which
+    cost event processing 32 µs of its CPU per event for new profiles and
+    identities. Like ``bulk_create``, it sends no signals; ``auto_now_add``
+    and ``auto_now`` fields take one time for the whole call.
+    """
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(rows)
+        return
+    now = timezone.now()
+    quote = connection.ops.quote_name
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    definitions, selected = ["_n integer"], []
+    for field in fields:
+        column = quote(field.column)
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            for row in rows:
+                setattr(row, field.attname, now)
+        if isinstance(field, models.JSONField):
+            definitions.append(f"{column} text")
+            selected.append(f"v.{column}::jsonb")
+        else:
+            definitions.append(f"{column} {field.db_type(connection)}")
+            selected.append(f"v.{column}")
+    document = [
+        {
+            "_n": n,
+            **{field.column: _value(field, getattr(row, field.attname)) for field in fields},
+        }
+        for n, row in enumerate(rows)
+    ]
+    pk = quote(model._meta.pk.column)
+    # Names and types come from the model; every value is in the parameter.
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"SELECT {', '.join(selected)} FROM json_to_recordset(%s::json) "
+        f"AS v({', '.join(definitions)}) ORDER BY v._n RETURNING {pk}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(document, default=_plain)])
+        ids = [found for (found,) in cursor.fetchall()]
+    for row, found in zip(rows, ids, strict=True):
+        row.pk = found
+        row._state.adding = False
+        row._state.db = connection.alias
+
+
+def _value(field, value):
+    if isinstance(field, models.JSONField) and value is not None:
+        return json.dumps(value, cls=field.encoder)
+    return value
+
+
+def _plain(value):
+    """A column value JSON has no type for, as text PostgreSQL reads back into it."""
+    if isinstance(value, date):  # datetimes too: ISO 8601 with the offset
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} with insert_rows")

@@ -42,7 +42,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from engage.bulk import update_rows
+from engage.bulk import insert_rows, update_rows
 
 from .identifiers import (
     EXTERNAL_RANK,
@@ -366,10 +366,10 @@ class _Graph:
     # Writing the outcome, a statement per table.
 
     def write(self) -> None:
-        Profile.objects.bulk_create([node.profile for node in self.created])
+        insert_rows(Profile, [node.profile for node in self.created])
         for key, identity in self.new_identities:
             identity.profile_id = self.owner[key].canonical().profile.pk
-        Identity.objects.bulk_create([identity for _, identity in self.new_identities])
+        insert_rows(Identity, [identity for _, identity in self.new_identities])
         if self.merges:
             self._write_merges()
         changed = [n for n in self.nodes.values() if n.changed]
