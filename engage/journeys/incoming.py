@@ -3,8 +3,8 @@
 ``events_recorded`` announces every event once it belongs to a customer, in
 chunks of up to ``ANNOUNCE_CHUNK``. ``load`` reads, whatever the chunk's
 size: the live journeys of its workspaces (their triggers), the active
-enrollments of its customers (their goals, exits and waits), and then the
-properties of only the events one of those listens to. A chunk of a
+enrollments of its customers that an event can end or wake (their goals,
+segment exits and waits for an event), and then the properties of only the events one of those listens to. A chunk of a
 workspace with no live or paused journey costs one query, one no journey
 listens to two.
 """
@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from django.db.models import Q
 from django.utils import timezone
 
 from engage.events.models import Event
@@ -70,8 +71,17 @@ def load(recorded: list[RecordedEvent]) -> Chunk | None:
     if not running:
         return None
     journeys = [j for j in running if j.status == Journey.LIVE and j.live_version is not None]
+    # Only the enrollments an event can end or wake: a version with a goal or
+    # a segment exit, or one waiting for an event. Customers who merely
+    # stand in journeys (most of them, waiting a duration) cost no row.
+    ending = JourneyVersion.objects.filter(
+        Q(definition__has_key="goal") | Q(definition__exit__has_key="leaves_segment"),
+        journey_id__in=[j.pk for j in running],
+    ).values("pk")
     enrollments = list(
         Enrollment.objects.filter(
+            Q(version_id__in=ending)
+            | (Q(waiting=True, wake_event_id__isnull=True) & ~Q(waiting_for="")),
             profile_id__in={e.profile_id for e in recorded},
             journey_id__in=[j.pk for j in running],
             ended_at__isnull=True,
