@@ -26,7 +26,11 @@ from engage.segments.conditions import event as event_condition
 from engage.segments.membership import EXITED
 
 from .incoming import Chunk, Seen
+from .locks import hold_customers
 from .models import Enrollment
+
+# Rounds of ``end_enrollments`` that follow enrollments merges moved meanwhile.
+MERGE_ROUNDS = 3
 
 
 def apply(chunk: Chunk) -> set[int]:
@@ -49,8 +53,28 @@ def apply(chunk: Chunk) -> set[int]:
 
 def end_enrollments(ends: dict[int, tuple[str, Seen]], *, now: datetime.datetime) -> set[int]:
     """End each enrollment of ``ends`` ({id: (reason, event)}) still active,
-    under its row lock; converted ones have their queued messages cancelled."""
+    under its row lock; converted ones have their queued messages cancelled.
+
+    The customers' rows are share-locked first (``locks``), waiting for a
+    merge that holds them; an enrollment the merge moved meanwhile is
+    ended in a second round, under its new customer."""
+    ended: set[int] = set()
+    for _ in range(MERGE_ROUNDS):
+        done, moved = _end(ends, now)
+        ended |= done
+        if not moved:
+            break
+        ends = {pk: ends[pk] for pk in moved}
+    return ended
+
+
+def _end(ends: dict[int, tuple[str, Seen]], now) -> tuple[set[int], set[int]]:
+    """One round: the ids ended, and those a merge moved to another customer."""
     with transaction.atomic():
+        owners = set(
+            Enrollment.objects.filter(pk__in=list(ends)).values_list("profile_id", flat=True)
+        )
+        held = hold_customers(owners, skip_locked=False)
         locked = list(
             Enrollment.objects.select_for_update(of=("self",))
             .filter(pk__in=list(ends), ended_at__isnull=True)
@@ -58,6 +82,8 @@ def end_enrollments(ends: dict[int, tuple[str, Seen]], *, now: datetime.datetime
             .defer("state")
             .order_by("pk")
         )
+        moved = {e.pk for e in locked if e.profile_id not in held}
+        locked = [e for e in locked if e.profile_id in held]
         by_reason: dict[str, list[int]] = defaultdict(list)
         decisions = []
         for enrollment in locked:
@@ -84,7 +110,7 @@ def end_enrollments(ends: dict[int, tuple[str, Seen]], *, now: datetime.datetime
             )
         MessageDecision.objects.bulk_create(decisions)
         _cancel_queued([e for e in locked if ends[e.pk][0] == Enrollment.CONVERTED])
-    return {enrollment.pk for enrollment in locked}
+    return {enrollment.pk for enrollment in locked}, moved
 
 
 def _converts(goal: dict | None, enrollment: Enrollment, seen: Seen, now) -> bool:

@@ -14,15 +14,10 @@ Nothing waits in the broker: ``engine.kick`` asks a worker to run
 ``advance`` soon after a commit made something due, and beat runs it every
 few seconds, which also picks up what an outage or a lost publish left behind.
 
-A batch never waits for a customer's row. Processing holds its customers'
-profiles locked while it merges them, and the merge then moves their
-enrollments, waiting for a batch that holds them: a batch waiting in turn
-for one of those profiles (the ledger rows' reference to the customer is
-checked at commit, ``update_traits`` writes the profile) would close a
-circle that PostgreSQL breaks by aborting one side. So a batch takes its
-customers' rows at once, skipping those another transaction holds
-(``hold_customers``), and puts their enrollments back, untouched, to be
-claimed ``HELD_RETRY`` later.
+A batch never waits for a customer's row (``locks`` says why): it
+share-locks its customers' rows at once, skipping those another
+transaction holds, and puts their enrollments back, untouched, to be
+claimed ``HELD_RETRY`` later; ``update_traits`` does the same.
 """
 
 import logging
@@ -36,10 +31,10 @@ from django.utils import timezone
 
 from engage.bulk import update_rows
 from engage.messaging.models import Message, MessageDecision
-from engage.profiles.models import Profile
 from engage.segments.membership import evaluate
 
 from . import graph
+from .locks import hold_customers
 from .models import Enrollment, Journey, JourneyVersion, NodeCount
 from .nodes import NODE_TYPES
 
@@ -237,7 +232,7 @@ def advance(*, now: datetime | None = None, limit: int = BATCH_SIZE) -> int:
         claimed = _claim(now, limit)
         if not claimed:
             return 0
-        held = hold_customers({e.profile_id for e in claimed})
+        held = hold_customers({e.profile_id for e in claimed}, skip_locked=True)
         for enrollment in claimed:
             if enrollment.profile_id not in held:
                 enrollment.next_run_at = now + HELD_RETRY
@@ -292,23 +287,6 @@ def claimable(now: datetime) -> QuerySet:
 
 def _claim(now: datetime, limit: int) -> list[Enrollment]:
     return list(claimable(now)[:limit])
-
-
-def hold_customers(profile_ids: set[int]) -> set[int]:
-    """Share-lock the customers' rows against a merge or erasure until the
-    batch commits, skipping those another transaction holds; returns those
-    locked. The lock is the one the ledger's reference to the customer takes
-    at commit, taken up front so that it never waits (SQLite has one writer:
-    all of them)."""
-    if connection.vendor != "postgresql" or not profile_ids:
-        return set(profile_ids)
-    table = connection.ops.quote_name(Profile._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE SKIP LOCKED",  # noqa: S608 - the model's table
-            [sorted(profile_ids)],
-        )
-        return {row[0] for row in cursor.fetchall()}
 
 
 def _exit_on_condition(run: _Run, claimed: list[Enrollment], versions) -> list[Enrollment]:

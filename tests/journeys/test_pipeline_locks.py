@@ -1,7 +1,9 @@
-"""The engine beside processing on PostgreSQL: a batch holding a customer's
-enrollment never waits for the customer's row, which processing holds while
-a merge moves that enrollment, so neither side is aborted as a deadlock
-victim, and the step runs once, a moment later, for the merged customer."""
+"""Journeys beside processing on PostgreSQL: processing holds a customer's
+row while a merge moves the customer's enrollments. An engine batch holding
+one of those enrollments never waits for the row, and a conversion takes
+the row before the enrollment, so neither side is aborted as a deadlock
+victim; the step runs once, a moment later, and the conversion ends the
+enrollment under the merged customer."""
 
 import datetime as dt
 import threading
@@ -11,7 +13,8 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from engage.journeys import engine, steps
+from engage.journeys import engine, goals, steps
+from engage.journeys.incoming import Seen
 from engage.journeys.models import Enrollment
 from engage.profiles.merge import merge_profiles
 from engage.profiles.models import Profile, ProfileMerge
@@ -102,3 +105,44 @@ def test_a_batch_and_a_merge_holding_each_others_rows_both_finish(workspace, ste
     else:
         assert ledger(enrollment) == [("exit", "completed", "step")]
         assert counts(journey) == {("step", ""): 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_conversion_and_a_merge_of_its_customer_both_finish(workspace):
+    ws = workspace.workspace
+    journey = live_journey(
+        ws,
+        {
+            "trigger": {"manual": True},
+            "goal": {"event": "Order Completed"},
+            "start": "step",
+            "nodes": {"step": {"type": "exit"}},
+        },
+    )
+    ann, bob = ProfileFactory.create_batch(2, workspace=ws)
+    now = timezone.now()
+    (enrollment,) = enroll(journey, [bob], at=now)
+    order = Seen(1, ws.pk, bob.pk, "Order Completed", now, {})
+    ended, errors = [], []
+
+    def convert():
+        try:
+            ended.append(goals.end_enrollments({enrollment.pk: ("converted", order)}, now=now))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=convert)
+    with transaction.atomic():
+        list(Profile.objects.select_for_update().filter(pk__in=[ann.pk, bob.pk]).order_by("pk"))
+        worker.start()
+        _waiting_or_done(worker)
+        merge_profiles(survivor=ann, merged=bob, reason=ProfileMerge.MANUAL)
+    worker.join(30)
+
+    assert errors == []
+    assert ended == [{enrollment.pk}]
+    enrollment.refresh_from_db()
+    assert (enrollment.profile_id, enrollment.end_reason) == (ann.pk, "converted")
+    assert ledger(enrollment) == [("exit", "converted", "step")]
