@@ -1,0 +1,125 @@
+"""Journey entry benchmark: what journeys cost processing on ``events_recorded``.
+
+``--journeys`` (5) live journeys entered on ``Order Completed`` (wait a day,
+exit), as in the pipeline benchmark. The journeys' receiver is timed on
+chunks of ``--chunk`` (1,000) announced events, as processing's worker runs
+it after each batch commits (the engine's first step, which the entry asks a
+worker for, is not in the figure):
+
+1. every event an order of a new customer: each enters every journey;
+2. a fifth of the events orders of new customers, the rest page views;
+3. every event an order of a customer already in every journey.
+
+Prints the median seconds and the statements of ``--rounds`` (3) chunks of each.
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+from bench._pg import server_version, services, setup_django
+
+DEFINITION = {
+    "trigger": {"event": "Order Completed"},
+    "entry": {},
+    "start": "pause",
+    "nodes": {
+        "pause": {"type": "wait", "duration": {"days": 1}, "next": "done"},
+        "done": {"type": "exit"},
+    },
+}
+
+
+def chunk_of(workspace, profiles, kinds) -> list:
+    """The events of ``profiles`` recorded without announcing them."""
+    from django.utils import timezone
+
+    from engage.events.recording import EventToRecord, record_events
+    from engage.events.signals import events_recorded
+    from engage.journeys.receivers import on_events_recorded
+
+    now = timezone.now()
+    events = [
+        EventToRecord(workspace.pk, p.pk, kind, f"{kind}-{p.pk}-{time.time_ns()}", now, {})
+        for p, kind in zip(profiles, kinds, strict=True)
+    ]
+    events_recorded.disconnect(dispatch_uid="journeys-events")
+    try:
+        return record_events(events)
+    finally:
+        events_recorded.connect(on_events_recorded, dispatch_uid="journeys-events")
+
+
+def timed_receiver(recorded) -> tuple[float, int]:
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from engage.journeys.receivers import on_events_recorded
+
+    # The kick to the engine goes on commit, outside the figure.
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        on_events_recorded(sender=None, events=recorded)
+        return time.perf_counter() - started, len(queries)
+
+
+def run(args) -> dict[str, list[tuple[float, int]]]:
+    from engage.journeys.services import create_journey, publish
+    from engage.profiles.models import Profile
+    from engage.workspaces.services import create_workspace
+
+    workspace = create_workspace(name=f"bench-journey-entry-{os.getpid()}").workspace
+    for n in range(args.journeys):
+        journey = create_journey(workspace=workspace, name=f"journey {n}", definition=DEFINITION)
+        publish(version=journey.versions.get())
+
+    def new_customers():
+        return Profile.objects.bulk_create(Profile(workspace=workspace) for _ in range(args.chunk))
+
+    orders = ["Order Completed"] * args.chunk
+    mixed = ["Order Completed" if i % 5 == 0 else "Page Viewed" for i in range(args.chunk)]
+    results: dict[str, list[tuple[float, int]]] = {"new": [], "fifth": [], "enrolled": []}
+    for _ in range(args.rounds):
+        people = new_customers()
+        results["new"].append(timed_receiver(chunk_of(workspace, people, orders)))
+        results["fifth"].append(timed_receiver(chunk_of(workspace, new_customers(), mixed)))
+        results["enrolled"].append(timed_receiver(chunk_of(workspace, people, orders)))
+    return results
+
+
+def report(results, args, pg: str) -> None:
+    load = os.getloadavg()[0]
+    print(
+        f"\njourney entry: PostgreSQL {pg}, {os.cpu_count()} CPUs, load {load:.1f}, "
+        f"{args.journeys} live journeys, chunks of {args.chunk:,} events"
+    )
+    labels = {
+        "new": "orders of new customers (each enters every journey)",
+        "fifth": "a fifth orders of new customers, the rest page views",
+        "enrolled": "orders of customers already in every journey",
+    }
+    for key, label in labels.items():
+        seconds = statistics.median(s for s, _ in results[key])
+        statements = max(n for _, n in results[key])
+        print(f"  {label:<55} {seconds:6.3f} s  {statements:3d} statements")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--journeys", type=int, default=5, help="live journeys on Order Completed")
+    p.add_argument("--chunk", type=int, default=1000, help="events per announced chunk")
+    p.add_argument("--rounds", type=int, default=3, help="chunks of each kind")
+    return p
+
+
+def main(argv=None) -> None:
+    args = parser().parse_args(argv)
+    with services() as env:
+        setup_django(env)
+        results = run(args)
+        report(results, args, server_version(env["DATABASE_URL"]))
+
+
+if __name__ == "__main__":
+    main()
