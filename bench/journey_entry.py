@@ -10,7 +10,10 @@ worker for, is not in the figure):
 2. a fifth of the events orders of new customers, the rest page views;
 3. every event an order of a customer already in every journey.
 
-Prints the median seconds and the statements of ``--rounds`` (3) chunks of each.
+Prints the median seconds and the statements of ``--rounds`` (3) chunks of
+each, and for the first, beside the baseline measured in the same run: the
+same enrollments and ledger rows written by one hand-written statement (what
+any entry has to write, no rule checked), rolled back.
 """
 
 import argparse
@@ -64,6 +67,38 @@ def timed_receiver(recorded) -> tuple[float, int]:
         return time.perf_counter() - started, len(queries)
 
 
+BASELINE_SQL = """
+    WITH entered AS (
+        INSERT INTO journeys_enrollment
+            (workspace_id, journey_id, version_id, profile_id, origin_profile_id, node_id,
+             visit, waiting, next_run_at, waiting_for, state, entered_at, end_reason)
+        SELECT j.workspace_id, j.id, j.live_version_id, p, p, 'pause',
+               0, false, now(), '', '{}', now(), ''
+        FROM journeys_journey j CROSS JOIN unnest(%s::bigint[]) AS p
+        WHERE j.workspace_id = %s AND j.status = 'live'
+        RETURNING id, workspace_id, journey_id, profile_id
+    )
+    INSERT INTO messaging_messagedecision
+        (workspace_id, profile_id, origin_profile_id, channel, action, reason, detail,
+         source, journey_id, journey_version, journey_node_id, enrollment_id, created_at)
+    SELECT workspace_id, profile_id, profile_id, '', 'enter', 'event', '',
+           'journey', journey_id, 1, 'pause', id, now()
+    FROM entered
+"""
+
+
+def baseline(workspace, profiles) -> float:
+    from django.db import connection, transaction
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            started = time.perf_counter()
+            cursor.execute(BASELINE_SQL, [[p.pk for p in profiles], workspace.pk])
+            seconds = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return seconds
+
+
 def run(args) -> dict[str, list[tuple[float, int]]]:
     from engage.journeys.services import create_journey, publish
     from engage.profiles.models import Profile
@@ -79,17 +114,22 @@ def run(args) -> dict[str, list[tuple[float, int]]]:
 
     orders = ["Order Completed"] * args.chunk
     mixed = ["Order Completed" if i % 5 == 0 else "Page Viewed" for i in range(args.chunk)]
-    results: dict[str, list[tuple[float, int]]] = {"new": [], "fifth": [], "enrolled": []}
+    results: dict[str, list[tuple[float, int]]] = {
+        "new": [],
+        "fifth": [],
+        "enrolled": [],
+        "baseline": [],
+    }
     for _ in range(args.rounds):
         people = new_customers()
+        results["baseline"].append((baseline(workspace, people), 1))
         results["new"].append(timed_receiver(chunk_of(workspace, people, orders)))
         results["fifth"].append(timed_receiver(chunk_of(workspace, new_customers(), mixed)))
         results["enrolled"].append(timed_receiver(chunk_of(workspace, people, orders)))
     return results
 
 
-def report(results, args, pg: str) -> None:
-    load = os.getloadavg()[0]
+def report(results, args, pg: str, load: float) -> None:
     print(
         f"\njourney entry: PostgreSQL {pg}, {os.cpu_count()} CPUs, load {load:.1f}, "
         f"{args.journeys} live journeys, chunks of {args.chunk:,} events"
@@ -103,6 +143,10 @@ def report(results, args, pg: str) -> None:
         seconds = statistics.median(s for s, _ in results[key])
         statements = max(n for _, n in results[key])
         print(f"  {label:<55} {seconds:6.3f} s  {statements:3d} statements")
+    base = statistics.median(s for s, _ in results["baseline"])
+    new = statistics.median(s for s, _ in results["new"])
+    print(f"  baseline: the first chunk's rows in one statement      {base:6.3f} s")
+    print(f"  ratio first chunk : baseline = {new / base:.1f}x")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -115,10 +159,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> None:
     args = parser().parse_args(argv)
+    load = os.getloadavg()[0]
     with services() as env:
         setup_django(env)
         results = run(args)
-        report(results, args, server_version(env["DATABASE_URL"]))
+        report(results, args, server_version(env["DATABASE_URL"]), load)
 
 
 if __name__ == "__main__":
