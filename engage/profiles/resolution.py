@@ -401,22 +401,21 @@ class _Graph:
                 merged_into_id=moved_to(ends, "merged_into_id")
             )
         now = timezone.now()
-        records = ProfileMerge.objects.bulk_create(
-            [
-                ProfileMerge(
-                    workspace_id=m.survivor.profile.workspace_id,
-                    survivor_id=m.survivor.profile.pk,
-                    merged_id=m.merged.profile.pk,
-                    reason=m.reason,
-                    detail=_detail(m)[:500],
-                    message_id=m.message_id[:100],
-                    identity_ids=sorted(i.pk for i in m.identities),
-                    traits_taken=m.taken,
-                    merged_at=now,
-                )
-                for m in self.merges
-            ]
-        )
+        records = [
+            ProfileMerge(
+                workspace_id=m.survivor.profile.workspace_id,
+                survivor_id=m.survivor.profile.pk,
+                merged_id=m.merged.profile.pk,
+                reason=m.reason,
+                detail=_detail(m)[:500],
+                message_id=m.message_id[:100],
+                identity_ids=sorted(i.pk for i in m.identities),
+                traits_taken=m.taken,
+                merged_at=now,
+            )
+            for m in self.merges
+        ]
+        insert_rows(ProfileMerge, records)
         by_workspace: dict[int, list[tuple[int, int, int]]] = {}
         for record in records:
             by_workspace.setdefault(record.workspace_id, []).append(
