@@ -97,16 +97,18 @@ def enroll_many(
     ({profile id: triggering event id}), or ``profile_ids`` for all of them;
     returns each journey's result by its id."""
     now = now or timezone.now()
+    shared = None if profile_ids is None else list(dict.fromkeys(profile_ids))
     wanted = {
-        journey.pk: list(dict.fromkeys(profile_ids if profile_ids is not None else events))
+        journey.pk: shared if shared is not None else list(events)
         for journey, events in triggered.items()
     }
     events = {journey.pk: events for journey, events in triggered.items()}
     try:
         return _enroll(wanted, events, now)
     except IntegrityError:
-        # A customer was merged away or erased meanwhile (their row is
-        # checked at commit): once that has committed, the rules see it.
+        # A customer was erased meanwhile (their row is checked at commit),
+        # or, on SQLite, another writer entered one: once that has
+        # committed, the rules see it.
         return _enroll(wanted, events, now)
 
 
