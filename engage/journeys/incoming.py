@@ -4,9 +4,9 @@
 chunks of up to ``ANNOUNCE_CHUNK``. ``load`` reads, whatever the chunk's
 size: the live journeys of its workspaces (their triggers), the active
 enrollments of its customers that an event can end or wake (their goals,
-segment exits and waits for an event), and then the properties of only the events one of those listens to. A chunk of a
-workspace with no live or paused journey costs one query, one no journey
-listens to two.
+segment exits and waits for an event), and then the properties of only the
+events one of those listens to. A chunk of a workspace with no live or
+paused journey costs one query, one no journey listens to two.
 """
 
 import datetime
