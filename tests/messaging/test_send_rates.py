@@ -2,17 +2,22 @@
 same queue hand the SMTP server no more than ``send_rate`` mails a second,
 whether the shared bucket is in Redis or, without Redis, in the database."""
 
+import datetime as dt
 import socket
 import sys
 import time
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.utils import timezone
 
-from engage.messaging.models import Message
+from engage.messaging import sending, services
+from engage.messaging.models import Message, MessageDecision
+from engage.messaging.rendering import Content
 from engage.plugins.base import SettingsError
 from engage.plugins.manager import channels
 from engage.plugins.services import configure_plugin
+from engage.profiles.models import Identity, Profile
 from tests.live_processes import process_env, start, stop, wait_for_line
 
 from .conftest import Mailbox
@@ -141,3 +146,37 @@ def test_a_send_rate_is_stored_with_the_channels_settings(workspace):
         },
     )
     assert config.settings["send_rate"] == 2.5
+
+
+@pytest.mark.django_db
+def test_a_message_with_no_slot_in_reach_waits_queued_not_failed(workspace, settings):
+    # A chunk may wait half the sending timeout: 1 s here, less than the 10 s
+    # between two sends at 0.1 a second, so the rest of the chunk is given back.
+    settings.ENGAGE_SENDING_TIMEOUT_SECONDS = 2
+    ws = workspace.workspace
+    configure_plugin(workspace=ws, plugin_id="inapp", settings={"send_rate": 0.1})
+    people = [Profile.objects.create(workspace=ws) for _ in range(3)]
+    for n, person in enumerate(people):
+        Identity.objects.create(workspace=ws, profile=person, kind="user_id", value=f"u{n}")
+    messages = [
+        services.create_message(
+            workspace=ws,
+            profile=person,
+            channel="inapp",
+            category="transactional",
+            content=Content(body="Your order shipped"),
+            send_now=False,
+        ).message
+        for person in people
+    ]
+
+    started = time.monotonic()
+    assert sending.send_due() == 1
+    assert time.monotonic() - started < 1.5, "no sleeping for a slot out of reach"
+
+    rows = Message.objects.filter(pk__in=[m.pk for m in messages]).order_by("pk")
+    assert [m.status for m in rows] == [Message.SENT, Message.QUEUED, Message.QUEUED]
+    for waiting in rows[1:]:
+        assert waiting.attempts == 0, "giving back is not an attempt"
+        assert waiting.next_attempt_at > timezone.now() + dt.timedelta(seconds=8)
+    assert not MessageDecision.objects.filter(action__in=["skip", "retry", "hold"]).exists()
