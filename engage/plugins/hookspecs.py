@@ -84,3 +84,16 @@ def engage_check_send(message: Message, profile: Profile, now: datetime) -> Deci
         All results are collected: any skip wins over any defer, and a defer
         waits for the latest proposed time.
     """
+
+
+@hookspec
+def engage_node_types() -> list[Any]:
+    """Journey node types this plugin provides (a CRM task, a ticket...).
+
+    :return: modules (or classes) shaped like engage's own node types in
+        ``engage/journeys/nodes/``: a ``TYPE`` string and ``outcomes(node)``,
+        ``validate(checker, node, path)`` and ``run(batch)``. Collected with
+        the built-in types into one registry keyed by ``TYPE``; a type that
+        is already taken (built-in or another plugin's) is a configuration
+        error that names both.
+    """

@@ -125,12 +125,24 @@ def build_registries() -> None:
     """Load every plugin and build every registry now, raising
     ImproperlyConfigured with the first problem (the plugins app's ready())."""
     configurable_plugins()
+    len(_node_types())
 
 
 def reset_registries() -> None:
     """Forget the registries, so the next look-up rebuilds them from the
     plugins registered now (a test registering a plugin of its own)."""
     _registry.cache_clear()
+    _node_types().reset()
+
+
+def _node_types():
+    """The journeys' node types, built-in and the plugins' (``engage_node_types``).
+
+    Imported here, not at the top: the node types import journey models,
+    which exist only once the apps are loaded."""
+    from engage.journeys.nodes import NODE_TYPES
+
+    return NODE_TYPES
 
 
 def channels() -> dict[str, type[Channel]]:

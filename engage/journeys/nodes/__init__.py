@@ -1,7 +1,7 @@
 """The node types of a journey, one module per type.
 
 Each module holds everything about its type, so a new type is one file plus
-a line here:
+a line here (or, outside engage, a plugin's ``engage_node_types`` hook):
 
 - ``TYPE``: the value of the node's ``type``;
 - ``outcomes(node) -> tuple[str, ...]``: the edges it can leave by (the keys
@@ -14,6 +14,10 @@ a line here:
   or ``batch.end`` once for each. Work that reads the database does it for
   the whole batch at once (one query, not one per customer).
 """
+
+from collections.abc import Iterator, MutableMapping
+
+from django.core.exceptions import ImproperlyConfigured
 
 from . import (
     branch,
@@ -28,7 +32,7 @@ from . import (
     webhook,
 )
 
-NODE_TYPES: dict = {
+BUILT_IN: dict = {
     module.TYPE: module
     for module in (
         exit,
@@ -43,3 +47,68 @@ NODE_TYPES: dict = {
         wait_for,
     )
 }
+HOOK = "engage_node_types"
+REQUIRED = ("outcomes", "validate", "run")
+
+
+class NodeTypes(MutableMapping):
+    """The built-in types and the plugins', built on first use from the
+    plugin manager (the plugins app builds it at start-up with the other
+    registries, so a clash stops the process) and rebuilt after ``reset``."""
+
+    def __init__(self):
+        self._types: dict | None = None
+
+    def _all(self) -> dict:
+        if self._types is None:
+            self._types = _collect()
+        return self._types
+
+    def reset(self) -> None:
+        self._types = None
+
+    def __getitem__(self, key):
+        return self._all()[key]
+
+    def __setitem__(self, key, value) -> None:
+        self._all()[key] = value
+
+    def __delitem__(self, key) -> None:
+        del self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def _collect() -> dict:
+    """Built-ins plus every plugin's node types; a plugin type without the
+    module interface, or naming a type already taken, is refused, naming
+    the plugin (a built-in cannot be replaced behind the operator's back)."""
+    from engage.plugins.manager import get_plugin_manager
+
+    pm = get_plugin_manager()
+    found = dict(BUILT_IN)
+    owners = dict.fromkeys(BUILT_IN, "engage (built-in)")
+    for impl in getattr(pm.hook, HOOK).get_hookimpls():
+        owner = pm.get_name(impl.plugin) or repr(impl.plugin)
+        for kind in impl.function() or ():
+            name = getattr(kind, "TYPE", None)
+            missing = [attr for attr in REQUIRED if not callable(getattr(kind, attr, None))]
+            if not isinstance(name, str) or not name or missing:
+                raise ImproperlyConfigured(
+                    f"plugin {owner!r}: {HOOK} returned {kind!r}, which needs a TYPE "
+                    f"and {', '.join(REQUIRED)}"
+                )
+            if name in found:
+                raise ImproperlyConfigured(
+                    f"node type {name!r} is provided by both {owners[name]!r} and {owner!r}"
+                )
+            found[name] = kind
+            owners[name] = owner
+    return found
+
+
+NODE_TYPES = NodeTypes()
