@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "engage.journeys",
     "engage.sendrates",
     "engage.broadcasts",
+    "engage.audit",
     "engage.demo",
     # Plugins that need tables of their own ship a Django app, found like the
     # plugins themselves: through an entry-point group (docs/plugins.md).
@@ -65,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: the audit trail names the staff user or API key.
+    "engage.audit.actor.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it is the first to see a view's exception: 503 when the

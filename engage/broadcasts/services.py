@@ -8,6 +8,7 @@ import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from engage.audit.services import record, snapshot
 from engage.dialect import Dialect
 from engage.journeys.models import Journey
 from engage.messaging.models import Message, MessageDecision, MessageTemplate
@@ -62,7 +63,9 @@ def create_broadcast(*, workspace: Workspace, **fields) -> Broadcast:
     """A draft broadcast; nothing runs until ``schedule_broadcast``."""
     broadcast = Broadcast(workspace=workspace, rate=0)
     _apply(broadcast, fields, now=timezone.now())
-    broadcast.save()
+    with transaction.atomic():
+        broadcast.save()
+        _audit(broadcast, "created", None)
     return broadcast
 
 
@@ -70,11 +73,13 @@ def change_broadcast(*, broadcast: Broadcast, **fields) -> Broadcast:
     """Change a draft or scheduled broadcast (one scheduled is planned again)."""
     with transaction.atomic():
         broadcast = _locked(broadcast, (Broadcast.DRAFT, Broadcast.SCHEDULED))
+        before = snapshot(broadcast)
         now = timezone.now()
         _apply(broadcast, fields, now=now)
         if broadcast.status == Broadcast.SCHEDULED:
             schedules.plan_first_run(broadcast, now)
         broadcast.save()
+        _audit(broadcast, "changed", before)
     return broadcast
 
 
@@ -87,9 +92,11 @@ def schedule_broadcast(*, broadcast: Broadcast, now: datetime.datetime | None = 
         errors = _errors(broadcast, now)
         if errors:
             raise BroadcastInvalid(errors)
+        before = snapshot(broadcast)
         schedules.plan_first_run(broadcast, now)
         broadcast.status = Broadcast.SCHEDULED
         broadcast.save()
+        _audit(broadcast, "scheduled", before)
     return broadcast
 
 
@@ -97,8 +104,10 @@ def pause_broadcast(*, broadcast: Broadcast) -> Broadcast:
     """Stop handing out slices; what is queued already is sent (cancel stops that)."""
     with transaction.atomic():
         broadcast = _locked(broadcast, (Broadcast.SCHEDULED, Broadcast.RUNNING))
+        before = snapshot(broadcast)
         broadcast.status = Broadcast.PAUSED
         broadcast.save(update_fields=["status", "updated_at"])
+        _audit(broadcast, "paused", before)
     return broadcast
 
 
@@ -108,11 +117,13 @@ def resume_broadcast(*, broadcast: Broadcast, now: datetime.datetime | None = No
     now = now or timezone.now()
     with transaction.atomic():
         broadcast = _locked(broadcast, (Broadcast.PAUSED,))
+        before = snapshot(broadcast)
         started = broadcast.cursor > 0
         broadcast.status = Broadcast.RUNNING if started else Broadcast.SCHEDULED
         if started:
             broadcast.next_slice_at = now
         broadcast.save(update_fields=["status", "next_slice_at", "updated_at"])
+        _audit(broadcast, "resumed", before)
     return broadcast
 
 
@@ -128,9 +139,11 @@ def cancel_broadcast(*, broadcast: Broadcast, now: datetime.datetime | None = No
             return broadcast
         if broadcast.status in Broadcast.FINAL:
             raise BroadcastConflict("status", f"the broadcast is {broadcast.status}")
+        before = snapshot(broadcast)
         broadcast.status = Broadcast.CANCELLED
         broadcast.next_slice_at = None
         broadcast.save(update_fields=["status", "next_slice_at", "updated_at"])
+        _audit(broadcast, "cancelled", before)
         _cancel_messages(broadcast, now)
     return broadcast
 
@@ -139,7 +152,23 @@ def delete_broadcast(*, broadcast: Broadcast) -> None:
     """A draft, or one that is over; one that may still run must be cancelled first."""
     with transaction.atomic():
         broadcast = _locked(broadcast, (Broadcast.DRAFT, *Broadcast.FINAL))
+        record(
+            workspace_id=broadcast.workspace_id,
+            action="deleted",
+            obj=broadcast,
+            before=snapshot(broadcast),
+        )
         broadcast.delete()
+
+
+def _audit(broadcast: Broadcast, action: str, before: dict | None) -> None:
+    record(
+        workspace_id=broadcast.workspace_id,
+        action=action,
+        obj=broadcast,
+        before=before,
+        after=snapshot(broadcast),
+    )
 
 
 def _locked(broadcast: Broadcast, allowed: tuple[str, ...]) -> Broadcast:

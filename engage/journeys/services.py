@@ -11,9 +11,9 @@ so two operators (or an operator and a publish) never interleave.
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Max
 from django.utils import timezone
 
+from engage.audit.services import record
 from engage.dialect import Dialect
 from engage.messaging.models import Message, MessageDecision
 from engage.workspaces.models import Workspace
@@ -29,6 +29,8 @@ MESSAGES = Message._meta.db_table
 CANCEL_DETAIL = "the journey was stopped"
 # Not handed to the provider: ready to send, or claimed in a chunk but not reached.
 UNSENT = (*Message.READY, Message.SENDING)
+# The audit trail's action for each change of status.
+MOVES = {Journey.PAUSED: "paused", Journey.LIVE: "resumed", Journey.STOPPED: "stopped"}
 
 
 class JourneyInvalid(ValueError):
@@ -65,11 +67,18 @@ def create_journey(
         )
         if definition is not None:
             JourneyVersion.objects.create(journey=journey, number=1, definition=definition)
+        record(
+            workspace_id=workspace.pk,
+            action="created",
+            obj=journey,
+            after={**_audit_state(journey), "definition": definition},
+        )
     return journey
 
 
 def change_journey(*, journey: Journey, name: str | None = None, description: str | None = None):
     """Rename or re-describe a journey (its graph changes through versions)."""
+    before = _audit_state(journey)
     if name is not None:
         errors = _name_errors(journey.workspace, name, journey.pk)
         if errors:
@@ -77,7 +86,15 @@ def change_journey(*, journey: Journey, name: str | None = None, description: st
         journey.name = name.strip()
     if description is not None:
         journey.description = description
-    journey.save(update_fields=["name", "description", "updated_at"])
+    with transaction.atomic():
+        journey.save(update_fields=["name", "description", "updated_at"])
+        record(
+            workspace_id=journey.workspace_id,
+            action="changed",
+            obj=journey,
+            before=before,
+            after=_audit_state(journey),
+        )
     return journey
 
 
@@ -92,6 +109,12 @@ def delete_journey(*, journey: Journey) -> None:
         journey = Journey.objects.select_for_update().get(pk=journey.pk)
         if journey.status in (Journey.LIVE, Journey.PAUSED):
             raise JourneyConflict("status", f"the journey is {journey.status}: stop it first")
+        record(
+            workspace_id=journey.workspace_id,
+            action="deleted",
+            obj=journey,
+            before=_audit_state(journey),
+        )
         Enrollment.objects.filter(journey=journey).delete()
         Journey.objects.filter(pk=journey.pk).update(live_version=None)
         journey.delete()
@@ -113,13 +136,23 @@ def save_draft(
         if version is not None:
             version = JourneyVersion.objects.select_for_update().get(pk=version.pk)
             _refuse_published(version)
+            previous = version.definition
             version.definition = definition
             version.save(update_fields=["definition"])
-            return version
-        last = journey.versions.aggregate(last=Max("number"))["last"] or 0
-        return JourneyVersion.objects.create(
-            journey=journey, number=last + 1, definition=definition
+        else:
+            latest = journey.versions.order_by("-number").first()
+            previous = latest.definition if latest else None
+            version = JourneyVersion.objects.create(
+                journey=journey, number=(latest.number if latest else 0) + 1, definition=definition
+            )
+        record(
+            workspace_id=journey.workspace_id,
+            action="edited",
+            obj=journey,
+            before={"definition": previous},
+            after={"draft_version": version.number, "definition": definition},
         )
+        return version
 
 
 def delete_draft(*, version: JourneyVersion) -> None:
@@ -146,12 +179,20 @@ def publish(*, version: JourneyVersion, now: datetime | None = None) -> Journey:
         errors = _definition_errors(journey.workspace, version.definition)
         if errors:
             raise JourneyInvalid(errors)
+        before = _audit_state(journey)
         version.published_at = now
         version.save(update_fields=["published_at"])
         journey.live_version = version
         if journey.status != Journey.PAUSED:
             journey.status = Journey.LIVE
         journey.save(update_fields=["live_version", "status", "updated_at"])
+        record(
+            workspace_id=journey.workspace_id,
+            action="published",
+            obj=journey,
+            before=before,
+            after=_audit_state(journey),
+        )
     return journey
 
 
@@ -191,9 +232,28 @@ def _move(journey: Journey, allowed: tuple[str, ...], status: str) -> Journey:
             raise JourneyConflict(
                 "status", f"the journey is {journey.status}, not {' or '.join(allowed)}"
             )
+        before = _audit_state(journey)
         journey.status = status
         journey.save(update_fields=["status", "updated_at"])
+        record(
+            workspace_id=journey.workspace_id,
+            action=MOVES[status],
+            obj=journey,
+            before=before,
+            after=_audit_state(journey),
+        )
     return journey
+
+
+def _audit_state(journey: Journey) -> dict:
+    """What the audit trail shows of a journey (its graph is in the versions)."""
+    live = journey.live_version
+    return {
+        "name": journey.name,
+        "description": journey.description,
+        "status": journey.status,
+        "live_version": live.number if live else None,
+    }
 
 
 def _end_active(journey: Journey, reason: str, now: datetime) -> None:

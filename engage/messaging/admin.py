@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from liquid.exceptions import LiquidError
 
+from engage.audit.admin import AuditedAdmin
 from engage.profiles.selectors import canonical_profile
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
@@ -121,7 +122,7 @@ class MessagingPolicyForm(forms.ModelForm):
 
 
 @admin.register(MessagingPolicy)
-class MessagingPolicyAdmin(WorkspaceScopedAdmin):
+class MessagingPolicyAdmin(AuditedAdmin, WorkspaceScopedAdmin):
     form = MessagingPolicyForm
     list_display = ["workspace", "total_per_day", "total_per_week", "quiet_start", "quiet_end"]
 
@@ -156,7 +157,7 @@ class MessageTemplateForm(forms.ModelForm):
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(WorkspaceScopedAdmin):
+class MessageTemplateAdmin(AuditedAdmin, WorkspaceScopedAdmin):
     form = MessageTemplateForm
     list_display = ["name", "channel", "workspace", "updated_at"]
     list_filter = ["channel"]

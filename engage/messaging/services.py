@@ -20,6 +20,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from engage.audit.services import record, snapshot
 from engage.plugins.base import PermanentSendError, SendError
 from engage.plugins.manager import UnknownPlugin, get_channel_class
 from engage.plugins.selectors import enabled_channel
@@ -403,6 +404,7 @@ def save_template(
     A journey or API send renders the template later, so a syntax error found
     then would fail every message; finding it here names the field and line.
     """
+    before = snapshot(template) if template is not None and template.pk else None
     template = template or MessageTemplate(workspace=workspace)
     for name, value in fields.items():
         setattr(template, name, value)
@@ -419,6 +421,13 @@ def save_template(
     try:
         with transaction.atomic():
             template.save()
+            record(
+                workspace_id=template.workspace_id,
+                action="changed" if before else "created",
+                obj=template,
+                before=before,
+                after=snapshot(template),
+            )
     except IntegrityError:
         raise TemplateInvalid(
             {"name": [f"a template named {template.name!r} already exists"]}
@@ -449,6 +458,12 @@ def delete_template(template: MessageTemplate) -> None:
         for _receiver, uses in template_in_use.send(sender=MessageTemplate, template=template):
             if uses:
                 raise TemplateInUse(uses)
+        record(
+            workspace_id=template.workspace_id,
+            action="deleted",
+            obj=template,
+            before=snapshot(template),
+        )
         template.delete()
 
 

@@ -1,0 +1,1 @@
+"""Who changed which journey, template, messaging policy or broadcast, and how."""
