@@ -17,10 +17,11 @@ def on_profiles_merged(sender, *, pairs, **kwargs):
     transaction: one UPDATE per table for the whole batch.
 
     Consent history moves too, so an opt-out given as the merged profile still
-    stops marketing to the customer.
+    stops marketing to the customer. Tables where no merged profile has a
+    row are skipped after one probe for all three.
     """
     target = repoint.survivors(pairs)
-    for model in (Message, Consent, MessageDecision):
+    for model in repoint.holding([Message, Consent, MessageDecision], target):
         model.objects.filter(profile_id__in=target).update(profile_id=repoint.moved_to(target))
 
 

@@ -26,11 +26,14 @@ def move_scores_to_survivors(sender, *, pairs, **kwargs):
     model (and week) is the candidate; it moves unless the survivor has one,
     and what did not move is deleted. The move re-checks the survivor's rows
     in the same statement, as scoring may write them meanwhile: it takes no
-    profile locks.
+    profile locks. Tables where no merged profile has a row are skipped after
+    one probe: in processing, merged profiles are new devices without scores.
     """
     target = repoint.survivors(pairs)
     new_profile = repoint.moved_to(target)
-    for model, key in ((Score, ("model",)), (ScoreHistory, ("model", "week"))):
+    keys = {Score: ("model",), ScoreHistory: ("model", "week")}
+    for model in repoint.holding([Score, ScoreHistory], target):
+        key = keys[model]
         same_key = {field: OuterRef(field) for field in key}
         merged_rows = model.objects.filter(profile_id__in=target)
         earlier = (

@@ -207,9 +207,13 @@ def repoint_memberships(*, pairs: list[tuple[int, int, int]]) -> None:
     Where the survivor, or another profile merged into it, was a current
     member of the same segment, the merged profile's stay ends (the
     survivor's, or the earliest stay, continues); every row then points at its
-    survivor, so history is kept. One UPDATE each, whatever the number of pairs.
+    survivor, so history is kept. One UPDATE each, whatever the number of pairs;
+    nothing but one probe when no merged profile was ever a member (the new
+    devices processing merges).
     """
     target = repoint.survivors(pairs)
+    if not repoint.holding([SegmentMembership], target):
+        return
     new_profile = repoint.moved_to(target)
     now = timezone.now()
     merged_current = SegmentMembership.objects.filter(profile_id__in=target, exited_at__isnull=True)
