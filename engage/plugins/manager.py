@@ -125,24 +125,29 @@ def build_registries() -> None:
     """Load every plugin and build every registry now, raising
     ImproperlyConfigured with the first problem (the plugins app's ready())."""
     configurable_plugins()
-    len(_node_types())
+    for registry in _app_registries:
+        registry.build()
 
 
 def reset_registries() -> None:
     """Forget the registries, so the next look-up rebuilds them from the
     plugins registered now (a test registering a plugin of its own)."""
     _registry.cache_clear()
-    _node_types().reset()
+    for registry in _app_registries:
+        registry.reset()
 
 
-def _node_types():
-    """The journeys' node types, built-in and the plugins' (``engage_node_types``).
+# Registries an app builds from the plugins' hooks together with its own
+# built-ins (the journeys' node types), each with ``build()`` and ``reset()``.
+# The app adds its registry as it loads, so this module needs no import of it.
+_app_registries: list = []
 
-    Imported here, not at the top: the node types import journey models,
-    which exist only once the apps are loaded."""
-    from engage.journeys.nodes import NODE_TYPES
 
-    return NODE_TYPES
+def add_registry(registry) -> None:
+    """Build ``registry`` now, so a plugin it refuses stops the start naming
+    the plugin, and again with every ``build_registries`` (``manage.py check``)."""
+    _app_registries.append(registry)
+    registry.build()
 
 
 def channels() -> dict[str, type[Channel]]:

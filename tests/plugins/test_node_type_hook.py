@@ -20,6 +20,7 @@ from tests.channels.providers import Receiver
 from tests.customer_factories import ProfileFactory
 from tests.journeys.factories import live_journey
 from tests.journeys.walking import T0, enroll, ledger
+from tests.live_processes import run_embedded
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +137,34 @@ def test_manage_py_check_refuses_a_bad_plugin_node_type(register_plugin, plugin,
         call_command("check", stdout=StringIO())
 
     assert f"engage.plugins.E001) {message}" in str(failed.value)
+
+
+def test_an_installed_plugin_taking_a_built_in_type_stops_the_wsgi_app(tmp_path):
+    """Installed through its entry point like any plugin, not registered by a
+    test: the server refuses to start rather than run journeys on the wrong node."""
+    dist = tmp_path / "engage_waits-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: engage-waits\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[engage.plugins]\nwaits = engage_waits\n")
+    (tmp_path / "engage_waits.py").write_text(
+        "from engage.plugins import hookimpl\n"
+        "TYPE = 'wait'\n"
+        "def outcomes(node): return ('next',)\n"
+        "def validate(checker, node, path): pass\n"
+        "def run(batch): pass\n"
+        "@hookimpl\n"
+        "def engage_node_types():\n"
+        "    import engage_waits\n"
+        "    return [engage_waits]\n"
+    )
+
+    result = run_embedded(
+        ["-c", "from config.wsgi import application"],
+        tmp_path / "db.sqlite3",
+        PYTHONPATH=str(tmp_path),
+    )
+
+    assert result.returncode != 0
+    assert (
+        "ImproperlyConfigured: node type 'wait' is provided by both 'engage (built-in)' and 'waits'"
+    ) in result.stderr

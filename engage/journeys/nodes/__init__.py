@@ -19,6 +19,8 @@ from collections.abc import Iterator, MutableMapping
 
 from django.core.exceptions import ImproperlyConfigured
 
+from engage.plugins import manager
+
 from . import (
     branch,
     exit,
@@ -52,17 +54,20 @@ REQUIRED = ("outcomes", "validate", "run")
 
 
 class NodeTypes(MutableMapping):
-    """The built-in types and the plugins', built on first use from the
-    plugin manager (the plugins app builds it at start-up with the other
-    registries, so a clash stops the process) and rebuilt after ``reset``."""
+    """The built-in types and the plugins', built from the plugin manager
+    with its registries (at start-up, so a clash stops the process, and by
+    ``manage.py check``) and again on first use after ``reset``."""
 
     def __init__(self):
         self._types: dict | None = None
 
     def _all(self) -> dict:
         if self._types is None:
-            self._types = _collect()
+            self.build()
         return self._types
+
+    def build(self) -> None:
+        self._types = _collect()
 
     def reset(self) -> None:
         self._types = None
@@ -87,9 +92,7 @@ def _collect() -> dict:
     """Built-ins plus every plugin's node types; a plugin type without the
     module interface, or naming a type already taken, is refused, naming
     the plugin (a built-in cannot be replaced behind the operator's back)."""
-    from engage.plugins.manager import get_plugin_manager
-
-    pm = get_plugin_manager()
+    pm = manager.get_plugin_manager()
     found = dict(BUILT_IN)
     owners = dict.fromkeys(BUILT_IN, "engage (built-in)")
     for impl in getattr(pm.hook, HOOK).get_hookimpls():
@@ -112,3 +115,4 @@ def _collect() -> dict:
 
 
 NODE_TYPES = NodeTypes()
+manager.add_registry(NODE_TYPES)
