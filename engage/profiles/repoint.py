@@ -57,6 +57,22 @@ def holding(models: list, profile_ids: Iterable[int]) -> list:
     return [model for model, held in zip(models, found, strict=True) if held]
 
 
+def survivor_table(target: dict[int, int]) -> tuple[str, list]:
+    """``survivors(...)`` as a common table expression ``moves(merged_id, survivor_id)``.
+
+    For receivers that write their statements in SQL: the mapping is passed
+    once per statement as two arrays on PostgreSQL (``unnest``), as a VALUES
+    list on SQLite, instead of a CASE per use.
+    """
+    if connection.vendor == "postgresql":
+        rows = "SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
+        params = [list(target), list(target.values())]
+    else:
+        rows = "VALUES " + ", ".join(["(%s, %s)"] * len(target))
+        params = [value for pair in target.items() for value in pair]
+    return f"moves(merged_id, survivor_id) AS ({rows})", params
+
+
 class MovedTo(Expression):
     """``CASE field WHEN old THEN new … END``, compiled directly.
 

@@ -8,7 +8,7 @@ once it commits: quintiles are relative, so the restored customer gets scores
 and the survivor loses what was not its own.
 """
 
-from django.db.models import Exists, OuterRef
+from django.db import connection
 from django.dispatch import receiver
 
 from engage.profiles import repoint
@@ -28,30 +28,40 @@ def move_scores_to_survivors(sender, *, pairs, **kwargs):
     in the same statement, as scoring may write them meanwhile: it takes no
     profile locks. Tables where no merged profile has a row are skipped after
     one probe: in processing, merged profiles are new devices without scores.
+    The statements are plain SQL over the batch's mapping: built with the
+    ORM, they cost 15 ms per batch of 30 merges.
     """
     target = repoint.survivors(pairs)
-    new_profile = repoint.moved_to(target)
     keys = {Score: ("model",), ScoreHistory: ("model", "week")}
-    for model in repoint.holding([Score, ScoreHistory], target):
-        key = keys[model]
-        same_key = {field: OuterRef(field) for field in key}
-        merged_rows = model.objects.filter(profile_id__in=target)
-        earlier = (
-            merged_rows.filter(pk__lt=OuterRef("pk"), **same_key)
-            .annotate(new_profile=new_profile)
-            .filter(new_profile=OuterRef("new_profile"))
-        )
-        model.objects.filter(
-            pk__in=merged_rows.annotate(new_profile=new_profile)
-            .filter(Exists(earlier))
-            .values("pk")
-        ).delete()
-        survivor_has = model.objects.filter(profile_id=OuterRef("new_profile"), **same_key)
-        movable = (
-            merged_rows.annotate(new_profile=new_profile).exclude(Exists(survivor_has)).values("pk")
-        )
-        model.objects.filter(pk__in=movable).update(profile_id=new_profile)
-        merged_rows.delete()
+    moves, params = repoint.survivor_table(target)
+    with connection.cursor() as cursor:
+        for model in repoint.holding([Score, ScoreHistory], target):
+            for statement in _merge_statements(model, keys[model]):
+                cursor.execute(f"WITH {moves} {statement}", params)
+
+
+def _merge_statements(model, key: tuple[str, ...]) -> list[str]:
+    """Drop the later duplicates, move what the survivor lacks, drop the rest."""
+    table = connection.ops.quote_name(model._meta.db_table)
+
+    def same_key(a: str, b: str) -> str:
+        return " AND ".join(f"{a}.{column} = {b}.{column}" for column in key)
+
+    merged = "SELECT merged_id FROM moves"
+    return [
+        f"DELETE FROM {table} WHERE id IN ("  # noqa: S608 - tables and key columns are the models', ids are params
+        f" SELECT r.id FROM {table} r JOIN moves ON moves.merged_id = r.profile_id"
+        f" WHERE EXISTS (SELECT 1 FROM {table} e"
+        "  JOIN moves earlier ON earlier.merged_id = e.profile_id"
+        "  WHERE earlier.survivor_id = moves.survivor_id AND e.id < r.id"
+        f"  AND {same_key('e', 'r')}))",
+        f"UPDATE {table} SET profile_id = ("  # noqa: S608
+        f" SELECT survivor_id FROM moves WHERE merged_id = {table}.profile_id)"
+        f" WHERE profile_id IN ({merged}) AND NOT EXISTS ("
+        f" SELECT 1 FROM {table} s JOIN moves ON moves.survivor_id = s.profile_id"
+        f" WHERE moves.merged_id = {table}.profile_id AND {same_key('s', table)})",
+        f"DELETE FROM {table} WHERE profile_id IN ({merged})",  # noqa: S608
+    ]
 
 
 @receiver(profiles_split, dispatch_uid="scoring-split")

@@ -16,6 +16,7 @@ from engage.scoring.receivers import move_scores_to_survivors
 from engage.segments import membership
 from engage.segments.models import Segment, SegmentMembership
 from tests.customer_factories import T0, EventFactory, ProfileFactory
+from tests.live_processes import run_embedded
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +79,26 @@ def test_only_the_tables_holding_rows_are_moved(workspace):
     assert sorted(members.values_list("profile_id", flat=True)) == sorted(
         [survivor_id, others[0][0]]
     )
+
+
+@pytest.mark.slow
+def test_the_receivers_sql_runs_the_same_on_sqlite(tmp_path):
+    """Scoring writes its merge statements in SQL: they run on the embedded default too."""
+    result = run_embedded(
+        [
+            "-m",
+            "pytest",
+            "tests/profiles/test_merge_signal.py",
+            "tests/scoring/test_merge_receivers_cost.py",
+            "-k",
+            "not sqlite",
+            "-q",
+            "-p",
+            "no:xdist",
+            "-p",
+            "no:cacheprovider",
+        ],
+        tmp_path / "engage.sqlite3",
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
