@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from engage.events.recording import CHUNK, EventToRecord, record_events
@@ -214,31 +214,35 @@ def repoint_memberships(*, pairs: list[tuple[int, int, int]]) -> None:
     target = repoint.survivors(pairs)
     if not repoint.holding([SegmentMembership], target):
         return
-    new_profile = repoint.moved_to(target)
+    moves, params = repoint.survivor_table(target)
+    table = connection.ops.quote_name(SegmentMembership._meta.db_table)
     now = timezone.now()
-    merged_current = SegmentMembership.objects.filter(profile_id__in=target, exited_at__isnull=True)
-    survivor_in = SegmentMembership.objects.filter(
-        profile_id=OuterRef("new_profile"),
-        segment_id=OuterRef("segment_id"),
-        exited_at__isnull=True,
-    )
-    earlier = (
-        merged_current.filter(segment_id=OuterRef("segment_id"), pk__lt=OuterRef("pk"))
-        .annotate(new_profile=new_profile)
-        .filter(new_profile=OuterRef("new_profile"))
-    )
-    doubled = list(
-        merged_current.annotate(new_profile=new_profile)
-        .filter(Exists(survivor_in) | Exists(earlier))
-        .values_list("pk", "segment_id")
-    )
-    if doubled:
-        SegmentMembership.objects.filter(pk__in=[pk for pk, _ in doubled]).update(exited_at=now)
-        # Two members became one customer: each such segment has one member less.
-        ended = Counter(segment_id for _, segment_id in doubled)
-        for segment in Segment.objects.filter(pk__in=ended):
-            _record_size(segment, now, full=False, change=-ended[segment.pk])
-    SegmentMembership.objects.filter(profile_id__in=target).update(profile_id=new_profile)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH {moves} SELECT r.id, r.segment_id FROM {table} r"  # noqa: S608 - the model's table, ids are params
+            " JOIN moves ON moves.merged_id = r.profile_id"
+            " WHERE r.exited_at IS NULL AND ("
+            f" EXISTS (SELECT 1 FROM {table} s WHERE s.profile_id = moves.survivor_id"
+            "  AND s.segment_id = r.segment_id AND s.exited_at IS NULL)"
+            f" OR EXISTS (SELECT 1 FROM {table} e"
+            "  JOIN moves earlier ON earlier.merged_id = e.profile_id"
+            "  WHERE earlier.survivor_id = moves.survivor_id AND e.segment_id = r.segment_id"
+            "  AND e.exited_at IS NULL AND e.id < r.id))",
+            params,
+        )
+        doubled = cursor.fetchall()
+        if doubled:
+            SegmentMembership.objects.filter(pk__in=[pk for pk, _ in doubled]).update(exited_at=now)
+            # Two members became one customer: each such segment has one member less.
+            ended = Counter(segment_id for _, segment_id in doubled)
+            for segment in Segment.objects.filter(pk__in=ended):
+                _record_size(segment, now, full=False, change=-ended[segment.pk])
+        cursor.execute(
+            f"WITH {moves} UPDATE {table} SET profile_id = ("  # noqa: S608 - the model's table, ids are params
+            f" SELECT survivor_id FROM moves WHERE merged_id = {table}.profile_id)"
+            " WHERE profile_id IN (SELECT merged_id FROM moves)",
+            params,
+        )
 
 
 def refresh_stale_segments() -> int:
