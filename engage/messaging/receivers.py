@@ -22,7 +22,7 @@ def on_profiles_merged(sender, *, pairs, **kwargs):
     """
     target = repoint.survivors(pairs)
     for model in repoint.holding([Message, Consent, MessageDecision], target):
-        model.objects.filter(profile_id__in=target).update(profile_id=repoint.moved_to(target))
+        repoint.move_rows(model, target)
 
 
 @receiver(profiles_split, dispatch_uid="messaging-split")

@@ -73,6 +73,26 @@ def survivor_table(target: dict[int, int]) -> tuple[str, list]:
     return f"moves(merged_id, survivor_id) AS ({rows})", params
 
 
+def move_rows(model, target: dict[int, int]) -> int:
+    """Re-point ``model``'s rows on merged profiles to their survivors; returns how many.
+
+    One plain UPDATE over ``survivor_table``: the ORM's ``update`` with
+    ``moved_to`` compiled a CASE of every pair for each table and batch.
+    """
+    if not target:
+        return 0
+    moves, params = survivor_table(target)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH {moves} UPDATE {table} SET profile_id = ("  # noqa: S608 - a model's table, ids are params
+            f" SELECT survivor_id FROM moves WHERE merged_id = {table}.profile_id)"
+            " WHERE profile_id IN (SELECT merged_id FROM moves)",
+            params,
+        )
+        return cursor.rowcount
+
+
 class MovedTo(Expression):
     """``CASE field WHEN old THEN new … END``, compiled directly.
 
