@@ -2,9 +2,11 @@
 
 A receiver of ``profiles_merged`` turns the announced pairs into one mapping
 (merged id → the survivor it ends at) and moves its rows with a single
-``UPDATE … SET profile_id = CASE …``: the statement count stays the same
-whether the batch held one merge or a thousand. The CASE compiles the same on
-PostgreSQL and SQLite.
+UPDATE per table: the statement count stays the same whether the batch held
+one merge or a thousand. Receivers in SQL join the mapping as a table
+(``survivor_table``, ``move_rows``); ORM ones use a CASE (``moved_to``).
+Both compile on PostgreSQL and SQLite. ``holding`` lets a receiver skip
+the tables where no merged profile has a row.
 """
 
 from collections.abc import Iterable
