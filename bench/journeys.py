@@ -29,6 +29,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import shutil
 import socket
 import statistics
 import sys
@@ -533,6 +534,7 @@ def latency(workspace, write_key, args, smtp_port, received) -> dict:
         for worker in workers:
             worker.terminate()
             worker.wait(30)
+    shutil.rmtree(log_dir)  # kept only when the workers failed to start
     # In the order they were sent: a median that grows from the first third
     # of the run to the last says the pipeline fell behind the offered rate.
     in_order = [
