@@ -77,6 +77,7 @@ class Enrollment(FollowsCustomer):
     MERGED = "merged"
     ERASED = "erased"
     JOURNEY_STOPPED = "journey_stopped"
+    VERSION_REMOVED = "version_removed"
     END_REASONS = [
         (COMPLETED, "completed"),
         (CONVERTED, "converted"),
@@ -84,6 +85,7 @@ class Enrollment(FollowsCustomer):
         (MERGED, "merged into another customer's enrollment"),
         (ERASED, "erased"),
         (JOURNEY_STOPPED, "journey stopped"),
+        (VERSION_REMOVED, "its node was removed by a new version"),
     ]
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)

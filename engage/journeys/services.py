@@ -18,7 +18,7 @@ from engage.dialect import Dialect
 from engage.messaging.models import Message, MessageDecision
 from engage.workspaces.models import Workspace
 
-from . import engine
+from . import engine, migration
 from .models import Enrollment, Journey, JourneyVersion
 from .validation import InvalidDefinition, validate_definition
 
@@ -163,19 +163,26 @@ def delete_draft(*, version: JourneyVersion) -> None:
         version.delete()
 
 
-def publish(*, version: JourneyVersion, now: datetime | None = None) -> Journey:
+def publish(
+    *, version: JourneyVersion, migrate: dict | None = None, now: datetime | None = None
+) -> Journey:
     """Make ``version`` immutable and the one new customers enter.
 
-    Customers already inside stay on the version they entered. A paused
+    Customers already inside stay on the version they entered, unless
+    ``migrate`` (a mapping of old node id to new node id or None, see
+    ``migration``) moves them onto this one in the same transaction. A paused
     journey stays paused (on its new version); any other becomes live. The
     definition is validated again, so a template deleted since the draft was
-    saved is refused here and nothing running changes.
+    saved is refused here and nothing running changes; a bad mapping is
+    refused (``InvalidMapping``) before anything changes too.
     """
     now = now or timezone.now()
     with transaction.atomic():
         journey = Journey.objects.select_for_update().get(pk=version.journey_id)
         version = JourneyVersion.objects.select_for_update().get(pk=version.pk)
         _refuse_published(version)
+        if migrate is not None:
+            migration.check_mapping(journey, version, migrate)
         errors = _definition_errors(journey.workspace, version.definition)
         if errors:
             raise JourneyInvalid(errors)
@@ -193,7 +200,33 @@ def publish(*, version: JourneyVersion, now: datetime | None = None) -> Journey:
             before=before,
             after=_audit_state(journey),
         )
+        if migrate is not None:
+            _migrate(journey, version, migrate, now)
+    if migrate is not None:
+        engine.kick()
     return journey
+
+
+def publish_plan(*, version: JourneyVersion, migrate: dict | None) -> list[migration.Move]:
+    """What ``publish`` would do to the customers in flight, changing nothing:
+    with no ``migrate``, nobody moves."""
+    journey = version.journey
+    _refuse_published(version)
+    if migrate is None:
+        return []
+    migration.check_mapping(journey, version, migrate)
+    return migration.plan(journey, version, migrate)
+
+
+def _migrate(journey: Journey, version: JourneyVersion, mapping: dict, now: datetime) -> None:
+    counts = migration.migrate(journey, version, mapping, now)
+    _cancel_messages(journey, Enrollment.VERSION_REMOVED, now)
+    record(
+        workspace_id=journey.workspace_id,
+        action="migrated",
+        obj=journey,
+        after={"version": version.number, "mapping": mapping, **counts},
+    )
 
 
 def pause(*, journey: Journey) -> Journey:

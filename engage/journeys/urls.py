@@ -22,6 +22,11 @@ urlpatterns = [
         views.PublishView.as_view(),
         name="journey-publish",
     ),
+    path(
+        "journeys/<int:journey_id>/versions/<int:number>/publish/plan",
+        views.PublishPlanView.as_view(),
+        name="journey-publish-plan",
+    ),
     path("journeys/<int:journey_id>/pause", views.PauseView.as_view(), name="journey-pause"),
     path("journeys/<int:journey_id>/resume", views.ResumeView.as_view(), name="journey-resume"),
     path("journeys/<int:journey_id>/stop", views.StopView.as_view(), name="journey-stop"),

@@ -76,6 +76,49 @@ class VersionInputSerializer(serializers.Serializer):
     definition = DefinitionField(help_text=DEFINITION_HELP)
 
 
+MIGRATE_HELP = (
+    "Move the customers walking earlier versions onto this one: an object of old node id to "
+    "new node id, or to null to end their walk with `version_removed`. A node it does not name "
+    "keeps its id when the new version has it, else its customers leave with "
+    "`version_removed`. Left out: everyone stays on the version they entered."
+)
+
+
+NODE_MAPPING_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {"type": "string", "nullable": True},
+}
+
+
+@extend_schema_field(NODE_MAPPING_SCHEMA)
+class MigrateField(serializers.JSONField):
+    """A node mapping: checked by the services, which name each bad ``migrate.<old id>``."""
+
+    default_error_messages = {"invalid": "must be an object of old node id to new node id."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PublishInputSerializer(serializers.Serializer):
+    migrate = MigrateField(required=False, help_text=MIGRATE_HELP)
+
+
+class MoveSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The version the customers walk now.")
+    node = serializers.CharField(help_text="The node they stand at.")
+    to = serializers.CharField(
+        allow_null=True, help_text="The new version's node they go to; null: they leave."
+    )
+    customers = serializers.IntegerField()
+
+
+class PublishPlanSerializer(serializers.Serializer):
+    moves = MoveSerializer(many=True)
+
+
 class NodeCountSerializer(serializers.Serializer):
     node_id = serializers.CharField()
     type = serializers.CharField()

@@ -19,7 +19,7 @@ from engage.api.errors import path_errors
 from engage.api.exceptions import BadParameter, Conflict
 from engage.api.schema import PROFILE_ID, PROFILE_NOT_FOUND, error
 from engage.api.scoping import profile_or_404, workspace_of
-from engage.journeys import entry, selectors, services
+from engage.journeys import entry, migration, selectors, services
 from engage.journeys.models import Journey, JourneyVersion
 
 from .serializers import (
@@ -31,6 +31,8 @@ from .serializers import (
     JourneyInputSerializer,
     JourneyPageSerializer,
     JourneySerializer,
+    PublishInputSerializer,
+    PublishPlanSerializer,
     VersionInputSerializer,
     VersionPageSerializer,
     VersionSerializer,
@@ -277,9 +279,10 @@ class PublishView(APIView):
     @extend_schema(
         operation_id="journeys_versions_publish",
         parameters=[JOURNEY_ID, NUMBER],
-        request=None,
+        request=PublishInputSerializer,
         responses={
             200: JourneySerializer,
+            400: error("`migrate` is not a mapping of old to new node ids; `errors` names each."),
             **VERSION_NOT_FOUND,
             409: error(
                 "The version is published already, or its definition is no longer valid (a "
@@ -289,19 +292,59 @@ class PublishView(APIView):
         },
         summary="Publish a version",
         description="The version becomes immutable and the one new customers enter; "
-        "customers inside stay on the version they entered. A draft journey (or a stopped "
-        "one) goes live; a paused one stays paused. The definition is validated again "
-        "(a template may have been deleted since): a 409 changes nothing.",
+        "customers inside stay on the version they entered, unless `migrate` moves them onto "
+        "this one (see `publish/plan` to count who would move where first). A draft journey "
+        "(or a stopped one) goes live; a paused one stays paused. The definition is validated "
+        "again (a template may have been deleted since): a 409 changes nothing.",
     )
     def post(self, request: Request, journey_id: int, number: int) -> Response:
         version = _version_or_404(_journey_or_404(request, journey_id), number)
+        migrate = _migrate_of(request)
         try:
-            journey = services.publish(version=version)
+            journey = services.publish(version=version, migrate=migrate)
+        except migration.InvalidMapping as exc:
+            raise ValidationError(path_errors(exc.errors)) from None
         except services.JourneyInvalid as exc:
             raise Unpublishable(exc.errors) from None
         except services.JourneyConflict as exc:
             raise _conflict(exc) from None
         return Response(JourneySerializer(journey).data)
+
+
+class PublishPlanView(APIView):
+    @extend_schema(
+        operation_id="journeys_versions_publish_plan",
+        parameters=[JOURNEY_ID, NUMBER],
+        request=PublishInputSerializer,
+        responses={
+            200: PublishPlanSerializer,
+            400: error("`migrate` is not a mapping of old to new node ids; `errors` names each."),
+            **VERSION_NOT_FOUND,
+            409: error("The version is published already."),
+        },
+        summary="Count who a publish would move",
+        description="A dry run of the publish with the same body: per node of each earlier "
+        "version with customers on it, how many stand there now and the node of this version "
+        "they would go to (null: they would leave with `version_removed`). Nothing changes; "
+        "without `migrate`, nobody moves.",
+    )
+    def post(self, request: Request, journey_id: int, number: int) -> Response:
+        version = _version_or_404(_journey_or_404(request, journey_id), number)
+        migrate = _migrate_of(request)
+        try:
+            moves = services.publish_plan(version=version, migrate=migrate)
+        except migration.InvalidMapping as exc:
+            raise ValidationError(path_errors(exc.errors)) from None
+        except services.JourneyConflict as exc:
+            raise _conflict(exc) from None
+        return Response(PublishPlanSerializer({"moves": moves}).data)
+
+
+def _migrate_of(request: Request) -> dict | None:
+    data = request.data if request.data is not None else {}
+    serializer = PublishInputSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data.get("migrate")
 
 
 def _status_view(name: str, action, summary: str, description: str) -> type[APIView]:
