@@ -176,18 +176,22 @@ class JourneyVersionAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
     list_display = ["__str__", "number", "published_at", "created_at"]
     list_select_related = ["journey"]
     search_fields = ["journey__name"]
-    actions = ["publish"]
+    actions = ["publish", "publish_and_migrate"]
 
     def get_fields(self, request, obj=None):
         return (
-            ["journey", "number", "published_at", "definition", "preview"] if obj else FORM_FIELDS
+            ["journey", "number", "published_at", "definition", "preview", "in_flight"]
+            if obj
+            else FORM_FIELDS
         )
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
         fixed = ["journey", "number", "published_at"]
-        return [*fixed, "definition_json"] if obj.published_at else [*fixed, "preview"]
+        if obj.published_at:
+            return [*fixed, "definition_json"]
+        return [*fixed, "preview", "in_flight"]
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None and obj.published_at:
@@ -197,6 +201,13 @@ class JourneyVersionAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
     @admin.display(description="before publishing")
     def preview(self, obj: JourneyVersion) -> str:
         return render_to_string("admin/journeys/preview.html", {"preview": preview_version(obj)})
+
+    @admin.display(description="customers in flight")
+    def in_flight(self, obj: JourneyVersion) -> str:
+        """Where *Publish and migrate* would move the customers walking earlier
+        versions (other mappings: the API's ``migrate``)."""
+        moves = services.publish_plan(version=obj, migrate={})
+        return render_to_string("admin/journeys/publish_plan.html", {"moves": moves})
 
     @admin.display(description="definition")
     def definition_json(self, obj: JourneyVersion) -> str:
@@ -225,11 +236,21 @@ class JourneyVersionAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
         )
         obj.pk, obj.number = version.pk, version.number
 
-    @admin.action(description="Publish the selected draft versions")
+    @admin.action(description="Publish the selected draft versions (customers inside stay)")
     def publish(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._publish(request, queryset, None)
+
+    @admin.action(
+        description="Publish and migrate: customers inside move to the node of the same id "
+        "(or leave, version_removed)"
+    )
+    def publish_and_migrate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._publish(request, queryset, {})
+
+    def _publish(self, request: HttpRequest, queryset: QuerySet, migrate: dict | None) -> None:
         for version in queryset.order_by("number"):
             try:
-                services.publish(version=version)
+                services.publish(version=version, migrate=migrate)
             except services.JourneyConflict as exc:
                 self.message_user(request, f"{version}: {exc.reason}", messages.ERROR)
             except services.JourneyInvalid as exc:

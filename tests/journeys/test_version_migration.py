@@ -172,3 +172,26 @@ def test_a_bad_mapping_is_a_400_naming_the_path_and_changes_nothing(
     assert list(response.json()["errors"]) == [path]
     assert JourneyVersion.objects.get(journey=journey, number=2).published_at is None
     assert _where(pausing[0]) == (1, "pause", "")
+
+
+def test_the_admin_shows_who_would_move_and_publishes_with_a_migration(admin_client, in_flight):
+    journey, pausing, nudged, done = in_flight
+    draft = JourneyVersion.objects.get(journey=journey, number=2)
+
+    page = admin_client.get(f"/admin/journeys/journeyversion/{draft.pk}/change/")
+
+    text = " ".join(page.text.split())
+    assert "Version 1, <strong>nudge</strong>: 1 customer leaves (version_removed)" in text
+    assert "Version 1, <strong>done</strong>: 1 customer moves to <strong>done</strong>" in text
+    published = admin_client.post(
+        "/admin/journeys/journeyversion/",
+        {"action": "publish_and_migrate", "_selected_action": [draft.pk]},
+        follow=True,
+    )
+    assert "v2 is published." in published.text
+    assert [_where(e) for e in [*pausing, nudged, done]] == [
+        (1, "pause", Enrollment.VERSION_REMOVED),
+        (1, "pause", Enrollment.VERSION_REMOVED),
+        (1, "nudge", Enrollment.VERSION_REMOVED),
+        (2, "done", ""),
+    ]
