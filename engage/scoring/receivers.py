@@ -44,7 +44,7 @@ def _merge_statements(model, key: tuple[str, ...]) -> list[str]:
     """Drop the later duplicates, move what the survivor lacks, drop the rest."""
     table = connection.ops.quote_name(model._meta.db_table)
 
-    def same_key(a: str, b: str) -> str:
+    def _same_key(a: str, b: str) -> str:
         return " AND ".join(f"{a}.{column} = {b}.{column}" for column in key)
 
     merged = "SELECT merged_id FROM moves"
@@ -54,12 +54,12 @@ def _merge_statements(model, key: tuple[str, ...]) -> list[str]:
         f" WHERE EXISTS (SELECT 1 FROM {table} e"
         "  JOIN moves earlier ON earlier.merged_id = e.profile_id"
         "  WHERE earlier.survivor_id = moves.survivor_id AND e.id < r.id"
-        f"  AND {same_key('e', 'r')}))",
+        f"  AND {_same_key('e', 'r')}))",
         f"UPDATE {table} SET profile_id = ("  # noqa: S608
         f" SELECT survivor_id FROM moves WHERE merged_id = {table}.profile_id)"
         f" WHERE profile_id IN ({merged}) AND NOT EXISTS ("
         f" SELECT 1 FROM {table} s JOIN moves ON moves.survivor_id = s.profile_id"
-        f" WHERE moves.merged_id = {table}.profile_id AND {same_key('s', table)})",
+        f" WHERE moves.merged_id = {table}.profile_id AND {_same_key('s', table)})",
         f"DELETE FROM {table} WHERE profile_id IN ({merged})",  # noqa: S608
     ]
 
