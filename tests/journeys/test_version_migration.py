@@ -2,12 +2,14 @@
 their version, or move onto the new one by a node mapping, counted first."""
 
 import datetime as dt
+import threading
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from engage.audit.models import AuditEntry
-from engage.journeys import engine
+from engage.journeys import engine, services
 from engage.journeys.models import Enrollment, JourneyVersion
 from engage.messaging.models import Message
 from tests.customer_factories import ProfileFactory
@@ -195,3 +197,41 @@ def test_the_admin_shows_who_would_move_and_publishes_with_a_migration(admin_cli
         (1, "nudge", Enrollment.VERSION_REMOVED),
         (2, "done", ""),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_a_worker_holds_is_migrated_from_where_its_step_left_it(workspace):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks between connections: PostgreSQL only")
+    journey = live_journey(workspace.workspace, OLD)
+    draft = JourneyVersion.objects.create(journey=journey, number=2, definition=NEW)
+    (enrollment,) = enroll(journey, ProfileFactory.create_batch(1, workspace=workspace.workspace))
+    stepped, release = threading.Event(), threading.Event()
+
+    def worker():
+        # A worker in the middle of a batch: the row locked, moved on, not yet committed.
+        with transaction.atomic():
+            held = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+            held.node_id = "nudge"
+            held.save(update_fields=["node_id"])
+            stepped.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=worker)
+    holder.start()
+    stepped.wait(10)
+    publishing = threading.Thread(
+        target=lambda: (
+            services.publish(version=draft, migrate={"pause": None, "nudge": "linger"}),
+            connection.close(),
+        )
+    )
+    publishing.start()
+    publishing.join(0.5)
+    assert publishing.is_alive()  # the publish waits for the worker's batch
+    release.set()
+    holder.join(10)
+    publishing.join(10)
+
+    assert _where(enrollment) == (2, "linger", "")
