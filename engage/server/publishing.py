@@ -13,20 +13,27 @@ Every task published this way must be safe to run twice.
 
 Without a broker (tasks run inline) the task runs in the caller at once, so
 a client reading back right after its request sees the result.
+
+A worker that has just made work due can take a bounded share of it itself
+(``run_here``): the publish then runs the task in that worker right after the
+commit, which saves the broker hop and the next worker's pick-up on the path
+from an event to its message; the rest still goes through the broker.
 """
 
 import logging
 import os
 import threading
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-# After a successful publish, wait this long so that identical requests
-# arriving meanwhile are coalesced into one message.
+# After a successful publish, hold a request identical to it this long, so
+# that those arriving meanwhile are coalesced into one message; any other
+# request is published at once.
 DEBOUNCE_SECONDS = 0.2
 # After a failed publish, leave the broker alone for this long.
 BROKER_RETRY_AFTER_SECONDS = 5.0
@@ -45,7 +52,37 @@ def publish(task, *args) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         task.delay(*args)
         return
+    if _take_here(task):
+        try:
+            task(*args)
+            return
+        except Exception:
+            logger.exception("%s failed in this worker; handing it to another", task.name)
     _publisher().submit(task, args)
+
+
+_here = threading.local()
+
+
+@contextmanager
+def run_here(task, limit: int):
+    """Within this block, the first ``limit`` publishes of ``task`` run it in
+    this thread instead (after their commit, as always), the rest go to the
+    broker. A task that fails here is published, as it is safe to run twice."""
+    outer = getattr(_here, "quotas", {})
+    _here.quotas = {**outer, task.name: limit}
+    try:
+        yield
+    finally:
+        _here.quotas = outer
+
+
+def _take_here(task) -> bool:
+    quotas = getattr(_here, "quotas", {})
+    if quotas.get(task.name, 0) <= 0:
+        return False
+    quotas[task.name] -= 1
+    return True
 
 
 class _Publisher:
@@ -56,6 +93,8 @@ class _Publisher:
         self.lock = threading.Lock()
         # (task name, repr of args) -> (task, args): insertion-ordered and deduplicated.
         self.pending: dict[tuple[str, str], tuple] = {}
+        # key -> when it was last published, oldest first; only keys still held.
+        self.recent: dict[tuple[str, str], float] = {}
         self.dropped = 0
         self.failures = 0
         self.last_report = float("-inf")
@@ -71,13 +110,14 @@ class _Publisher:
         self.wanted.set()
 
     def _run(self) -> None:
+        held_until = None
         while True:
-            self.wanted.wait()
+            self.wanted.wait(
+                None if held_until is None else max(0.0, held_until - time.monotonic())
+            )
             self.wanted.clear()
-            with self.lock:
-                batch, self.pending = self.pending, {}
-            items = list(batch.items())
-            for position, (_, (task, args)) in enumerate(items):
+            items, held_until = self._due()
+            for position, (key, (task, args)) in enumerate(items):
                 try:
                     task.apply_async(args)
                 except Exception as exc:
@@ -86,8 +126,23 @@ class _Publisher:
                     time.sleep(BROKER_RETRY_AFTER_SECONDS)
                     self.wanted.set()
                     break
-            else:
-                time.sleep(DEBOUNCE_SECONDS)
+                self.recent[key] = time.monotonic()
+
+    def _due(self) -> tuple[list, float | None]:
+        """Take the pending publishes not held by the debounce; and when the
+        first held one is free to go (None when none is held)."""
+        now = time.monotonic()
+        while self.recent:
+            key, published = next(iter(self.recent.items()))
+            if published > now - DEBOUNCE_SECONDS:
+                break
+            del self.recent[key]
+        with self.lock:
+            due = [item for item in self.pending.items() if item[0] not in self.recent]
+            for key, _ in due:
+                del self.pending[key]
+            held = [self.recent[key] for key in self.pending]
+        return due, (min(held) + DEBOUNCE_SECONDS if held else None)
 
     def _keep(self, items) -> None:
         """Put the unsent publishes back in front of those submitted meanwhile."""
