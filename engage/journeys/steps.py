@@ -10,9 +10,11 @@ worker that dies mid-batch rolls the batch back whole, and the next claim
 runs it again; a step that reaches outside (a send) is keyed by
 ``StepBatch.idempotency_key``, the same on that re-run, so it happens once.
 
-Nothing waits in the broker: ``engine.kick`` asks a worker to run
-``advance`` soon after a commit made something due, and beat runs it every
-few seconds, which also picks up what an outage or a lost publish left behind.
+Nothing waits in the broker: after a commit made something due,
+``engine.kick`` runs the first steps in the worker that made them due (or
+asks a worker to, from a web request or for a large entry), and beat runs
+``advance`` every few seconds, which also picks up what an outage or a lost
+publish left behind.
 
 A batch never waits for a customer's row (``locks`` says why): it
 share-locks its customers' rows at once, skipping those another
