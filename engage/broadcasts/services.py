@@ -5,13 +5,13 @@ the running itself is ``runs``.
 
 import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from engage.audit.services import record, snapshot
-from engage.dialect import Dialect
 from engage.journeys.models import Journey
-from engage.messaging.models import Message, MessageDecision, MessageTemplate
+from engage.messaging.models import Message, MessageTemplate
+from engage.messaging.services import cancel_unsent
 from engage.segments.models import Segment
 from engage.workspaces.models import Workspace
 
@@ -21,10 +21,7 @@ from .models import Broadcast
 MAX_NAME = 200
 # More than a provider or a worker pool takes; a typo, most likely.
 MAX_RATE = 100_000
-LEDGER_BATCH = 1000
-MESSAGES = Message._meta.db_table
 CANCEL_DETAIL = "the broadcast was cancelled"
-UNSENT = (*Message.READY, Message.SENDING)
 # What a change may set, and what ``create_broadcast`` takes.
 FIELDS = (
     "name",
@@ -268,39 +265,14 @@ def _errors(broadcast: Broadcast, now: datetime.datetime) -> list[str]:
 
 
 def _cancel_messages(broadcast: Broadcast, now: datetime.datetime) -> None:
-    """One UPDATE over the broadcast's unsent messages (found by their
-    idempotency keys, which the broadcast names), and their ledger entries."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {MESSAGES} SET status = %s, next_attempt_at = NULL,"  # noqa: S608 - the table is the model's, values are params
-            " updated_at = %s WHERE workspace_id = %s AND source = %s"
-            " AND idempotency_key LIKE %s AND (status IN (%s, %s)"
-            " OR (status = %s AND next_attempt_at = sending_at))"
-            " RETURNING id, profile_id, channel",
-            [
-                Message.CANCELLED,
-                Dialect().ts(now),
-                broadcast.workspace_id,
-                Message.BROADCAST,
-                broadcast.key_prefix + "%",
-                *UNSENT,
-            ],
-        )
-        cancelled = cursor.fetchall()
-    MessageDecision.objects.bulk_create(
-        (
-            MessageDecision(
-                workspace_id=broadcast.workspace_id,
-                profile_id=profile_id,
-                origin_profile_id=profile_id,
-                message_id=message_id,
-                channel=channel,
-                action=MessageDecision.CANCEL,
-                reason="cancelled",
-                detail=CANCEL_DETAIL,
-                source=Message.BROADCAST,
-            )
-            for message_id, profile_id, channel in cancelled
+    """The broadcast's unsent messages, found by their idempotency keys (which
+    the broadcast names)."""
+    cancel_unsent(
+        Message.objects.filter(
+            workspace_id=broadcast.workspace_id,
+            source=Message.BROADCAST,
+            idempotency_key__startswith=broadcast.key_prefix,
         ),
-        batch_size=LEDGER_BATCH,
+        detail=CANCEL_DETAIL,
+        now=now,
     )

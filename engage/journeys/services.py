@@ -16,6 +16,7 @@ from django.utils import timezone
 from engage.audit.services import record
 from engage.dialect import Dialect
 from engage.messaging.models import Message, MessageDecision
+from engage.messaging.services import cancel_unsent
 from engage.workspaces.models import Workspace
 
 from . import engine, migration
@@ -25,10 +26,10 @@ from .validation import InvalidDefinition, validate_definition
 MAX_NAME = 200
 LEDGER_BATCH = 1000
 ENROLLMENTS = Enrollment._meta.db_table
-MESSAGES = Message._meta.db_table
-CANCEL_DETAIL = "the journey was stopped"
-# Not handed to the provider: ready to send, or claimed in a chunk but not reached.
-UNSENT = (*Message.READY, Message.SENDING)
+CANCEL_DETAILS = {
+    Enrollment.JOURNEY_STOPPED: "the journey was stopped",
+    Enrollment.VERSION_REMOVED: "the customer's node was removed by a new version",
+}
 # The audit trail's action for each change of status.
 MOVES = {Journey.PAUSED: "paused", Journey.LIVE: "resumed", Journey.STOPPED: "stopped"}
 
@@ -324,45 +325,12 @@ def _end_active(journey: Journey, reason: str, now: datetime) -> None:
 
 def _cancel_messages(journey: Journey, reason: str, now: datetime) -> None:
     """Cancel what the enrollments just ended with ``reason`` queued and is not
-    yet handed to the provider: queued or deferred, or claimed in a worker's
-    chunk but not reached (``sending`` with ``next_attempt_at`` still at
-    ``sending_at``, which the worker re-reads before calling the provider).
-    A message being handed over goes out."""
-    at = Dialect().ts(now)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {MESSAGES} SET status = %s, next_attempt_at = NULL,"  # noqa: S608 - table names are the models', values are params
-            " updated_at = %s WHERE journey_id = %s AND (status IN (%s, %s)"
-            " OR (status = %s AND next_attempt_at = sending_at))"
-            f" AND enrollment_id IN (SELECT id FROM {ENROLLMENTS}"
-            " WHERE journey_id = %s AND ended_at = %s AND end_reason = %s)"
-            " RETURNING id, workspace_id, profile_id, channel, journey_version,"
-            " journey_node_id, enrollment_id",
-            [Message.CANCELLED, at, journey.pk, *UNSENT, journey.pk, at, reason],
-        )
-        cancelled = cursor.fetchall()
-    MessageDecision.objects.bulk_create(
-        (
-            MessageDecision(
-                workspace_id=workspace_id,
-                profile_id=profile_id,
-                origin_profile_id=profile_id,
-                message_id=message_id,
-                channel=channel,
-                action=MessageDecision.CANCEL,
-                reason="cancelled",
-                detail=CANCEL_DETAIL,
-                source=Message.JOURNEY,
-                journey_id=journey.pk,
-                journey_version=version,
-                journey_node_id=node_id,
-                enrollment_id=enrollment_id,
-            )
-            for message_id, workspace_id, profile_id, channel, version, node_id, enrollment_id in (
-                cancelled
-            )
-        ),
-        batch_size=LEDGER_BATCH,
+    yet handed to the provider."""
+    ended = Enrollment.objects.filter(journey=journey, ended_at=now, end_reason=reason)
+    cancel_unsent(
+        Message.objects.filter(journey_id=journey.pk, enrollment_id__in=ended.values("id")),
+        detail=CANCEL_DETAILS[reason],
+        now=now,
     )
 
 
