@@ -52,6 +52,11 @@ INSTALLED_APPS = [
     "engage.sendrates",
     "engage.broadcasts",
     "engage.audit",
+    "engage.feedback",
+    "engage.loyalty",
+    "engage.catalog",
+    "engage.metrics",
+    "engage.imports",
     "engage.demo",
     # Plugins that need tables of their own ship a Django app, found like the
     # plugins themselves: through an entry-point group (docs/plugins.md).

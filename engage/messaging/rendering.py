@@ -12,8 +12,12 @@ The context is::
     traits     the profile's traits (defaults underneath)
     event      the triggering event {name, properties} or {}
     scores     the customer's current scores {model id: {value, cell}}
+
+Other apps add a key of their own (``loyalty``, ``recommendations``) with
+``register_context``, from their ``ready()``: rendering does not import them.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -33,6 +37,19 @@ class _Sandbox(liquid.Environment):
 
 TEXT = _Sandbox()
 HTML = _Sandbox(autoescape=True)
+
+
+#: key → provider(profiles) returning {profile id: value} for a whole batch
+_PROVIDERS: dict[str, Callable[[list[Profile]], dict[int, object]]] = {}
+
+
+def register_context(key: str, provider: Callable[[list[Profile]], dict[int, object]]) -> None:
+    """Add ``key`` to every template context. The provider reads a whole batch
+    of customers at once, so a chunk of messages still costs a few queries;
+    a customer it leaves out gets ``{}``."""
+    if key in _PROVIDERS and _PROVIDERS[key] is not provider:
+        raise ValueError(f"template context key {key!r} is already provided")
+    _PROVIDERS[key] = provider
 
 
 class TemplateError(ValueError):
@@ -60,12 +77,17 @@ def profile_contexts(customers: list[tuple[Profile, object, dict | None]]) -> li
     for profile_id, kind, value in rows.values_list("profile_id", "kind", "value"):
         identities.setdefault(profile_id, {})[kind] = value
     scores = template_scores_of(ids)
-    return [
-        _context(
+    profiles = list({profile.pk: profile for profile, _, _ in customers}.values())
+    extra = {key: provider(profiles) for key, provider in _PROVIDERS.items()} if ids else {}
+    contexts = []
+    for profile, event, defaults in customers:
+        context = _context(
             profile, identities.get(profile.pk, {}), scores.get(profile.pk, {}), event, defaults
         )
-        for profile, event, defaults in customers
-    ]
+        for key, values in extra.items():
+            context[key] = values.get(profile.pk, {})
+        contexts.append(context)
+    return contexts
 
 
 def _context(profile: Profile, identities: dict, scores: dict, event, defaults) -> dict:

@@ -410,6 +410,16 @@ class ImportProblem:
     reason: str
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Yielded by an importer between pages of its source: everything yielded
+    before it is stored, then ``cursor`` (JSON-able) is saved durably, and the
+    next run starts from it (``Importer.cursor``). A run that fails resumes from
+    its last checkpoint, and storage deduplicates what it reads again."""
+
+    cursor: dict
+
+
 class Importer(Plugin):
     """Reads customers and events from a source system (CRM, POS, support desk).
 
@@ -426,14 +436,18 @@ class Importer(Plugin):
 
     reads_file: ClassVar[bool] = False
 
-    def __init__(self, settings: dict[str, Any], *, workspace=None, file=None):
+    def __init__(self, settings: dict[str, Any], *, workspace=None, file=None, cursor=None):
         self.settings = settings
         self.workspace = workspace
         self.file = file
+        #: the last saved ``Checkpoint.cursor`` of this importer in this
+        #: workspace, or None on the first run
+        self.cursor = cursor
 
     def read(self, *, workspace):
         """Yield Segment-spec calls (dicts) to ingest, as ``/v1/batch`` items,
-        or an ``ImportProblem`` for a source record that cannot be imported.
+        an ``ImportProblem`` for a source record that cannot be imported, and
+        a ``Checkpoint`` after each page of a paged source.
 
         Give each call a stable ``messageId`` (derived from the source record's
         id): engage deduplicates on it, so running an import again stores

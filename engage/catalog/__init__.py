@@ -1,0 +1,1 @@
+"""The product catalog, and recommendations drawn from it for messages."""

@@ -1,0 +1,1 @@
+"""Surveys (NPS, CSAT, effort), their answers, and what engage does about them."""

@@ -1,0 +1,3 @@
+"""API routes, mounted under /api/."""
+
+urlpatterns = []

@@ -1,0 +1,1 @@
+"""Import runs: background imports with progress, history and saved cursors."""

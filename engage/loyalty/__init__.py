@@ -1,0 +1,1 @@
+"""Loyalty programmes: points and tiers that follow the customer everywhere."""

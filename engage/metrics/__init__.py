@@ -1,0 +1,1 @@
+"""Business metrics (value, retention, attribution, journeys, service), set-based in SQL."""
