@@ -112,7 +112,7 @@ def test_unknown_plugin_workspace_and_missing_file_are_clear_errors(workspace, i
         call_command("import_source", "nope", "--workspace", "acme", stdout=StringIO())
     with pytest.raises(CommandError, match="is not an importer"):
         call_command("import_source", "email", "--workspace", "acme", stdout=StringIO())
-    with pytest.raises(CommandError, match="no workspace with id or name 'ghost'"):
+    with pytest.raises(CommandError, match="no workspace with id, name or slug 'ghost'"):
         call_command("import_source", "csv_customers", "--workspace", "ghost", stdout=StringIO())
     configure_plugin(
         workspace=workspace.workspace,

@@ -53,13 +53,24 @@ def test_command_without_options_scores_every_model_of_every_workspace(workspace
     ("args", "message"),
     [
         (["--model", "churn"], "--model: unknown scoring model 'churn'; installed: ces, "),
-        (["--workspace", "nope"], "--workspace: no workspace with id or name 'nope'"),
+        (["--workspace", "nope"], "--workspace: no workspace with id, name or slug 'nope'"),
     ],
 )
 def test_command_bad_options(workspace, args, message):
     with pytest.raises(CommandError) as caught:
         call_command("compute_scores", *args, stdout=StringIO())
     assert str(caught.value).startswith(message)
+
+
+def test_command_takes_several_models_after_one_flag(workspace):
+    did(customer(workspace.workspace), "Order Completed", 2, revenue=10)
+    out = StringIO()
+
+    call_command("compute_scores", "--model", "rfm", "ces", stdout=out)
+
+    assert "rfm: 1 profiles in" in out.getvalue()
+    assert "ces: 1 profiles in" in out.getvalue()
+    assert set(Score.objects.values_list("model", flat=True)) == {"rfm", "ces"}
 
 
 def test_weekly_task_scores_every_workspace(workspace, other_workspace):

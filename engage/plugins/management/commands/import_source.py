@@ -16,7 +16,7 @@ from engage.events.importing import (
     describe_problem,
     run_import,
 )
-from engage.workspaces.models import Workspace
+from engage.workspaces.selectors import WorkspaceNotFound, workspace_named
 
 
 class Command(BaseCommand):
@@ -24,7 +24,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("plugin_id", help="Importer plugin id, e.g. csv_customers.")
-        parser.add_argument("--workspace", required=True, help="Workspace id or name.")
+        parser.add_argument(
+            "--workspace", required=True, help="Workspace id, name (any case) or slug."
+        )
         parser.add_argument("--batch-size", type=int, default=500, help="Calls stored at once.")
         parser.add_argument(
             "--file",
@@ -35,10 +37,10 @@ class Command(BaseCommand):
     def handle(self, *args, plugin_id, workspace, batch_size, file, **options):
         if batch_size < 1:
             raise CommandError("--batch-size: must be at least 1")
-        match = {"pk": int(workspace)} if workspace.isdigit() else {"name": workspace}
-        ws = Workspace.objects.filter(**match).first()
-        if ws is None:
-            raise CommandError(f"--workspace: no workspace with id or name {workspace!r}")
+        try:
+            ws = workspace_named(workspace)
+        except WorkspaceNotFound as exc:
+            raise CommandError(f"--workspace: {exc}") from None
         with ExitStack() as stack:
             try:
                 source = stack.enter_context(open(file, "rb")) if file else None

@@ -5,19 +5,23 @@ from django.core.management.base import BaseCommand, CommandError
 from engage.plugins.manager import UnknownPlugin
 from engage.scoring.services import ModelRun, compute_workspace, selected_models
 from engage.workspaces.models import Workspace
+from engage.workspaces.selectors import WorkspaceNotFound, workspace_named
 
 
 class Command(BaseCommand):
-    help = "Compute scoring models for every workspace, or one (--workspace id or name)."
+    help = "Compute scoring models for every workspace, or one (--workspace id, name or slug)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--workspace", help="Workspace id or name; default: all.")
+        parser.add_argument(
+            "--workspace", help="Workspace id, name (any case) or slug; default: all."
+        )
         parser.add_argument(
             "--model",
-            action="append",
+            action="extend",
+            nargs="+",
             dest="models",
-            help="Scoring model id (repeatable); default: every installed model the workspace "
-            "has not disabled.",
+            help="Scoring model ids (--model rfm ces, or --model repeated); default: every "
+            "installed model the workspace has not disabled.",
         )
 
     def handle(self, *args, workspace=None, models=None, **options):
@@ -27,10 +31,10 @@ class Command(BaseCommand):
             raise CommandError(f"--model: {exc}") from None
         workspaces = Workspace.objects.order_by("pk")
         if workspace:
-            match = {"pk": int(workspace)} if workspace.isdigit() else {"name": workspace}
-            workspaces = workspaces.filter(**match)
-            if not workspaces.exists():
-                raise CommandError(f"--workspace: no workspace with id or name {workspace!r}")
+            try:
+                workspaces = workspaces.filter(pk=workspace_named(workspace).pk)
+            except WorkspaceNotFound as exc:
+                raise CommandError(f"--workspace: {exc}") from None
         total = workspaces.count()
         for position, ws in enumerate(workspaces, start=1):
             self.stdout.write(f"[{position}/{total}] workspace {ws.name} (id {ws.pk})")
