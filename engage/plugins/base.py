@@ -400,6 +400,27 @@ class ScoringModel(Plugin):
         raise NotImplementedError
 
 
+class Recommender(Plugin):
+    """Picks catalog products for a batch of customers at once.
+
+    A chunk of messages renders hundreds of customers, so ``recommend``
+    answers for the whole batch in a query or two rather than one per
+    customer. engage instantiates it with the workspace's validated settings
+    (the schema's defaults without a configuration row), and drops from its
+    answer what is not in the catalog, out of stock or already bought by that
+    customer: a plugin need not check these, but one that leaves them in
+    returns fewer than ``limit`` products.
+    """
+
+    def __init__(self, settings: dict[str, Any] | None = None):
+        self.settings = settings or {}
+
+    def recommend(self, *, workspace, profiles: list, limit: int) -> dict[int, list[str]]:
+        """``{profile id: [product_id, ...]}``, best first, at most ``limit``
+        each; a customer left out gets no recommendation."""
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
 class ImportProblem:
     """A source record an importer could not turn into a call: yielded instead

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from . import PROJECT_NAME
-from .base import Channel, Decision, Importer, ScoringModel
+from .base import Channel, Decision, Importer, Recommender, ScoringModel
 
 if TYPE_CHECKING:
     from engage.events.models import Event
@@ -53,6 +53,16 @@ def engage_importers() -> list[type[Importer]]:
     """Source importers this plugin provides (CRM, POS, support desk, CSV).
 
     :return: ``Importer`` subclasses. Collected and checked like channels.
+    """
+
+
+@hookspec
+def engage_recommenders() -> list[type[Recommender]]:
+    """Product recommenders this plugin provides (bought together, similar...).
+
+    :return: ``Recommender`` subclasses, each answering for a batch of
+        customers at once. Collected and checked like channels; templates see
+        each enabled one as ``recommendations.<id>``.
     """
 
 

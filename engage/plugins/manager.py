@@ -18,7 +18,7 @@ import pluggy
 from django.core.exceptions import ImproperlyConfigured
 
 from . import ENTRY_POINT_GROUP, PROJECT_NAME, hookspecs
-from .base import Channel, Importer, Plugin, ScoringModel
+from .base import Channel, Importer, Plugin, Recommender, ScoringModel
 
 BUILT_IN_PACKAGE = "plugins"  # engage's own plugins, in the repository's plugins/
 
@@ -27,6 +27,7 @@ REGISTRY_HOOKS: dict[str, type[Plugin]] = {
     "engage_channels": Channel,
     "engage_scoring_models": ScoringModel,
     "engage_importers": Importer,
+    "engage_recommenders": Recommender,
 }
 
 
@@ -172,6 +173,10 @@ def get_scoring_model_class(model_id: str) -> type[ScoringModel]:
         return registry[model_id]
     except KeyError:
         raise UnknownPlugin("scoring model", model_id, list(registry)) from None
+
+
+def recommenders() -> dict[str, type[Recommender]]:
+    return dict(sorted(_registry("engage_recommenders").items()))  # type: ignore[arg-type]
 
 
 def configurable_plugins() -> dict[str, type[Plugin]]:
