@@ -10,6 +10,13 @@ Files are opened here, never by the importer (see ``Importer.reads_file``).
 A ``path`` setting is chosen by a workspace's staff, so it is only ever read
 inside that workspace's import directory, ``ENGAGE_IMPORT_DIR/<workspace
 id>/``, and errors about it name the problem, never what the file holds.
+
+A paged source yields a ``Checkpoint`` after each page: what came before it
+is stored, then its cursor saved, and the importer is built with the saved
+cursor the next time. The cursors are the imports app's rows, which depends
+on this app, so it hands its store over when it starts
+(``register_cursor_store``, from its ``ready()``) rather than this module
+importing it.
 """
 
 import hashlib
@@ -21,9 +28,10 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from engage.plugins.base import Importer, ImportProblem, SettingsError
+from engage.plugins.base import Checkpoint, Importer, ImportProblem, SettingsError
 from engage.plugins.manager import UnknownPlugin, get_plugin_class
 from engage.plugins.selectors import enabled_config
 from engage.workspaces.models import Workspace
@@ -37,6 +45,27 @@ MAX_REPORTED_ERRORS = 50
 #: The largest file an operator may upload in the admin; it is read in the
 #: request. Larger sources go in the import directory (``import_source``).
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+LoadCursor = Callable[[int, str], dict | None]
+SaveCursor = Callable[[int, str, dict], None]
+_cursor_store: tuple[LoadCursor, SaveCursor] | None = None
+
+
+def register_cursor_store(*, load: LoadCursor, save: SaveCursor) -> None:
+    """Where importers' cursors are kept: ``load(workspace_id, importer_id)``
+    returns the saved cursor or None, ``save(workspace_id, importer_id,
+    cursor)`` commits it."""
+    global _cursor_store
+    _cursor_store = (load, save)
+
+
+def _cursors() -> tuple[LoadCursor, SaveCursor]:
+    if _cursor_store is None:
+        raise ImproperlyConfigured(
+            "no importer cursor store registered: engage.imports must be in INSTALLED_APPS"
+        )
+    return _cursor_store
 
 
 class ImportNotPossible(Exception):
@@ -127,7 +156,8 @@ def load_importer(
     if not cls.reads_file:
         if file is not None:
             raise ImportNotPossible(f"importer {plugin_id!r} does not read files")
-        return cls(cleaned, workspace=workspace)
+        cursor = _cursors()[0](workspace.pk, plugin_id)
+        return cls(cleaned, workspace=workspace, cursor=cursor)
     if file is None:
         if not cleaned.get("path"):
             raise ImportNotPossible(
@@ -171,7 +201,16 @@ def run_import(
 def _run(importer, workspace, plugin_id, batch_size, progress) -> ImportReport:
     report = ImportReport()
     pending: list = []
-    for index, item in enumerate(importer.read(workspace=workspace)):
+    for item in importer.read(workspace=workspace):
+        if isinstance(item, Checkpoint):
+            if pending:
+                _ingest(workspace, plugin_id, pending, report)
+                pending = []
+                if progress:
+                    progress(report)
+            _cursors()[1](workspace.pk, plugin_id, item.cursor)
+            continue
+        index = report.read
         report.read += 1
         if isinstance(item, ImportProblem):
             report.invalid += 1
