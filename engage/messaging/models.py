@@ -235,6 +235,10 @@ class MessagingPolicy(models.Model):
     default_timezone = models.CharField(
         max_length=64, default="UTC", help_text="For customers without a known timezone."
     )
+    support_pause_days = models.PositiveSmallIntegerField(
+        default=30,
+        help_text="Longest a support case pauses marketing when no Ticket Solved comes.",
+    )
 
     class Meta:
         verbose_name_plural = "messaging policies"
@@ -368,3 +372,36 @@ class Consent(FollowsCustomer):
 
     def __str__(self) -> str:
         return f"{self.status} {self.topic} on {self.channel or 'all channels'}"
+
+
+class MarketingPause(FollowsCustomer):
+    """A stop on marketing to one customer, for a reason, until a time.
+
+    ``started_at`` and ``ended_at`` are the times of the latest start and
+    latest end (event times when an event drove them), so a late-arriving
+    start older than an end already applied does not reopen the pause: it is
+    in force while ``until`` is ahead and it has not ended since it started.
+    A merge moves the rows to the survivor, which keeps each of them, so the
+    longest pause wins; a split hands back the rows first written for the
+    restored profile.
+    """
+
+    DETRACTOR = "detractor_pause"
+    SUPPORT_CASE = "support_case"
+    REASONS = [(DETRACTOR, "detractor feedback"), (SUPPORT_CASE, "open support case")]
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=32, choices=REASONS)
+    detail = models.TextField(blank=True)
+    source_event_id = models.CharField(max_length=255, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    until = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["profile", "reason"], name="pause_per_profile")]
+
+    def __str__(self) -> str:
+        return f"{self.reason} until {self.until:%Y-%m-%d %H:%M}"

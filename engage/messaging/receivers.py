@@ -8,7 +8,7 @@ from engage.profiles import repoint
 from engage.profiles.signals import profiles_merged, profiles_split
 
 from . import esp
-from .models import Consent, Message, MessageDecision
+from .models import Consent, MarketingPause, Message, MessageDecision
 
 
 @receiver(profiles_merged, dispatch_uid="messaging-merge")
@@ -17,11 +17,12 @@ def on_profiles_merged(sender, *, pairs, **kwargs):
     transaction: one UPDATE per table for the whole batch.
 
     Consent history moves too, so an opt-out given as the merged profile still
-    stops marketing to the customer. Tables where no merged profile has a
-    row are skipped after one probe for all three.
+    stops marketing to the customer; so do marketing pauses, and the survivor
+    keeps each, so the longest pause wins. Tables where no merged profile has a
+    row are skipped after one probe for all of them.
     """
     target = repoint.survivors(pairs)
-    for model in repoint.holding([Message, Consent, MessageDecision], target):
+    for model in repoint.holding([Message, Consent, MessageDecision, MarketingPause], target):
         repoint.move_rows(model, target)
 
 
@@ -30,7 +31,7 @@ def on_profiles_split(sender, *, pairs, **kwargs):
     """Give each restored profile back the rows first written for it or for a
     profile merged into it; rows written for the holder stay."""
     rows, new_profile = repoint.handed_back(pairs)
-    for model in (Message, Consent, MessageDecision):
+    for model in (Message, Consent, MessageDecision, MarketingPause):
         model.objects.filter(rows).update(profile_id=new_profile)
 
 
