@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "import_export",
     "engage.workspaces",
     "engage.profiles",
     "engage.events",
@@ -232,6 +233,8 @@ ENGAGE_OUTBOUND_ALLOWED_NETWORKS = env.list("ENGAGE_OUTBOUND_ALLOWED_NETWORKS", 
 # Importers' `path` settings are read only inside <this directory>/<workspace id>/
 # (files the server's operator puts there); uploads in the admin need none.
 ENGAGE_IMPORT_DIR = env("ENGAGE_IMPORT_DIR", default=str(VAR_DIR / "imports"))
+# The largest file an import reads (an upload, a path setting or --file), in bytes.
+ENGAGE_IMPORT_MAX_BYTES = env.int("ENGAGE_IMPORT_MAX_BYTES", default=512 * 1024 * 1024)
 # The address customers and providers reach this server at: unsubscribe and
 # tracking links, webhook URLs.
 ENGAGE_PUBLIC_URL = env("ENGAGE_PUBLIC_URL", default="http://localhost:8000")
