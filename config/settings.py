@@ -226,6 +226,9 @@ ENGAGE_DEFAULT_IDENTITY_LIMIT = env.int("ENGAGE_DEFAULT_IDENTITY_LIMIT", default
 # Events claimed and resolved per transaction (a fixed number of statements per
 # batch: larger batches cost fewer per event; docs/performance.md).
 ENGAGE_PROCESSING_BATCH = env.int("ENGAGE_PROCESSING_BATCH", default=500)
+# Product Updated / Product Deleted events change the catalog: off by default,
+# as a write key is public in web pages and apps (docs/recommendations.md).
+ENGAGE_CATALOG_EVENTS = env.bool("ENGAGE_CATALOG_EVENTS", default=False)
 # Outbound HTTP (webhooks, providers, web push) refuses loopback, private and
 # link-local addresses (SSRF) except in these networks (CIDR list), e.g. an
 # internal relay.
