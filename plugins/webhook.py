@@ -5,8 +5,8 @@ The receiver proves the POST came from engage by recomputing the signature:
 with the shared signing secret, and should refuse a ``t`` older than a few
 minutes (replays). ``Idempotency-Key`` carries the message's key so a
 receiver can drop a repeat. The URL goes through the SSRF guard: private,
-loopback and link-local addresses are refused unless
-``ENGAGE_ALLOW_PRIVATE_URLS`` is set.
+loopback and link-local addresses are refused unless they fall in one of the
+networks ``ENGAGE_OUTBOUND_ALLOWED_NETWORKS`` lists (CIDRs).
 """
 
 import json
