@@ -11,12 +11,19 @@ what went wrong onto engage's send errors.
 - any other 4xx → ``ProviderRejected``, a ``PermanentSendError`` that keeps
   the status, the provider's error code and message so a plugin can react to
   a specific code (RCS falls back to SMS on one).
+
+Importers read from their source with ``source_request``: a read can be
+repeated safely, so it waits and tries again where a send could not (429,
+5xx, no answer), and turns what the operator must fix into one ``SourceError``
+naming the source and, for a refused credential, the setting.
 """
 
 import threading
+import time
 from email.utils import parsedate_to_datetime
 
 import httpx
+from django.conf import settings
 from django.utils import timezone
 
 from engage.plugins.base import PermanentSendError, SendOutcomeUnknown, TransientSendError
@@ -115,3 +122,58 @@ def request(method: str, url: str, *, timeout: float | None = None, **kwargs) ->
 
 def post(url: str, **kwargs) -> httpx.Response:
     return request("POST", url, **kwargs)
+
+
+class SourceError(Exception):
+    """An importer's source failed for good: the run stops with this message,
+    which names the source (and the setting to fix when it is the operator's)."""
+
+
+def source_request(
+    method: str, url: str, *, source: str, credential: str, **kwargs
+) -> httpx.Response:
+    """One read from an importer's source (``source`` is its name, e.g.
+    "Shopify"; ``credential`` the setting holding its token).
+
+    429, 5xx and a request the source may not have answered are tried again
+    up to ``ENGAGE_SOURCE_RETRIES`` times, each after the source's
+    ``Retry-After`` or else a doubling back-off, every wait capped at
+    ``ENGAGE_SOURCE_MAX_WAIT_SECONDS`` so a source cannot stall a worker for
+    an hour. 401/403 and other refusals are not retried: the same request
+    would be refused again.
+    """
+    retries = getattr(settings, "ENGAGE_SOURCE_RETRIES", 4)
+    cap = getattr(settings, "ENGAGE_SOURCE_MAX_WAIT_SECONDS", 60.0)
+    attempt = 0
+    while True:
+        try:
+            return request(method, url, **kwargs)
+        except ProviderRejected as exc:
+            if exc.status in (401, 403):
+                raise SourceError(
+                    f"{source} refused the credentials ({exc}); check the {credential} setting"
+                ) from None
+            raise SourceError(f"{source} rejected the request to {_path(url)}: {exc}") from None
+        except (TransientSendError, SendOutcomeUnknown) as exc:
+            if attempt >= retries:
+                raise SourceError(
+                    f"{source} failed {attempt + 1} times in a row at {_path(url)}: {exc}"
+                ) from None
+            wait = getattr(exc, "retry_after", None)
+            time.sleep(min(cap, 2.0**attempt if wait is None else wait))
+            attempt += 1
+        except PermanentSendError as exc:
+            raise SourceError(f"{source}: {exc}") from None
+
+
+def same_origin(url: str, base: str) -> bool:
+    """Whether ``url`` (a next-page link from a source's answer) points at
+    the configured ``base``: the source's credentials go with every request,
+    so a link elsewhere is never followed."""
+    a, b = httpx.URL(url), httpx.URL(base)
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+def _path(url: str) -> str:
+    """The URL without its query string, which may carry a page token."""
+    return str(httpx.URL(url).copy_with(query=None))
