@@ -1,0 +1,122 @@
+"""Service: repeat contact after a solved ticket, and context kept across channels.
+
+**Repeat contact.** Of the customers with a ``Ticket Solved`` event between
+``start`` and the end of ``end`` (``solved_customers``), those who contacted
+support again within ``repeat_days`` (7) after one of those solves: a
+``Ticket Opened`` event or an inbound message ("<label> Message Received"),
+later than the solve and at most ``repeat_days`` days after it
+(``repeat_customers``). ``repeat_contact_rate`` = repeat / solved.
+
+**Context retention.** A *conversation* starts with an inbound message in the
+range that follows no other inbound message of the same customer (on any
+channel) in the ``context_hours`` (24) before it. It is *continued on a
+second channel* when the same customer sends an inbound message on another
+channel within ``context_hours`` after that start: the thread engage keeps
+per customer, not per channel, is what the agent or bot sees there.
+``context_retention`` = continued / conversations.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import connection
+
+from engage.dialect import Dialect
+from engage.workspaces.models import Workspace
+
+from .definitions import INBOUND_SUFFIX, TICKET_OPENED, TICKET_SOLVED
+from .window import EVENT_ROWS, Window, fetch, ratio
+
+DEFAULT_REPEAT_DAYS = 7
+DEFAULT_CONTEXT_HOURS = 24
+
+
+@dataclass
+class Service:
+    repeat_days: int
+    context_hours: int
+    solved_customers: int = 0
+    repeat_customers: int = 0
+    repeat_contact_rate: float | None = None
+    conversations: int = 0
+    continued: int = 0
+    context_retention: float | None = None
+
+
+def service(
+    workspace: Workspace,
+    *,
+    start: date,
+    end: date,
+    repeat_days: int = DEFAULT_REPEAT_DAYS,
+    context_hours: int = DEFAULT_CONTEXT_HOURS,
+) -> Service:
+    result = Service(repeat_days=repeat_days, context_hours=context_hours)
+    if start > end:
+        return result
+    sql = Dialect(connection)
+    start_at, end_at = Window(start, end).params(sql)
+    after_solve = sql.days_between("c.timestamp", "s.timestamp")
+    inbound = f"{EVENT_ROWS} AND e.name LIKE %s AND e.channel <> ''"
+    before = sql.days_between("i.timestamp", "p.timestamp")
+    after = sql.days_between("n.timestamp", "i.timestamp")
+    query = f"""
+        WITH solved AS (
+            SELECT e.profile_id, e.timestamp FROM events_event e
+            WHERE {EVENT_ROWS} AND e.name = %s AND e.timestamp >= %s AND e.timestamp <= %s
+        ),
+        contact AS (
+            SELECT e.profile_id, e.timestamp FROM events_event e
+            WHERE {EVENT_ROWS} AND (e.name = %s OR (e.name LIKE %s AND e.channel <> ''))
+        ),
+        inbound AS (
+            SELECT e.id, e.profile_id, e.channel, e.timestamp FROM events_event e
+            WHERE {inbound}
+        ),
+        starts AS (
+            SELECT i.id, i.profile_id, i.channel, i.timestamp FROM inbound i
+            WHERE i.timestamp >= %s AND i.timestamp <= %s AND NOT EXISTS (
+                SELECT 1 FROM inbound p WHERE p.profile_id = i.profile_id AND p.id <> i.id
+                AND p.timestamp <= i.timestamp AND {before} <= %s
+                AND (p.timestamp < i.timestamp OR p.id < i.id)
+            )
+        )
+        SELECT 'solved' AS k, COUNT(DISTINCT s.profile_id) AS total,
+               COUNT(DISTINCT CASE WHEN EXISTS (
+                   SELECT 1 FROM contact c WHERE c.profile_id = s.profile_id
+                   AND c.timestamp > s.timestamp AND {after_solve} <= %s
+               ) THEN s.profile_id END) AS hits
+        FROM solved s
+        UNION ALL
+        SELECT 'conversations', COUNT(*), SUM(CASE WHEN EXISTS (
+                   SELECT 1 FROM inbound n WHERE n.profile_id = i.profile_id
+                   AND n.channel <> i.channel AND n.timestamp > i.timestamp AND {after} <= %s
+               ) THEN 1 ELSE 0 END)
+        FROM starts i
+    """  # noqa: S608 - fixed SQL pieces; values are parameters
+    hours = context_hours / 24.0
+    like = f"%{INBOUND_SUFFIX}"
+    params = [
+        workspace.pk,
+        TICKET_SOLVED,
+        start_at,
+        end_at,
+        workspace.pk,
+        TICKET_OPENED,
+        like,
+        workspace.pk,
+        like,
+        start_at,
+        end_at,
+        hours,
+        repeat_days,
+        hours,
+    ]
+    for row in fetch(query, params):
+        if row["k"] == "solved":
+            result.solved_customers, result.repeat_customers = row["total"], row["hits"] or 0
+        else:
+            result.conversations, result.continued = row["total"], int(row["hits"] or 0)
+    result.repeat_contact_rate = ratio(result.repeat_customers, result.solved_customers)
+    result.context_retention = ratio(result.continued, result.conversations)
+    return result
