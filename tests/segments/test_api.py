@@ -304,3 +304,25 @@ def test_a_cursor_holding_text_postgresql_cannot_store_is_a_400(api):
         response = api("get", f"/api/segments?cursor={cursor}")
         assert response.status_code == 400, position[:20]
         assert response.json()["errors"] == {"cursor": ["not a cursor returned by this endpoint"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_segment_answers_with_the_members_it_already_has(workspace):
+    # Committed as a real request is (no test transaction around it): without
+    # a broker the refresh runs at commit, before the answer is written.
+    ws = workspace.workspace
+    for plan in ("pro", "pro", "free"):
+        ProfileFactory(workspace=ws, traits={"plan": plan})
+    client = client_for(workspace.secret_key)
+
+    created = client.post("/api/segments", {"name": "Pro", "rules": PRO}, format="json")
+    changed = client.patch(
+        f"/api/segments/{created.json()['id']}",
+        {"rules": {"trait": {"key": "plan", "op": "equals", "value": "free"}}},
+        format="json",
+    )
+
+    assert created.status_code == 201, created.json()
+    assert created.json()["member_count"] == 2
+    assert created.json()["refreshed_at"] is not None
+    assert changed.json()["member_count"] == 1

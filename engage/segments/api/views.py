@@ -52,6 +52,15 @@ def _segment_or_404(request: Request, segment_id: int) -> Segment:
     return segment
 
 
+def _as_stored(segment: Segment) -> Segment:
+    """The segment with the count its refresh stored: without a broker the
+    refresh ran at commit, before the answer is written, on another copy of
+    the row. With a broker it runs on a worker, and ``refreshed_at`` stays
+    null until it has."""
+    segment.refresh_from_db(fields=["member_count", "refreshed_at"])
+    return segment
+
+
 def _context(request: Request) -> dict:
     """What the serializer needs to describe rules that name other segments."""
     return {"segment_names": selectors.segment_names(workspace=workspace_of(request))}
@@ -92,6 +101,7 @@ class SegmentListView(APIView):
             segment = services.save_segment(workspace=workspace_of(request), **data.validated_data)
         except InvalidSegment as exc:
             raise _invalid(exc) from None
+        segment = _as_stored(segment)
         return Response(SegmentSerializer(segment, context=_context(request)).data, status=201)
 
 
@@ -130,6 +140,7 @@ class SegmentDetailView(APIView):
             )
         except InvalidSegment as exc:
             raise _invalid(exc) from None
+        segment = _as_stored(segment)
         return Response(SegmentSerializer(segment, context=_context(request)).data)
 
     @extend_schema(

@@ -1,0 +1,63 @@
+"""What the README and the docs tell a newcomer to type or set is real.
+
+Read from the files as a person would read them: every command copy-pastes on
+a fresh clone, and every setting named there is one engage reads.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SETTINGS = [ROOT / "config" / "settings.py", ROOT / "config" / "settings_production.py"]
+# env("NAME"...), env.bool("NAME"...), env.list("NAME"...), env.db("NAME"...)
+ENV_CALL = re.compile(r"\benv(?:\.\w+)?\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']")
+
+
+def environment_settings() -> set[str]:
+    return {name for path in SETTINGS for name in ENV_CALL.findall(path.read_text())}
+
+
+def configuration_table() -> set[str]:
+    """The variables in the first column of the README's configuration table."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]*)`", row.split("|")[1])}
+
+
+def test_the_settings_are_found_in_the_settings_files():
+    # The parser below is what the table is compared with: it must see them.
+    assert {"DATABASE_URL", "SECURE_SSL_REDIRECT", "ENGAGE_PUBLIC_URL"} <= environment_settings()
+
+
+def test_the_readme_lists_every_setting_read_from_the_environment():
+    assert sorted(environment_settings() - configuration_table()) == []
+
+
+def test_every_setting_in_the_readme_table_is_read_from_the_environment():
+    assert sorted(configuration_table() - environment_settings()) == []
+
+
+def test_every_engage_setting_the_docs_name_exists():
+    named = {
+        (path.name, name)
+        for path in [*DOCS, *(ROOT / "plugins").glob("*.py")]
+        for name in re.findall(r"\bENGAGE_[A-Z0-9_]+\b", path.read_text())
+    }
+    real = environment_settings()
+    assert sorted((doc, name) for doc, name in named if name not in real) == []
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda path: path.name)
+def test_manage_commands_copy_paste_on_a_fresh_clone(doc):
+    # A bare `python manage.py` fails before .venv is on PATH: scripts/manage
+    # creates it when missing and runs manage.py with its Python.
+    bare = [
+        f"{doc.name}:{number}: {line.strip()}"
+        for number, line in enumerate(doc.read_text().splitlines(), start=1)
+        if re.search(r"(?<![/\w])python3? manage\.py", line)
+    ]
+    assert bare == []
