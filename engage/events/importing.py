@@ -42,9 +42,19 @@ from .ingestion.validation import Batch, validate_message
 
 #: How many problems a report keeps; the counts cover all of them.
 MAX_REPORTED_ERRORS = 50
-#: The largest file an operator may upload in the admin; it is read in the
-#: request. Larger sources go in the import directory (``import_source``).
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+APPLY_VALID, ALL_OR_NOTHING = "apply_valid", "all_or_nothing"
+MODES = (APPLY_VALID, ALL_OR_NOTHING)
+#: How files that are not CSV text begin, and what they are.
+NOT_CSV = (
+    (b"\x1f\x8b", "gzip-compressed (compressed files are not accepted: decompress it)"),
+    (b"BZh", "bzip2-compressed (compressed files are not accepted: decompress it)"),
+    (b"\xfd7zXZ\x00", "xz-compressed (compressed files are not accepted: decompress it)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed (compressed files are not accepted: decompress it)"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive (compressed files are not accepted)"),
+    (b"PK\x03\x04", "a ZIP archive or an XLSX workbook (which is one)"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"\xd0\xcf\x11\xe0", "an Excel XLS workbook"),
+)
 
 
 LoadCursor = Callable[[int, str], dict | None]
@@ -80,12 +90,23 @@ class ImportReport:
     duplicates: int = 0
     invalid: int = 0
     errors: list[dict] = field(default_factory=list)
+    #: a file's size and how far it has been read (None for other sources)
+    size: int | None = None
+    bytes_read: int = 0
+    #: False while an all-or-nothing import checks its file, and in its
+    #: report when a bad row meant nothing was stored
+    applied: bool = True
 
     def add_error(self, error: dict) -> None:
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append(error)
 
     def summary(self) -> str:
+        if not self.applied:
+            return (
+                f"read {self.read}, invalid {self.invalid}: nothing stored, "
+                "as all or nothing was asked"
+            )
         return (
             f"read {self.read}, stored {self.stored}, "
             f"duplicates {self.duplicates}, invalid {self.invalid}"
@@ -181,34 +202,88 @@ def run_import(
     file: BinaryIO | None = None,
     batch_size: int = 500,
     progress: Callable[[ImportReport], None] | None = None,
+    mode: str = APPLY_VALID,
 ) -> ImportReport:
     """Read everything the importer yields and ingest it in batches.
 
     ``file`` is what an importer that reads files reads (an upload, or a
     file the server's operator chose); without it, its ``path`` setting.
     Invalid calls are reported (index in the importer's output, field and
-    reason) and skipped; the rest are stored. ``progress`` is called after
-    each stored batch.
+    reason). In ``apply_valid`` mode the rest are stored; in
+    ``all_or_nothing`` the file is read twice, streaming both times, so that
+    memory stays bounded whatever its size: once to check every row, storing
+    nothing, and again to store them only if none was bad. ``progress`` is
+    called after each batch.
     """
+    if mode not in MODES:
+        raise ImportNotPossible(f"mode: must be {' or '.join(MODES)}, not {mode!r}")
     importer = load_importer(workspace=workspace, plugin_id=plugin_id, file=file)
     try:
-        return _run(importer, workspace, plugin_id, batch_size, progress)
+        size = check_file(importer.file) if importer.reads_file else None
+        if mode == ALL_OR_NOTHING:
+            if not importer.reads_file:
+                raise ImportNotPossible(
+                    "mode: all_or_nothing needs a file, which is checked whole before "
+                    "anything is stored; a paged source is stored page by page"
+                )
+            checked = _run(importer, workspace, plugin_id, batch_size, progress, size, store=False)
+            if checked.invalid:
+                return checked
+            importer.file.seek(0)
+            importer = type(importer)(importer.settings, workspace=workspace, file=importer.file)
+        return _run(importer, workspace, plugin_id, batch_size, progress, size, store=True)
     finally:
         if importer.reads_file and file is None:
             importer.file.close()  # opened here; a given file is the caller's
 
 
-def _run(importer, workspace, plugin_id, batch_size, progress) -> ImportReport:
-    report = ImportReport()
+def check_file(file: BinaryIO) -> int:
+    """The file's size, or ImportNotPossible when it is too big or plainly not
+    CSV text: compressed files are refused rather than decompressed, so no
+    small archive can expand into more than the limit allows (a zip bomb),
+    and an XLSX workbook (a ZIP archive), an XLS or an XML file is named for
+    what it is instead of being read as garbled lines."""
+    if not file.seekable():
+        raise ImportNotPossible("file: must be a regular file (it is read from the start again)")
+    size = file.seek(0, 2)
+    file.seek(0)
+    limit = settings.ENGAGE_IMPORT_MAX_BYTES
+    if size > limit:
+        raise ImportNotPossible(
+            f"file: {size:,} bytes is more than the {limit:,} an import may have "
+            "(ENGAGE_IMPORT_MAX_BYTES)"
+        )
+    head = file.read(64)
+    file.seek(0)
+    for magic, what in NOT_CSV:
+        if head.startswith(magic):
+            raise ImportNotPossible(f"file: {what}, not CSV; save it as CSV UTF-8 and import that")
+    if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<"):
+        raise ImportNotPossible("file: XML or HTML, not CSV; save it as CSV UTF-8 and import that")
+    return size
+
+
+def _run(importer, workspace, plugin_id, batch_size, progress, size, *, store) -> ImportReport:
+    report = ImportReport(size=size, applied=store)
     pending: list = []
+
+    def flush():
+        nonlocal pending
+        rows = _valid_rows(plugin_id, pending, report)
+        if store and rows:
+            _store(workspace, rows, report)
+        pending = []
+        if importer.reads_file:
+            report.bytes_read = importer.file.tell()
+        if progress:
+            progress(report)
+
     for item in importer.read(workspace=workspace):
         if isinstance(item, Checkpoint):
             if pending:
-                _ingest(workspace, plugin_id, pending, report)
-                pending = []
-                if progress:
-                    progress(report)
-            _cursors()[1](workspace.pk, plugin_id, item.cursor)
+                flush()
+            if store:
+                _cursors()[1](workspace.pk, plugin_id, item.cursor)
             continue
         index = report.read
         report.read += 1
@@ -220,18 +295,12 @@ def _run(importer, workspace, plugin_id, batch_size, progress) -> ImportReport:
             continue
         pending.append((index, item))
         if len(pending) >= batch_size:
-            _ingest(workspace, plugin_id, pending, report)
-            pending = []
-            if progress:
-                progress(report)
-    if pending:
-        _ingest(workspace, plugin_id, pending, report)
-        if progress:
-            progress(report)
+            flush()
+    flush()
     return report
 
 
-def _ingest(workspace, plugin_id: str, items: list, report: ImportReport) -> None:
+def _valid_rows(plugin_id: str, items: list, report: ImportReport) -> list:
     batch = Batch(received_at=datetime.now(UTC))
     rows = []
     for index, item in items:
@@ -245,8 +314,10 @@ def _ingest(workspace, plugin_id: str, items: list, report: ImportReport) -> Non
                 report.add_error({"index": index, **error})
             continue
         rows.append(row)
-    if not rows:
-        return
+    return rows
+
+
+def _store(workspace, rows: list, report: ImportReport) -> None:
     with transaction.atomic():
         stored = store_events(workspace_id=workspace.pk, rows=rows)
         transaction.on_commit(tasks.request_processing)

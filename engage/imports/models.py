@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from engage.events.importing import ImportReport
 from engage.workspaces.models import Workspace
 
 
@@ -44,6 +45,9 @@ class ImportRun(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     importer_id = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=STATUSES, default=QUEUED)
+    #: "checking" while an all-or-nothing run reads its file the first time,
+    #: storing nothing; "storing" while rows are stored
+    phase = models.CharField(max_length=16, blank=True)
     mode = models.CharField(max_length=16, choices=MODES, default=APPLY_VALID)
     #: the uploaded file's name as the operator chose it, and where engage
     #: saved it, relative to the workspace's import directory ("" for a
@@ -90,3 +94,13 @@ class ImportRun(models.Model):
         if not self.file_size:
             return 100 if self.finished else None
         return min(100, self.bytes_read * 100 // self.file_size)
+
+    def summary(self) -> str:
+        """The counts as the runner reports them (``ImportReport.summary``)."""
+        return ImportReport(
+            read=self.read,
+            stored=self.stored,
+            duplicates=self.duplicates,
+            invalid=self.invalid,
+            applied=self.phase != "checking",
+        ).summary()

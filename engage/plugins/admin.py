@@ -5,20 +5,22 @@ first when adding one, or open ``add/?plugin_id=<id>``). Secret settings are
 write-only: rendered empty, and left blank they keep the stored value.
 Importers can be run from the list ("Run the selected importers now"); an
 importer that reads files also takes an upload on its page, imported into
-that configuration's workspace when saved and not kept.
+that configuration's workspace when saved. Each becomes an import run
+(engage.imports), queued for a worker, or run at once without a broker; the
+message links to its page, which follows its progress.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.forms.fields import InvalidJSONInput
+from django.urls import reverse
+from django.utils.html import format_html
 
 from engage import json_limits
-from engage.events.importing import (
-    MAX_UPLOAD_BYTES,
-    ImportNotPossible,
-    describe_problem,
-    run_import,
-)
+from engage.events.importing import ImportNotPossible, describe_problem
+from engage.imports.models import ImportRun
+from engage.imports.services import start_import
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
 from .base import Importer, Plugin, SettingField, SettingsError
@@ -28,6 +30,7 @@ from .services import configure_plugin, merge_secrets
 
 SETTING_PREFIX = "setting_"
 IMPORT_FILE = "import_file"
+IMPORT_MODE = "import_mode"
 
 
 class SettingJSONField(forms.JSONField):
@@ -108,11 +111,18 @@ class PluginConfigForm(forms.ModelForm):
                 field.initial = stored.get(spec.name, spec.default)
             self.fields[SETTING_PREFIX + spec.name] = field
         if self.reads_file:
+            limit = settings.ENGAGE_IMPORT_MAX_BYTES
             self.fields[IMPORT_FILE] = forms.FileField(
                 required=False,
                 label="file to import now",
-                help_text=f"Imported into this workspace when you save (up to "
-                f"{MAX_UPLOAD_BYTES // 2**20} MB); the file itself is not kept.",
+                help_text=f"A CSV file (UTF-8), imported into this workspace in the background "
+                f"when you save (up to {limit // 2**20} MB); kept only until the import ends.",
+            )
+            self.fields[IMPORT_MODE] = forms.ChoiceField(
+                choices=ImportRun.MODES,
+                initial=ImportRun.APPLY_VALID,
+                required=False,
+                label="rows with problems",
             )
 
     @property
@@ -121,10 +131,11 @@ class PluginConfigForm(forms.ModelForm):
 
     def clean_import_file(self):
         upload = self.cleaned_data.get(IMPORT_FILE)
-        if upload and upload.size > MAX_UPLOAD_BYTES:
+        limit = settings.ENGAGE_IMPORT_MAX_BYTES
+        if upload and upload.size > limit:
             raise forms.ValidationError(
-                f"{upload.size // 2**20} MB is more than the {MAX_UPLOAD_BYTES // 2**20} MB "
-                "an upload may have"
+                f"{upload.size // 2**20} MB is more than the {limit // 2**20} MB "
+                "an upload may have (ENGAGE_IMPORT_MAX_BYTES)"
             )
         return upload
 
@@ -181,7 +192,7 @@ class PluginConfigAdmin(WorkspaceScopedAdmin):
             names = [SETTING_PREFIX + spec.name for spec in plugin.settings_schema]
             fieldsets.append((f"{plugin.name} settings", {"fields": names}))
         if plugin and issubclass(plugin, Importer) and plugin.reads_file:
-            fieldsets.append(("Import", {"fields": [IMPORT_FILE]}))
+            fieldsets.append(("Import", {"fields": [IMPORT_FILE, IMPORT_MODE]}))
         return fieldsets
 
     def save_model(self, request, obj, form, change):
@@ -196,25 +207,44 @@ class PluginConfigAdmin(WorkspaceScopedAdmin):
         obj.settings = config.settings
         upload = form.cleaned_data.get(IMPORT_FILE)
         if upload:
-            self._import(request, config, file=upload.file)
+            mode = form.cleaned_data.get(IMPORT_MODE) or ImportRun.APPLY_VALID
+            self._import(request, config, upload=upload, mode=mode)
 
-    def _import(self, request, config: PluginConfig, *, file=None) -> None:
-        """Runs in the request, for the lists an operator uploads by hand;
-        ``manage.py import_source`` is the way for large sources."""
+    def _import(self, request, config: PluginConfig, *, upload=None, mode=None) -> None:
+        """Queues an import run and says where to follow it; without a broker
+        it has run by now, and the message has its result."""
         label = f"{config.plugin_id} in {config.workspace}"
         try:
-            report = run_import(workspace=config.workspace, plugin_id=config.plugin_id, file=file)
+            run = start_import(
+                workspace=config.workspace,
+                importer_id=config.plugin_id,
+                mode=mode or ImportRun.APPLY_VALID,
+                upload=upload,
+                user=request.user,
+            )
         except ImportNotPossible as exc:
             self.message_user(request, f"{label}: {exc}", messages.ERROR)
             return
         except OSError:
             self.message_user(request, f"{label}: the file could not be read", messages.ERROR)
             return
-        problems = "; ".join(describe_problem(e) for e in report.errors[:5])
+        link = reverse("admin:imports_importrun_change", args=[run.pk])
+        if not run.finished:
+            self.message_user(
+                request,
+                format_html('{}: queued as <a href="{}">import run {}</a>', label, link, run.pk),
+                messages.INFO,
+            )
+            return
+        problems = "; ".join(describe_problem(e) for e in run.errors[:5])
+        failure = f" ({run.failure})" if run.status == ImportRun.FAILED else ""
+        text = f"{run.summary()}{failure}" + (f" ({problems})" if problems else "")
+        if run.status == ImportRun.FAILED and not run.errors:
+            text = run.failure
         self.message_user(
             request,
-            f"{label}: {report.summary()}" + (f" ({problems})" if problems else ""),
-            messages.WARNING if report.invalid else messages.SUCCESS,
+            format_html('{}: {} (<a href="{}">import run {}</a>)', label, text, link, run.pk),
+            messages.WARNING if run.invalid or run.status == ImportRun.FAILED else messages.SUCCESS,
         )
 
     @admin.action(description="Run the selected importers now", permissions=["change"])

@@ -175,8 +175,8 @@ def test_an_upload_is_imported_into_the_uploaders_workspace_only(
     assert not Event.objects.filter(workspace=other_workspace.workspace).exists()
 
 
-def test_an_upload_that_is_too_big_is_refused_naming_the_field(staff, workspace, monkeypatch):
-    monkeypatch.setattr("engage.plugins.admin.MAX_UPLOAD_BYTES", 1024 * 1024)
+def test_an_upload_that_is_too_big_is_refused_naming_the_field(staff, workspace, settings):
+    settings.ENGAGE_IMPORT_MAX_BYTES = 1024 * 1024
     config = configure_plugin(workspace=workspace.workspace, plugin_id="csv_customers", settings={})
     big = ("email\n" + "x@acme.example\n" * 80_000).encode()
 

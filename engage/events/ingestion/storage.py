@@ -13,7 +13,9 @@ one ``INSERT ... VALUES ... ON CONFLICT DO NOTHING`` statement instead, which
 commits on its own: no BEGIN, staging COPY and COMMIT round trips.
 
 Other databases (the embedded SQLite default) use ``bulk_create`` with
-``ignore_conflicts``: slower, same outcome.
+``ignore_conflicts``: slower, same outcome. Its result lists every row given,
+stored or ignored, so what was stored is counted by SQLite itself (the
+connection's ``total_changes`` before and after).
 
 Either way the rows are stored in one transaction (the caller's, if it has
 one); 200 is answered after the commit, so an acknowledged event is durable.
@@ -89,11 +91,13 @@ def store_events(*, workspace_id: int, rows: list[EventRow]) -> int:
             pass  # some messageId is stored already: keep the others only
         with transaction.atomic(savepoint=False):  # ON COMMIT DELETE ROWS needs one
             return _copy_and_insert(workspace_id, rows)
-    created = Event.objects.bulk_create(
+    connection.ensure_connection()
+    before = connection.connection.total_changes
+    Event.objects.bulk_create(
         [Event(workspace_id=workspace_id, **row._asdict()) for row in rows],
         ignore_conflicts=True,
     )
-    return len(created)
+    return connection.connection.total_changes - before
 
 
 def _first_of_each_message_id(rows: list[EventRow]) -> list[EventRow]:

@@ -1,0 +1,109 @@
+"""Running an import to its end as an ``ImportRun`` (the task's work)."""
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from django.db import transaction
+from django.utils import timezone
+
+from engage.events.importing import (
+    ImportNotPossible,
+    ImportReport,
+    import_dir,
+    open_workspace_file,
+    run_import,
+)
+
+from .models import ImportRun
+
+logger = logging.getLogger(__name__)
+
+#: Where uploads are kept until their run ends, in the workspace's import directory.
+UPLOADS = "uploads"
+
+
+def perform_import(
+    run_id: int,
+    *,
+    file: BinaryIO | None = None,
+    batch_size: int = 500,
+    progress: Callable[[ImportRun], None] | None = None,
+) -> ImportRun:
+    """Run a queued import to its end, saving its counts after each batch.
+
+    Safe to call twice (a task delivered again): only a queued run is taken.
+    ``file`` is a file the caller opened (``import_source --file``); else the
+    run's kept upload, else the importer's own source.
+    """
+    taken = ImportRun.objects.filter(pk=run_id, status=ImportRun.QUEUED).update(
+        status=ImportRun.RUNNING, started_at=timezone.now()
+    )
+    run = ImportRun.objects.select_related("workspace").get(pk=run_id)
+    if not taken:
+        return run
+
+    def saved(report: ImportReport) -> None:
+        _copy_counts(report, run)
+        run.phase = "storing" if report.applied else "checking"
+        run.save(update_fields=[*COUNTS, "phase"])
+        if progress:
+            progress(run)
+
+    upload = None
+    try:
+        if file is None and run.stored_path:
+            upload = file = open_workspace_file(workspace=run.workspace, path=run.stored_path)
+        report = run_import(
+            workspace=run.workspace,
+            plugin_id=run.importer_id,
+            file=file,
+            mode=run.mode,
+            batch_size=batch_size,
+            progress=saved,
+        )
+    except ImportNotPossible as exc:
+        return _fail(run, str(exc))
+    except OSError as exc:
+        return _fail(run, f"{run.importer_id}: could not read the source: {exc}")
+    except Exception:
+        logger.exception("import run %s stopped", run.pk)
+        _fail(run, "stopped on an unexpected error; the server's log has its details")
+        raise
+    finally:
+        if upload is not None:
+            upload.close()
+        _remove_upload(run)
+    _copy_counts(report, run)
+    if not report.applied:
+        run.phase = "checking"
+        bad = f"{report.invalid:,} bad rows"
+        return _fail(run, f"nothing stored: {bad}, and all or nothing was asked")
+    run.status = ImportRun.SUCCEEDED
+    run.phase = ""
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+COUNTS = ("read", "stored", "duplicates", "invalid", "errors", "bytes_read")
+
+
+def _copy_counts(report: ImportReport, run: ImportRun) -> None:
+    for name in COUNTS:
+        setattr(run, name, getattr(report, name))
+
+
+def _fail(run: ImportRun, reason: str) -> ImportRun:
+    run.status = ImportRun.FAILED
+    run.failure = reason
+    run.finished_at = timezone.now()
+    with transaction.atomic():
+        run.save()
+    return run
+
+
+def _remove_upload(run: ImportRun) -> None:
+    if run.stored_path:
+        Path(import_dir(run.workspace) / run.stored_path).unlink(missing_ok=True)
