@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from liquid.exceptions import LiquidError
 
 from engage.audit.admin import AuditedAdmin
@@ -212,19 +212,31 @@ class MessageTemplateAdmin(AuditedAdmin, WorkspaceScopedAdmin):
         profile = canonical_profile(workspace=template.workspace, profile_id=profile_id)
         if profile is None:
             return HttpResponse("profile: no such customer in this workspace", status=404)
+        context = rendering.profile_context(profile)
         try:
-            content = rendering.render(
-                rendering.variant(template, profile.locale), rendering.profile_context(profile)
-            )
+            content = rendering.render(rendering.variant(template, profile.locale), context)
         except rendering.TemplateError as exc:
             return HttpResponse(str(exc), status=400, content_type="text/plain")
+        # What each recommender has for this customer, whether or not the
+        # template shows it yet: what `recommendations.<id>` would loop over.
+        offered = context.get("recommendations") or {}
+        recommended = format_html_join(
+            "",
+            "<li>{}: {}</li>",
+            (
+                (key, ", ".join(item["title"] or item["id"] for item in offered[key]) or "none")
+                for key in offered
+            ),
+        )
         return HttpResponse(
             format_html(
                 "<!doctype html><title>Preview</title>"
                 "<p><b>Subject:</b> {}</p><pre>{}</pre><hr>"
-                '<iframe sandbox srcdoc="{}" style="width:100%;height:60vh"></iframe>',
+                '<iframe sandbox srcdoc="{}" style="width:100%;height:60vh"></iframe>'
+                "<h2>Recommendations for this customer</h2><ul>{}</ul>",
                 content.subject,
                 content.body,
                 content.html,
+                recommended,
             )
         )
