@@ -3,11 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from engage.api.routing import methods_of
-from engage.events import source_webhooks
 from engage.privacy.api.views import ProfileErasureView
 from engage.profiles.api.views import ProfileDetailView
-from engage.server.health import health
-from engage.server.start import start_page
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -29,18 +26,10 @@ urlpatterns = [
     path("api/", include("engage.catalog.urls")),
     path("api/", include("engage.metrics.urls")),
     path("api/", include("engage.imports.urls")),
-    path(
-        "sources/<int:workspace_id>/<slug:importer_id>/",
-        source_webhooks.receive,
-        name="source-webhook",
-    ),
     path("", include("engage.messaging.public_urls")),
     path("", include("engage.inbox.urls")),
-    path("", include("engage.feedback.public_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("health", health, name="health"),
-    path("", start_page, name="start"),
 ]
 
 handler404 = "engage.api.not_found.page_not_found"
