@@ -239,6 +239,11 @@ class MessagingPolicy(models.Model):
         default=30,
         help_text="Longest a support case pauses marketing when no Ticket Solved comes.",
     )
+    preference_topics = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Marketing topics the preference centre offers besides "marketing".',
+    )
 
     class Meta:
         verbose_name_plural = "messaging policies"

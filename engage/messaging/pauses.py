@@ -3,26 +3,32 @@
 A detractor's answer (``detractor_pause``) or an open support case
 (``support_case``) pauses marketing; transactional and service messages are
 never paused (the policy check reads the message's category). Writers work
-on a set of customers at once, a few statements whatever its size.
+on a set of customers at once: one locking read, one update and one insert
+whatever its size.
 
 Starts and ends carry their time (``at``, the event's time when an event
 drove them), so events applied out of order settle the same as in order: a
 start older than an end already applied changes nothing, and an end older
-than the start it meets leaves the pause on.
+than the start it meets leaves the pause on. A customer with no pause that
+gets an end keeps an ended row for that reason.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Case, CharField, DateTimeField, F, Q, TextField, Value, When
-from django.db.models.functions import Greatest
+from django.db.models import F, Q
 from django.utils import timezone
 
-from .models import MarketingPause
+from engage.bulk import update_rows
+
+from .models import MarketingPause, MessagingPolicy
 
 # Started and not ended since (an end older than the latest start does not count).
 NOT_ENDED = Q(ended_at__isnull=True) | Q(ended_at__lt=F("started_at"))
+TICKET_OPENED = "Ticket Opened"
+TICKET_ENDED = ("Ticket Solved", "Ticket Closed")
+FIELDS = ["detail", "source_event_id", "started_at", "ended_at", "until", "updated_at"]
 
 
 @dataclass(frozen=True)
@@ -32,8 +38,12 @@ class Pause:
     detail: str
 
 
-def _time(value: datetime) -> Value:
-    return Value(value, output_field=DateTimeField())
+@dataclass(frozen=True)
+class Start:
+    at: datetime
+    until: datetime
+    detail: str = ""
+    source_event_id: str = ""
 
 
 def pause_marketing(
@@ -54,82 +64,117 @@ def pause_marketing(
     at = at or timezone.now()
     if until <= at:
         raise ValueError("until: must be after the pause starts")
-    ids = list(dict.fromkeys(profile_ids))
-    if not ids:
-        return 0
-    source_event_id = (source_event_id or "")[:255]
-    rows = MarketingPause.objects.filter(
-        workspace_id=workspace_id, profile_id__in=ids, reason=reason
-    )
-    kept = NOT_ENDED & Q(until__gte=until)
-    with transaction.atomic():
-        held = set(rows.values_list("profile_id", flat=True))
-        # Rows ended after ``at`` are left alone: that end came later.
-        written = rows.filter(Q(ended_at__isnull=True) | Q(ended_at__lt=at)).update(
-            until=Case(When(NOT_ENDED, then=Greatest("until", _time(until))), default=_time(until)),
-            started_at=Case(
-                When(NOT_ENDED, then=Greatest("started_at", _time(at))), default=_time(at)
-            ),
-            detail=Case(
-                When(kept, then=F("detail")), default=Value(detail), output_field=TextField()
-            ),
-            source_event_id=Case(
-                When(kept, then=F("source_event_id")),
-                default=Value(source_event_id),
-                output_field=CharField(),
-            ),
-        )
-        new = [
-            MarketingPause(
-                workspace_id=workspace_id,
-                profile_id=profile_id,
-                origin_profile_id=profile_id,
-                reason=reason,
-                detail=detail,
-                source_event_id=source_event_id,
-                started_at=at,
-                until=until,
-            )
-            for profile_id in ids
-            if profile_id not in held
-        ]
-        MarketingPause.objects.bulk_create(new)
-    return written + len(new)
+    start = Start(at, until, detail, (source_event_id or "")[:255])
+    changes = {profile_id: [start] for profile_id in profile_ids}
+    return _write(workspace_id, reason, changes)
 
 
 def end_pause(
     *, workspace_id: int, profile_ids: list[int], reason: str, at: datetime | None = None
 ) -> int:
     """End the pause for ``reason`` of ``profile_ids`` as of ``at`` (now);
-    returns the rows written. A customer without a pause gets an ended one,
-    so a start older than this end, applied later, stays ended."""
+    returns the rows written."""
     at = at or timezone.now()
-    ids = list(dict.fromkeys(profile_ids))
-    if not ids:
+    return _write(workspace_id, reason, {profile_id: [at] for profile_id in profile_ids})
+
+
+def follow_tickets(events) -> int:
+    """Start a ``support_case`` pause on ``Ticket Opened`` and end it on
+    ``Ticket Solved`` or ``Ticket Closed``, for a batch of recorded events;
+    a case never solved stops pausing after the workspace's
+    ``support_pause_days``. Returns the rows written."""
+    tickets = [e for e in events if e.name == TICKET_OPENED or e.name in TICKET_ENDED]
+    if not tickets:
         return 0
-    rows = MarketingPause.objects.filter(
-        workspace_id=workspace_id, profile_id__in=ids, reason=reason
-    )
-    with transaction.atomic():
-        held = set(rows.values_list("profile_id", flat=True))
-        written = rows.update(
-            ended_at=Case(When(ended_at__gt=at, then=F("ended_at")), default=_time(at))
+    workspaces = {e.workspace_id for e in tickets}
+    days = dict.fromkeys(workspaces, MessagingPolicy._meta.get_field("support_pause_days").default)
+    days.update(
+        MessagingPolicy.objects.filter(workspace_id__in=workspaces).values_list(
+            "workspace_id", "support_pause_days"
         )
-        new = [
-            MarketingPause(
-                workspace_id=workspace_id,
-                profile_id=profile_id,
-                origin_profile_id=profile_id,
-                reason=reason,
-                started_at=at,
-                ended_at=at,
-                until=at,
+    )
+    changes: dict[int, dict[int, list]] = {}
+    for event in sorted(tickets, key=lambda e: e.timestamp):
+        if event.name == TICKET_OPENED:
+            change = Start(
+                event.timestamp,
+                event.timestamp + timedelta(days=days[event.workspace_id]),
+                f"ticket opened {event.timestamp:%Y-%m-%d %H:%M}",
+                event.message_id[:255],
             )
-            for profile_id in ids
-            if profile_id not in held
-        ]
+        else:
+            change = event.timestamp
+        changes.setdefault(event.workspace_id, {}).setdefault(event.profile_id, []).append(change)
+    return sum(
+        _write(workspace_id, MarketingPause.SUPPORT_CASE, by_profile)
+        for workspace_id, by_profile in changes.items()
+    )
+
+
+def _write(workspace_id: int, reason: str, changes: dict[int, list]) -> int:
+    """Apply each customer's starts (``Start``) and ends (a datetime) to
+    their rows for ``reason``, locked while they change."""
+    if not changes:
+        return 0
+    with transaction.atomic():
+        held: dict[int, list[MarketingPause]] = {}
+        rows = MarketingPause.objects.select_for_update().filter(
+            workspace_id=workspace_id, profile_id__in=list(changes), reason=reason
+        )
+        for row in rows.order_by("pk"):
+            held.setdefault(row.profile_id, []).append(row)
+        now = timezone.now()
+        changed, new = [], []
+        for profile_id, steps in changes.items():
+            if profile_id not in held:
+                row = _first(workspace_id, profile_id, reason, steps[0])
+                for step in steps[1:]:
+                    _apply(row, step)
+                new.append(row)
+                continue
+            for row in held[profile_id]:
+                touched = [_apply(row, step) for step in steps]
+                if any(touched):
+                    row.updated_at = now
+                    changed.append(row)
+        update_rows(MarketingPause, changed, FIELDS)
         MarketingPause.objects.bulk_create(new)
-    return written + len(new)
+    return len(changed) + len(new)
+
+
+def _first(workspace_id: int, profile_id: int, reason: str, step) -> MarketingPause:
+    """A customer's first row for ``reason``: a pause, or an ended one."""
+    row = MarketingPause(
+        workspace_id=workspace_id,
+        profile_id=profile_id,
+        origin_profile_id=profile_id,
+        reason=reason,
+    )
+    if isinstance(step, Start):
+        row.started_at, row.until = step.at, step.until
+        row.detail, row.source_event_id = step.detail, step.source_event_id
+    else:
+        row.started_at = row.ended_at = row.until = step
+    return row
+
+
+def _apply(row: MarketingPause, step) -> bool:
+    """One start or end on ``row`` in memory; False when it changes nothing."""
+    if not isinstance(step, Start):
+        if row.ended_at is not None and row.ended_at >= step:
+            return False
+        row.ended_at = step
+        return True
+    if row.ended_at is not None and row.ended_at >= step.at:
+        return False  # ended after this start
+    if row.ended_at is None or row.ended_at < row.started_at:
+        row.started_at = max(row.started_at, step.at)
+        if row.until >= step.until:
+            return True
+    else:
+        row.started_at = step.at
+    row.until, row.detail, row.source_event_id = step.until, step.detail, step.source_event_id
+    return True
 
 
 def in_force(profile_ids, now: datetime) -> dict[int, Pause]:

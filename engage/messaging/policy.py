@@ -6,21 +6,24 @@ unsubscribe that arrives in between still counts. In order:
 1. consent: an opt-out of the message's topic (or of marketing, for a
    marketing message) on its channel or on every channel skips it; a channel
    that needs opt-in skips marketing without an explicit opt-in;
-2. quiet hours in the customer's timezone defer marketing to the end of the
+2. a marketing pause skips marketing to the customer until it ends, with
+   its reason (``detractor_pause``, ``support_case``), detail and end;
+   transactional and service messages are never paused;
+3. quiet hours in the customer's timezone defer marketing to the end of the
    window (never drop it);
-3. frequency caps per channel and the contact-pressure budget across channels
+4. frequency caps per channel and the contact-pressure budget across channels
    (per day and per week), counting the messages already claimed with it in
    the worker's chunk. A message that would take a slot a higher-ranked
    message is waiting for is deferred briefly, so the higher rank (category,
    then campaign priority, then age) wins the last slot instead of whichever
    worker came first; a message with no slot left is skipped;
-4. ``engage_check_send`` plugins: any skip wins, else the latest deferral.
+5. ``engage_check_send`` plugins: any skip wins, else the latest deferral.
 
 The caller writes every skip and deferral to the decision log.
 """
 
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Count, Q
@@ -28,7 +31,7 @@ from django.db.models import Count, Q
 from engage.plugins.base import ALLOW, DEFER, SKIP, Channel, Decision
 from engage.plugins.manager import get_plugin_manager
 
-from . import consent
+from . import consent, pauses
 from .models import Consent, Message, MessagingPolicy
 
 # How long an outranked message waits before it checks again.
@@ -55,13 +58,15 @@ def check(
     policy: MessagingPolicy | None = None,
     claimed: Sequence[Message] = (),
     consents: list | None = None,
+    paused: dict | None = None,
 ) -> Decision:
     """``claimed``: the customer's other messages claimed in the same chunk,
     not yet written as ``sending``; each takes a slot. ``consents``: the
     customer's consent history (``consent.histories``), when a chunk read it
-    for all its customers at once."""
+    for all its customers at once; ``paused`` likewise, the chunk's
+    customers' marketing pauses (``pauses.in_force``)."""
     policy = policy or workspace_policy(message.workspace_id)
-    for rule in (_consent, _quiet_hours, _caps):
+    for rule in (_consent, _pause, _quiet_hours, _caps):
         verdict = rule(
             message=message,
             profile=profile,
@@ -70,6 +75,7 @@ def check(
             policy=policy,
             claimed=claimed,
             consents=consents,
+            paused=paused,
         )
         if verdict is not None:
             return verdict
@@ -97,6 +103,20 @@ def _consent(*, message, profile, channel, consents, **_):
     ):
         return Decision(SKIP, "no_opt_in", f"{message.channel} needs the customer's opt-in")
     return None
+
+
+def _pause(*, message, profile, now, paused, **_):
+    if message.category != Message.MARKETING:
+        return None
+    if paused is None:
+        paused = pauses.in_force([profile.pk], now)
+    pause = paused.get(profile.pk)
+    if pause is None:
+        return None
+    detail = f"marketing paused until {pause.until.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return Decision(
+        SKIP, pause.reason, f"{detail}: {pause.detail}" if pause.detail else detail, pause.until
+    )
 
 
 def customer_timezone(profile, policy: MessagingPolicy) -> ZoneInfo:

@@ -1,13 +1,15 @@
-"""Keeping messages, consent and decisions with the customer across merges,
-and applying email providers' tracking events as anymail reports them."""
+"""Keeping messages, consent, decisions and pauses with the customer across
+merges, pausing marketing while a support case is open, and applying email
+providers' tracking events as anymail reports them."""
 
 from anymail.signals import tracking
 from django.dispatch import receiver
 
+from engage.events.signals import events_recorded
 from engage.profiles import repoint
 from engage.profiles.signals import profiles_merged, profiles_split
 
-from . import esp
+from . import esp, pauses
 from .models import Consent, MarketingPause, Message, MessageDecision
 
 
@@ -33,6 +35,13 @@ def on_profiles_split(sender, *, pairs, **kwargs):
     rows, new_profile = repoint.handed_back(pairs)
     for model in (Message, Consent, MessageDecision, MarketingPause):
         model.objects.filter(rows).update(profile_id=new_profile)
+
+
+@receiver(events_recorded, dispatch_uid="messaging-support-cases")
+def on_events_recorded(sender, *, events, **kwargs):
+    """``Ticket Opened`` pauses marketing, ``Ticket Solved`` (or ``Closed``)
+    ends the pause: a few statements per announced chunk."""
+    pauses.follow_tickets(events)
 
 
 @receiver(tracking, dispatch_uid="engage-esp-tracking")

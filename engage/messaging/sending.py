@@ -43,7 +43,7 @@ from engage.plugins.selectors import enabled_channel
 from engage.profiles.models import Profile
 from engage.sendrates import buckets as sendrates
 
-from . import consent, policy, timeline
+from . import consent, pauses, policy, timeline
 from .models import Message, MessageDecision, MessagingPolicy
 
 logger = logging.getLogger(__name__)
@@ -186,6 +186,7 @@ def _claim(
         channels: dict[tuple[int, str], Channel | None] = {}
         rules: dict[int, MessagingPolicy] = {}
         consents = consent.histories(list(profiles))
+        paused = pauses.in_force(list(profiles), now)
         for message in messages:
             profile = profiles.get(message.profile_id)
             if profile is None:
@@ -204,6 +205,7 @@ def _claim(
                 rules[message.workspace_id],
                 claims,
                 consents.get(profile.pk, []),
+                paused,
                 now,
             )
             message.updated_at = timezone.now()
@@ -217,7 +219,9 @@ def _claim(
     return claims, len(changed)
 
 
-def _verdict(message, profile, channel, rules, claims, consents, now) -> MessageDecision | None:
+def _verdict(
+    message, profile, channel, rules, claims, consents, paused, now
+) -> MessageDecision | None:
     """Settle one message of the claim in memory: claimed (None) or skipped
     or deferred (the decision saying why)."""
     if channel is None:
@@ -233,10 +237,13 @@ def _verdict(message, profile, channel, rules, claims, consents, now) -> Message
         policy=rules,
         claimed=claimed,
         consents=consents,
+        paused=paused,
     )
     if verdict.action == policy.SKIP:
         message.status, message.error = Message.SKIPPED, verdict.detail
-        return decision(message, MessageDecision.SKIP, verdict.reason, verdict.detail)
+        return decision(
+            message, MessageDecision.SKIP, verdict.reason, verdict.detail, verdict.until
+        )
     if verdict.action == policy.DEFER:
         message.status, message.next_attempt_at = Message.DEFERRED, verdict.until
         return decision(

@@ -2,10 +2,14 @@ import datetime as dt
 
 import pytest
 
-from engage.messaging import pauses
-from engage.messaging.models import MarketingPause
+from engage.events.processing import process_pending
+from engage.messaging import pauses, sending
+from engage.messaging.models import MarketingPause, Message, MessageDecision, MessagingPolicy
 from engage.profiles.merge import merge_profiles, split_merge
-from engage.profiles.models import Profile, ProfileMerge
+from engage.profiles.models import Identity, Profile, ProfileMerge
+from tests.identity_helpers import T0, pending_event, profile_of
+
+from .helpers import queue_email
 
 pytestmark = pytest.mark.django_db
 
@@ -86,3 +90,67 @@ def test_a_merge_keeps_the_longest_pause_and_a_split_hands_back_its_own(workspac
     split_merge(merge=merge, by="operator")
     assert paused(customer).detail == "short"
     assert paused(Profile.objects.get(pk=other.pk)).detail == "long"
+
+
+def test_a_paused_customer_gets_no_marketing_and_the_ledger_says_why_until_when(
+    workspace, email_channel, customer, smtp_server
+):
+    ws = workspace.workspace
+    other = Profile.objects.create(workspace=ws, traits={"email": "bo@example.com"})
+    Identity.objects.create(workspace=ws, profile=other, kind="email", value="bo@example.com")
+    pause(workspace, customer, 30, at=NOW - DAY, detail="NPS 2: late again")
+    promo = queue_email(ws, customer, category="marketing")
+    newsletter = queue_email(ws, customer, category="marketing")
+    Message.objects.filter(pk=newsletter.pk).update(topic="newsletter")
+    receipt = queue_email(ws, customer, category="transactional")
+    notice = queue_email(ws, customer, category="service")
+    theirs = queue_email(ws, other, category="marketing")
+
+    # One chunk: the pause is read once for all of it.
+    sending.send_due(now=NOW)
+
+    statuses = dict(Message.objects.values_list("pk", "status"))
+    assert statuses[promo.pk] == statuses[newsletter.pk] == Message.SKIPPED
+    assert statuses[receipt.pk] == statuses[notice.pk] == statuses[theirs.pk] == Message.SENT
+    skip = MessageDecision.objects.get(message=promo)
+    assert (skip.action, skip.reason, skip.until) == ("skip", "detractor_pause", NOW + 29 * DAY)
+    assert skip.detail == "marketing paused until 2030-03-30 12:00 UTC: NPS 2: late again"
+    # Once the pause is over, marketing goes again.
+    later = queue_email(ws, customer, category="marketing", key="later")
+    assert sending.send_message(later.pk, now=NOW + 30 * DAY) == Message.SENT
+
+
+def ticket(ws, name, at, user_id="ann"):
+    return pending_event(ws, user_id=user_id, name=name, at=at)
+
+
+def test_ticket_events_open_and_end_a_support_case_pause_whatever_their_order(
+    workspace, django_capture_on_commit_callbacks
+):
+    ws = workspace.workspace
+    MessagingPolicy.objects.create(workspace=ws, support_pause_days=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket(ws, "Ticket Opened", T0)
+        ticket(ws, "Ticket Opened", T0, user_id="bob")
+        ticket(ws, "Ticket Solved", T0 + DAY, user_id="bob")  # the same batch
+        process_pending()
+    ann, bob = profile_of(ws, "user_id", "ann"), profile_of(ws, "user_id", "bob")
+    assert paused(ann, T0 + DAY).reason == "support_case"
+    assert paused(ann, T0 + DAY).until == T0 + 10 * DAY  # never solved: the safety end
+    assert paused(bob, T0 + 2 * DAY) is None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket(ws, "Ticket Closed", T0 + 3 * DAY)
+        # Solved before it was opened, the events arriving the other way round.
+        ticket(ws, "Ticket Solved", T0 + 5 * DAY, user_id="bob")
+        process_pending()
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket(ws, "Ticket Opened", T0 + 4 * DAY, user_id="bob")
+        process_pending()
+    assert paused(ann, T0 + 4 * DAY) is None
+    assert paused(bob, T0 + 6 * DAY) is None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket(ws, "Ticket Opened", T0 + 7 * DAY, user_id="bob")
+        process_pending()
+    assert paused(bob, T0 + 8 * DAY).until == T0 + 17 * DAY

@@ -18,6 +18,11 @@ class Migration(migrations.Migration):
             name='support_pause_days',
             field=models.PositiveSmallIntegerField(default=30, help_text='Longest a support case pauses marketing when no Ticket Solved comes.'),
         ),
+        migrations.AddField(
+            model_name='messagingpolicy',
+            name='preference_topics',
+            field=models.JSONField(blank=True, default=list, help_text='Marketing topics the preference centre offers besides "marketing".'),
+        ),
         migrations.CreateModel(
             name='MarketingPause',
             fields=[
