@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from engage.api.routing import methods_of
+from engage.events import source_webhooks
 from engage.privacy.api.views import ProfileErasureView
 from engage.profiles.api.views import ProfileDetailView
 
@@ -26,6 +27,11 @@ urlpatterns = [
     path("api/", include("engage.catalog.urls")),
     path("api/", include("engage.metrics.urls")),
     path("api/", include("engage.imports.urls")),
+    path(
+        "sources/<int:workspace_id>/<slug:importer_id>/",
+        source_webhooks.receive,
+        name="source-webhook",
+    ),
     path("", include("engage.messaging.public_urls")),
     path("", include("engage.inbox.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -26,6 +26,7 @@ import hmac
 import json
 import re
 from datetime import datetime
+from urllib.parse import urlencode
 
 from engage.plugins import hookimpl
 from engage.plugins.base import Checkpoint, Importer, ImportProblem, SettingField
@@ -220,26 +221,23 @@ class Shopify(Importer):
         cursor = dict(self.cursor or {})
         since = cursor.get("updated_at_min") or self.settings.get("updated_at_min")
         url = cursor.get("next_page")
-        if url is None:
-            query = f"status=any&limit={self.settings['page_size']}"
+        if url is None:  # a page_info link carries the query it continues
+            query = {"status": "any", "limit": self.settings["page_size"]}
+            if since:
+                query["updated_at_min"] = since
             url = (
                 f"{self.settings['shop_url'].rstrip('/')}/admin/api/"
-                f"{self.settings['api_version']}/orders.json?{query}"
+                f"{self.settings['api_version']}/orders.json?{urlencode(query)}"
             )
-            params = {"updated_at_min": since} if since else {}
-        else:
-            params = {}  # a page_info link carries the query it continues
         newest = cursor.get("newest") or since
         while url:
             response = source_request(
                 "GET",
                 url,
-                params=params,
                 headers={"X-Shopify-Access-Token": self.settings["access_token"]},
                 source=SOURCE,
                 credential="access_token",
             )
-            params = {}
             for order in response.json().get("orders", []):
                 yield from order_calls(order)
                 newest = _later(newest, order.get("updated_at"))

@@ -54,15 +54,19 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 def _error_of(response: httpx.Response) -> tuple[str, str, object]:
     """(code, message, parsed body) from the common provider error shapes:
-    Twilio ``{"code", "message"}``, Google/Meta ``{"error": {"code"|"status", "message"}}``."""
+    Twilio ``{"code", "message"}``, Google/Meta ``{"error": {"code"|"status", "message"}}``,
+    Shopify ``{"errors"}``, Zendesk ``{"error", "description"}``."""
     try:
         body = response.json()
     except ValueError:
         return "", response.text[:300], response.text
     if isinstance(body, dict):
+        if "errors" in body and "error" not in body:  # Shopify: {"errors": "..." or {field: ...}}
+            return "", str(body["errors"])[:300], body
         error = body.get("error", body)
         if isinstance(error, str):  # OAuth 2: {"error": "invalid_grant", "error_description"}
-            return error, str(body.get("error_description", ""))[:300], body
+            detail = body.get("error_description", body.get("description", ""))  # or Zendesk's
+            return error, str(detail)[:300], body
         if isinstance(error, dict):
             code = error.get("code", error.get("status", ""))
             details = error.get("details") or []
