@@ -8,16 +8,15 @@ identity of kind ``source``), first_name, last_name; any other column becomes
 a trait. Empty cells are left out. A row needs at least one identifier
 (user_id, email, phone or external_id).
 
-Problems are reported by line and column name, never quoting the file: it
-may not be the CSV the operator meant, and its first line could be a secret.
+Problems are reported by line and column name, never quoting the file
+(``engage.imports.csvfile``).
 """
 
-import csv
 import hashlib
-import io
 import json
 
 from engage.events.importing import path_problem
+from engage.imports.csvfile import csv_rows
 from engage.plugins import hookimpl
 from engage.plugins.base import Importer, ImportProblem, SettingField
 from engage.profiles.identifiers import InvalidIdentifier, check_kind, normalize
@@ -57,37 +56,14 @@ class CsvCustomers(Importer):
         return {}
 
     def read(self, *, workspace):
-        # utf-8-sig drops the byte-order mark spreadsheet programs write.
-        text = io.TextIOWrapper(self.file, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text)
-        try:
-            yield from self._rows(reader, workspace)
-        except UnicodeDecodeError:
-            # Decoding goes by blocks: the lines read so far were good.
-            where = f"after line {reader.line_num}"
-            yield ImportProblem(where, "file", "not UTF-8 text; save it as CSV UTF-8")
-        except csv.Error as exc:
-            # The csv module's reasons ("field larger than field limit") quote nothing.
-            yield ImportProblem(f"line {reader.line_num}", "file", f"not a CSV file: {exc}")
-        finally:
-            text.detach()  # the file is engage's to close
-
-    def _rows(self, reader, workspace):
         source = self.settings["source"]
         region = workspace.default_phone_region
-        columns = [name.strip() for name in next(reader, ())]
-        if not set(columns) & set(IDENTIFIER_COLUMNS):
-            # Not a customer list: one problem, not one per line.
-            yield ImportProblem("line 1", ",".join(IDENTIFIER_COLUMNS), NO_IDENTIFIER_COLUMN)
-            return
-        for cells in reader:
-            if not any(cell.strip() for cell in cells):
-                continue  # a blank line
-            row = {}
-            for name, cell in zip(columns, cells, strict=False):
-                if name and cell.strip():
-                    row[name] = cell.strip()
-            yield self._call(row, line=reader.line_num, source=source, region=region)
+        for item in csv_rows(self.file, check_columns=_identifier_column):
+            if isinstance(item, ImportProblem):
+                yield item
+            else:
+                line, row = item
+                yield self._call(row, line=line, source=source, region=region)
 
     def _call(self, row: dict, *, line: int, source: str, region: str):
         where = f"line {line}"
@@ -127,6 +103,12 @@ class CsvCustomers(Importer):
     @staticmethod
     def _digest(row: dict) -> str:
         return hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
+
+
+def _identifier_column(columns: list[str]) -> ImportProblem | None:
+    if set(columns) & set(IDENTIFIER_COLUMNS):
+        return None
+    return ImportProblem("line 1", ",".join(IDENTIFIER_COLUMNS), NO_IDENTIFIER_COLUMN)
 
 
 @hookimpl
