@@ -31,7 +31,9 @@ def exception_handler(exc, context):
 
 
 def field_errors(detail, path: str = "") -> dict[str, list[str]]:
-    """Flatten DRF's nested validation detail into ``{"a.b[2].c": ["reason"]}``.
+    """Flatten DRF's nested validation detail into ``{"a.b[2].c": ["reason"]}``
+    (a list's errors come as a list, or from DRF's list serializer as a dict
+    by position).
 
     Errors about the body as a whole (a bare list, ``non_field_errors``) are
     collected under ``""``, which the handler folds into ``detail`` only.
@@ -39,8 +41,11 @@ def field_errors(detail, path: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         errors: dict[str, list[str]] = {}
         for key, value in detail.items():
-            key = "" if key == "non_field_errors" else str(key)
-            child = f"{path}.{key}" if path and key else (path or key)
+            if isinstance(key, int):  # a list serializer's errors, by position
+                child = f"{path}[{key}]"
+            else:
+                key = "" if key == "non_field_errors" else str(key)
+                child = f"{path}.{key}" if path and key else (path or key)
             for field, reasons in field_errors(value, child).items():
                 errors.setdefault(field, []).extend(reasons)
         return errors
