@@ -32,8 +32,9 @@ def index_sql(sql: Dialect, grain: str, column: str) -> str:
         days = f"(CAST({column} AT TIME ZONE 'UTC' AS date) - DATE '1970-01-05')"
     else:
         days = f"CAST(julianday(substr({column}, 1, 10)) - julianday('1970-01-05') AS INTEGER)"
-    # Floor division that is exact on both databases (their % truncates).
-    return f"(({days}) - ((({days}) % 7) + 7) % 7) / 7"
+    # Floor division that is exact on both databases (their % truncates);
+    # % doubled, as the SQL is run with parameters.
+    return f"(({days}) - ((({days}) %% 7) + 7) %% 7) / 7"
 
 
 def index_of(grain: str, day: date) -> int:

@@ -8,7 +8,7 @@ of ``start`` to ``end``. A cohort's ``size`` counts its customers;
 ``active[k]`` counts those of them with an activity (``activity=any``: an
 event the customer caused, not one engage wrote such as a send) or a purchase
 (``activity=purchase``) in the k-th period after the cohort's, from 0 up to
-the period holding ``end``; ``rates[k]`` is ``active[k] / size``. Periods are
+the period holding ``end`` (or today, if earlier); ``rates[k]`` is ``active[k] / size``. Periods are
 counted whole (the current one so far).
 
 Closed periods are read from the daily rollups (``rollups``) when the beat
@@ -148,7 +148,11 @@ def retention(
     result = Retention(grain=grain, basis=basis, activity=activity)
     if start > end:
         return result
-    first, last = periods.index_of(grain, start), periods.index_of(grain, end)
+    # No activity is recorded after today: later periods would only add zeros.
+    first = periods.index_of(grain, start)
+    last = periods.index_of(grain, min(end, timezone.now().date()))
+    if first > last:
+        return result
     key = rollups.retention_key(workspace, grain=grain, basis=basis, activity=activity, event=event)
     sizes, active, since = rollups.read_retention(workspace, key, cohorts=(first, last), until=last)
     if since <= last:

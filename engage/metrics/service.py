@@ -14,9 +14,11 @@ second channel* when the same customer sends an inbound message on another
 channel within ``context_hours`` after that start: the thread engage keeps
 per customer, not per channel, is what the agent or bot sees there.
 ``context_retention`` = continued / conversations.
+
+``rows`` repeat both as ``measure``, ``of``, ``count`` and ``rate`` (for CSV).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import connection
@@ -41,6 +43,7 @@ class Service:
     conversations: int = 0
     continued: int = 0
     context_retention: float | None = None
+    rows: list[dict] = field(default_factory=list)
 
 
 def service(
@@ -52,10 +55,30 @@ def service(
     context_hours: int = DEFAULT_CONTEXT_HOURS,
 ) -> Service:
     result = Service(repeat_days=repeat_days, context_hours=context_hours)
-    if start > end:
-        return result
+    if start <= end:
+        _count(workspace, result, Window(start, end))
+    result.repeat_contact_rate = ratio(result.repeat_customers, result.solved_customers)
+    result.context_retention = ratio(result.continued, result.conversations)
+    result.rows = [
+        {
+            "measure": "repeat_contact",
+            "of": result.solved_customers,
+            "count": result.repeat_customers,
+            "rate": result.repeat_contact_rate,
+        },
+        {
+            "measure": "context_retention",
+            "of": result.conversations,
+            "count": result.continued,
+            "rate": result.context_retention,
+        },
+    ]
+    return result
+
+
+def _count(workspace: Workspace, result: Service, window: Window) -> None:
     sql = Dialect(connection)
-    start_at, end_at = Window(start, end).params(sql)
+    start_at, end_at = window.params(sql)
     after_solve = sql.days_between("c.timestamp", "s.timestamp")
     inbound = f"{EVENT_ROWS} AND e.name LIKE %s AND e.channel <> ''"
     before = sql.days_between("i.timestamp", "p.timestamp")
@@ -94,7 +117,7 @@ def service(
                ) THEN 1 ELSE 0 END)
         FROM starts i
     """  # noqa: S608 - fixed SQL pieces; values are parameters
-    hours = context_hours / 24.0
+    hours = result.context_hours / 24.0
     like = f"%{INBOUND_SUFFIX}"
     params = [
         workspace.pk,
@@ -109,7 +132,7 @@ def service(
         start_at,
         end_at,
         hours,
-        repeat_days,
+        result.repeat_days,
         hours,
     ]
     for row in fetch(query, params):
@@ -117,6 +140,3 @@ def service(
             result.solved_customers, result.repeat_customers = row["total"], row["hits"] or 0
         else:
             result.conversations, result.continued = row["total"], int(row["hits"] or 0)
-    result.repeat_contact_rate = ratio(result.repeat_customers, result.solved_customers)
-    result.context_retention = ratio(result.continued, result.conversations)
-    return result

@@ -16,7 +16,7 @@ activity, i.e. its utm_source; '' when it had none) and by ``channel``
 - ``revenue_per_customer`` = revenue / customers: the historical LTV;
 - ``average_order_value`` = revenue / orders;
 - ``months_observed`` (cohorts only) = calendar months from the cohort's
-  month to ``end``'s month, both included;
+  month to ``end``'s month (or today's, if earlier), both included;
 - ``purchase_frequency`` (cohorts only) = orders / customers / months_observed;
 - ``predicted_ltv`` (cohorts only) = average_order_value * purchase_frequency
   * ``lifetime_months`` (an option, 36 by default): what a customer of the
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import connection
+from django.utils import timezone
 
 from engage.dialect import Dialect
 from engage.workspaces.models import Workspace
@@ -124,13 +125,13 @@ def value(
         result.total = _figures({"customers": 0, "purchasers": 0, "orders": 0, "revenue": 0})
         return result
     rows = fetch(query, params)
-    end_month = periods.index_of(periods.MONTH, end)
+    end_month = periods.index_of(periods.MONTH, min(end, timezone.now().date()))
     for row in sorted(rows, key=lambda r: (GROUPS.index(r["grp"]), _order(r))):
         figures = _figures(row)
         out = {"group": row["grp"], "key": row["k"], **figures}
         if row["grp"] == "cohort":
             month = int(row["k"])
-            observed = end_month - month + 1
+            observed = max(end_month - month + 1, 1)
             frequency = figures["orders"] / figures["customers"] / observed
             out["key"] = periods.first_day(periods.MONTH, month).isoformat()
             out["months_observed"] = observed
