@@ -233,6 +233,10 @@ ENGAGE_CATALOG_EVENTS = env.bool("ENGAGE_CATALOG_EVENTS", default=False)
 # link-local addresses (SSRF) except in these networks (CIDR list), e.g. an
 # internal relay.
 ENGAGE_OUTBOUND_ALLOWED_NETWORKS = env.list("ENGAGE_OUTBOUND_ALLOWED_NETWORKS", default=[])
+# Importers retry a source's 429, 5xx or lost answer this many times, waiting its
+# Retry-After (else 1, 2, 4... s), each wait capped at this many seconds.
+ENGAGE_SOURCE_RETRIES = env.int("ENGAGE_SOURCE_RETRIES", default=4)
+ENGAGE_SOURCE_MAX_WAIT_SECONDS = env.float("ENGAGE_SOURCE_MAX_WAIT_SECONDS", default=60.0)
 # Importers' `path` settings are read only inside <this directory>/<workspace id>/
 # (files the server's operator puts there); uploads in the admin need none.
 ENGAGE_IMPORT_DIR = env("ENGAGE_IMPORT_DIR", default=str(VAR_DIR / "imports"))
