@@ -146,8 +146,7 @@ def source_request(
     an hour. 401/403 and other refusals are not retried: the same request
     would be refused again.
     """
-    retries = getattr(settings, "ENGAGE_SOURCE_RETRIES", 4)
-    cap = getattr(settings, "ENGAGE_SOURCE_MAX_WAIT_SECONDS", 60.0)
+    retries, cap = settings.ENGAGE_SOURCE_RETRIES, settings.ENGAGE_SOURCE_MAX_WAIT_SECONDS
     attempt = 0
     while True:
         try:
