@@ -175,6 +175,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engage.segments.tasks.refresh_time_dependent_segments",
         "schedule": env.float("ENGAGE_SEGMENT_REFRESH_SECONDS", default=900.0),
     },
+    # Yesterday's attribution and closed periods' retention (docs/metrics.md).
+    "roll-up-metrics": {
+        "task": "engage.metrics.tasks.roll_up_all_workspaces",
+        "schedule": crontab(minute=30, hour=2),
+    },
 }
 
 # --- API ------------------------------------------------------------------
