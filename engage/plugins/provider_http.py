@@ -128,9 +128,11 @@ def post(url: str, **kwargs) -> httpx.Response:
     return request("POST", url, **kwargs)
 
 
-class SourceError(Exception):
+class SourceError(OSError):
     """An importer's source failed for good: the run stops with this message,
-    which names the source (and the setting to fix when it is the operator's)."""
+    which names the source (and the setting to fix when it is the operator's).
+    An OSError, as a file that cannot be read is: an import run records
+    either as its failure."""
 
 
 def source_request(

@@ -7,10 +7,13 @@ import pytest
 
 from engage.events.importing import run_import
 from engage.events.models import Event
-from engage.imports.models import ImportCursor
+from engage.imports.models import ImportCursor, ImportRun
+from engage.imports.runs import perform_import
+from engage.imports.services import create_run
 from engage.plugins.provider_http import SourceError
 from engage.plugins.services import configure_plugin
 from engage.profiles.models import Identity
+from tests.channels.providers import Reply
 
 from .providers import ZENDESK_EMAIL, ZENDESK_TOKEN
 
@@ -154,3 +157,32 @@ def test_a_refused_token_names_zendesk_and_the_setting(zendesk, workspace):
         SourceError, match=r"Zendesk refused the credentials .*Couldn't authenticate you.*api_token"
     ):
         run_import(workspace=workspace.workspace, plugin_id="zendesk")
+
+
+def test_a_run_that_fails_mid_export_keeps_its_pages_and_the_next_run_resumes(zendesk, workspace):
+    ws = workspace.workspace
+    seed(zendesk)
+    original = zendesk.handle
+
+    def second_page_fails(req):
+        if req.query.get("start_time") != "0":
+            raise Reply(500, {"error": "InternalServerError", "description": "Try again"})
+        return original(req)
+
+    zendesk.handle = second_page_fails
+    run = perform_import(create_run(workspace=ws, importer_id="zendesk").pk)
+    assert run.status == ImportRun.FAILED
+    assert "Zendesk failed 5 times in a row" in run.failure
+    assert "HTTP 500 InternalServerError: Try again" in run.failure
+    assert run.stored == 5  # the first page: two identifies, three ticket events
+    cursor = ImportCursor.objects.get(workspace=ws, importer_id="zendesk").cursor
+    assert cursor == {"start_time": 1390362490}
+
+    zendesk.handle = original
+    zendesk.requests.clear()
+    resumed = perform_import(create_run(workspace=ws, importer_id="zendesk").pk)
+    assert resumed.status == ImportRun.SUCCEEDED
+    assert zendesk.requests[0].query["start_time"] == "1390362490"
+    # Ticket 35438 opened; 35437 and its requester (Ada, 35438's too) read again.
+    assert (resumed.stored, resumed.duplicates) == (1, 4)
+    assert Event.objects.filter(workspace=ws).count() == 6
