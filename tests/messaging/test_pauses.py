@@ -154,3 +154,4 @@ def test_ticket_events_open_and_end_a_support_case_pause_whatever_their_order(
         ticket(ws, "Ticket Opened", T0 + 7 * DAY, user_id="bob")
         process_pending()
     assert paused(bob, T0 + 8 * DAY).until == T0 + 17 * DAY
+

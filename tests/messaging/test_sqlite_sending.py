@@ -43,7 +43,22 @@ late = services.create_messages(workspace=ws, channel="email", category="transac
 claims, _ = sending._claim([late.pk], workspace_id=None, now=timezone.now(), limit=5)
 later = timezone.now() + sending.sending_timeout() + dt.timedelta(seconds=1)
 recovered = sending.recover_stuck(now=later)
+# Marketing pauses: extended, never shortened; an end applied before an older start.
+from engage.events.signals import RecordedEvent
+from engage.messaging import pauses
+day = dt.timedelta(days=1)
+t0 = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+pause = lambda until, at, detail: pauses.pause_marketing(workspace_id=ws.pk,
+    profile_ids=[people[0].pk], reason="detractor_pause", until=until, at=at, detail=detail)
+pause(t0 + 9 * day, t0, "NPS 1")
+pause(t0 + 3 * day, t0 + day, "NPS 2")
+ticket = lambda name, at: RecordedEvent(0, ws.pk, people[1].pk, name, at, name, "")
+pauses.follow_tickets([ticket("Ticket Solved", t0 + 2 * day)])
+pauses.follow_tickets([ticket("Ticket Opened", t0 + day)])
+paused = pauses.in_force([people[0].pk, people[1].pk], t0 + 2 * day)
 print(json.dumps({
+    "paused": [[p == people[0].pk, v.reason, v.until.isoformat(), v.detail]
+               for p, v in paused.items()],
     "created": [c.created for c in made] + [c.created for c in again],
     "same": [a.message.pk for a in again] == [c.message.pk for c in made[:2]],
     "bodies": [c.message.body for c in made],
@@ -71,3 +86,4 @@ def test_create_and_send_in_chunks_on_sqlite(tmp_path, smtp_server):
     assert (out["sent"], out["statuses"]) == (3, ["sent", "sent", "sent", "skipped"])
     assert sorted(m["to"][0] for m in smtp_server.messages) == ["p0@x.io", "p1@x.io", "p2@x.io"]
     assert (out["claimed"], out["recovered"], out["late"]) == (1, 1, "queued")
+    assert out["paused"] == [[True, "detractor_pause", "2030-01-10T00:00:00+00:00", "NPS 1"]]
