@@ -211,6 +211,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BroadcastActionEnum": "engage.broadcasts.models.Broadcast.ACTIONS",
         "BroadcastStatusEnum": "engage.broadcasts.models.Broadcast.STATUSES",
+        "FeedbackKindEnum": "engage.feedback.scales.KINDS",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -34,6 +34,7 @@ urlpatterns = [
     ),
     path("", include("engage.messaging.public_urls")),
     path("", include("engage.inbox.urls")),
+    path("", include("engage.feedback.public_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -1,3 +1,10 @@
 """API routes, mounted under /api/."""
 
-urlpatterns = []
+from django.urls import path
+
+from .api import views
+
+urlpatterns = [
+    path("feedback", views.FeedbackView.as_view(), name="feedback-create"),
+    path("feedback/report", views.ReportView.as_view(), name="feedback-report"),
+]

@@ -55,7 +55,16 @@ def test_scoring_runs_on_sqlite(tmp_path):
     assert result.returncode == 0, result.stderr
 
     out = json.loads(result.stdout.strip().splitlines()[-1])
-    assert out["rows"] == {"ces": 5, "dormancy": 5, "intent": 1, "responsiveness": 1, "rfm": 5}
+    assert out["rows"] == {
+        "ces": 5,
+        "csat": 0,
+        "dormancy": 5,
+        "effort": 0,
+        "intent": 1,
+        "nps": 0,
+        "responsiveness": 1,
+        "rfm": 5,
+    }
     scores = out["scores"]
     assert {name: scores[f"{name}.rfm"] for name in "ABCDE"} == {
         "A": [554, "champions"],

@@ -1,0 +1,197 @@
+"""Reading feedback: survey messages, fatigue, and the reports.
+
+The report functions are what the API (``GET /api/feedback/report``) and the
+admin dashboard call. Each takes the workspace, the kind (``nps``, ``csat``,
+``effort``) and a half-open date range ``[since, until)`` of answer times
+(aware datetimes), and runs one grouped query:
+
+- ``over_time``: per day, week (starting Monday) or month, in UTC: answers,
+  average score and, for NPS, promoters, passives, detractors and the NPS
+  (promoters % minus detractors %, -100 to 100);
+- ``breakdown``: the same figures per channel or per journey (answers not
+  from a journey have journey ``None``), each with its response rate;
+- ``response_rates``: survey messages sent in the range (handed to the
+  provider), the answers to them, and answers ÷ messages, per channel.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
+
+from engage.messaging.models import Message
+from engage.messaging.policy import SLOT_STATUSES
+
+from . import scales
+from .models import Feedback, Survey
+
+INTERVALS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+GROUPS = {"channel": "channel", "journey": "journey_id"}
+
+
+def survey_template_ids(workspace_id: int) -> QuerySet:
+    """The ids of the templates that ask any of the workspace's surveys, as a subquery."""
+    return Survey.templates.through.objects.filter(survey__workspace_id=workspace_id).values(
+        "messagetemplate_id"
+    )
+
+
+def survey_messages(workspace_id: int) -> QuerySet[Message]:
+    """The workspace's messages that asked a survey and were handed to (or
+    possibly to) the provider."""
+    return Message.objects.filter(
+        workspace_id=workspace_id,
+        template_id__in=survey_template_ids(workspace_id),
+        status__in=SLOT_STATUSES,
+    )
+
+
+def fatigue(message: Message, now: datetime) -> str | None:
+    """Why ``message`` must not ask its survey now, or None.
+
+    Only a message sent with a survey's template asks; it must not go to a
+    customer who was asked (a survey message handed to the provider) or who
+    answered (through any door) within that survey's ``fatigue_days``,
+    whichever survey and channel it was. Up to three queries for a survey
+    message, one for any other templated message, none without a template."""
+    if message.template_id is None:
+        return None
+    days = (
+        Survey.objects.filter(workspace_id=message.workspace_id, templates=message.template_id)
+        .order_by("-fatigue_days")
+        .values_list("fatigue_days", flat=True)
+        .first()
+    )
+    if not days:
+        return None
+    since = now - timedelta(days=days)
+    asked = (
+        survey_messages(message.workspace_id)
+        .filter(profile_id=message.profile_id, sending_at__gte=since)
+        .exclude(pk=message.pk)
+    )
+    answered = Feedback.objects.filter(profile_id=message.profile_id, answered_at__gte=since)
+    if asked.exists():
+        return f"the customer was asked for feedback within the last {days} days"
+    if answered.exists():
+        return f"the customer gave feedback within the last {days} days"
+    return None
+
+
+def _answers(workspace_id: int, kind: str, since: datetime, until: datetime) -> QuerySet:
+    return Feedback.objects.filter(
+        workspace_id=workspace_id, kind=kind, answered_at__gte=since, answered_at__lt=until
+    )
+
+
+def _figures(kind: str) -> dict:
+    figures = {"answers": Count("id"), "average": Avg("score")}
+    if kind == scales.NPS:
+        for name in (scales.PROMOTER, scales.PASSIVE, scales.DETRACTOR):
+            figures[f"{name}s"] = Count("id", filter=Q(category=name))
+    return figures
+
+
+def _finish(row: dict, kind: str) -> dict:
+    row["average"] = round(row["average"], 2) if row["average"] is not None else None
+    if kind == scales.NPS:
+        answers = row["answers"]
+        row["nps"] = (
+            round(100 * (row["promoters"] - row["detractors"]) / answers, 1) if answers else None
+        )
+    return row
+
+
+def over_time(
+    *, workspace_id: int, kind: str, since: datetime, until: datetime, interval: str = "week"
+) -> list[dict]:
+    """``[{period, answers, average, (NPS:) promoters, passives, detractors,
+    nps}]`` per period with answers, oldest first."""
+    rows = (
+        _answers(workspace_id, kind, since, until)
+        .annotate(period=INTERVALS[interval]("answered_at"))
+        .values("period")
+        .annotate(**_figures(kind))
+        .order_by("period")
+    )
+    return [_finish(dict(row), kind) for row in rows]
+
+
+def breakdown(
+    *, workspace_id: int, kind: str, since: datetime, until: datetime, by: str = "channel"
+) -> list[dict]:
+    """``[{channel or journey_id, answers, average, (NPS:) ..., nps,
+    surveys_sent, response_rate}]`` per channel (or journey), most answers
+    first. ``surveys_sent`` counts survey messages sent in the range on that
+    channel (journey); the rate is answers to them ÷ them."""
+    column = GROUPS[by]
+    rows = (
+        _answers(workspace_id, kind, since, until)
+        .values(column)
+        .annotate(**_figures(kind))
+        .order_by("-answers", column)
+    )
+    rates = {
+        row[column]: row
+        for row in response_rates(
+            workspace_id=workspace_id, kind=kind, since=since, until=until, by=by
+        )
+    }
+    result = []
+    for row in rows:
+        row = _finish(dict(row), kind)
+        rate = rates.get(row[column], {})
+        row["surveys_sent"] = rate.get("surveys_sent", 0)
+        row["response_rate"] = rate.get("response_rate")
+        result.append(row)
+    return result
+
+
+def response_rates(
+    *, workspace_id: int, kind: str, since: datetime, until: datetime, by: str = "channel"
+) -> list[dict]:
+    """``[{channel or journey_id, surveys_sent, answered, response_rate}]``:
+    messages of the workspace's ``kind`` surveys sent in the range, and how
+    many of them got an answer (0 to 1), per channel (journey)."""
+    column = GROUPS[by]
+    templates = Survey.templates.through.objects.filter(
+        survey__workspace_id=workspace_id, survey__kind=kind
+    ).values("messagetemplate_id")
+    answered = Feedback.objects.filter(message_id=OuterRef("pk"))
+    rows = (
+        Message.objects.filter(
+            workspace_id=workspace_id,
+            template_id__in=templates,
+            status__in=SLOT_STATUSES,
+            sending_at__gte=since,
+            sending_at__lt=until,
+        )
+        .values(column)
+        .annotate(
+            surveys_sent=Count("id"),
+            answered=Count("id", filter=Exists(answered)),
+        )
+        .order_by(column)
+    )
+    return [
+        {
+            column: row[column],
+            "surveys_sent": row["surveys_sent"],
+            "answered": row["answered"],
+            "response_rate": round(row["answered"] / row["surveys_sent"], 4),
+        }
+        for row in rows
+    ]
+
+
+def summary(*, workspace_id: int, kind: str, since: datetime, until: datetime) -> dict:
+    """The whole range at once: answers, average, (NPS:) the categories and
+    the NPS, surveys sent and the response rate."""
+    row = _answers(workspace_id, kind, since, until).aggregate(**_figures(kind))
+    row = _finish(row, kind)
+    rates = response_rates(workspace_id=workspace_id, kind=kind, since=since, until=until)
+    sent = sum(rate["surveys_sent"] for rate in rates)
+    answered = sum(rate["answered"] for rate in rates)
+    row["surveys_sent"] = sent
+    row["response_rate"] = round(answered / sent, 4) if sent else None
+    return row
