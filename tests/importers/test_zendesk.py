@@ -2,14 +2,18 @@
 when each case opened and was solved, and the next run from ``end_time``."""
 
 import base64
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from engage.events.importing import run_import
 from engage.events.models import Event
 from engage.imports.models import ImportCursor, ImportRun
 from engage.imports.runs import perform_import
 from engage.imports.services import create_run
+from engage.messaging.models import MarketingPause
+from engage.messaging.pauses import in_force
 from engage.plugins.provider_http import SourceError
 from engage.plugins.services import configure_plugin
 from engage.profiles.models import Identity
@@ -186,3 +190,24 @@ def test_a_run_that_fails_mid_export_keeps_its_pages_and_the_next_run_resumes(ze
     # Ticket 35438 opened; 35437 and its requester (Ada, 35438's too) read again.
     assert (resumed.stored, resumed.duplicates) == (1, 4)
     assert Event.objects.filter(workspace=ws).count() == 6
+
+
+def test_an_open_case_pauses_marketing_to_its_requester_until_it_is_solved(
+    zendesk, workspace, django_capture_on_commit_callbacks
+):
+    ws = workspace.workspace
+    seed(zendesk)
+    opened_at = timezone.now() - timedelta(hours=1)
+    recent = opened_at.isoformat().replace("+00:00", "Z")
+    zendesk.tickets = [ticket(35440, 20978392, "open", 1390362485, created_at=recent)]
+    with django_capture_on_commit_callbacks(execute=True):
+        run_import(workspace=ws, plugin_id="zendesk")
+    johnny = Identity.objects.get(workspace=ws, kind="zendesk", value="20978392").profile
+    assert in_force([johnny.pk], timezone.now())[johnny.pk].reason == MarketingPause.SUPPORT_CASE
+
+    zendesk.tickets = [ticket(35440, 20978392, "solved", 1390362500, created_at=recent)]
+    solved = (opened_at + timedelta(minutes=30)).isoformat().replace("+00:00", "Z")
+    zendesk.metric_sets[35440] = {"ticket_id": 35440, "reopens": 0, "solved_at": solved}
+    with django_capture_on_commit_callbacks(execute=True):
+        run_import(workspace=ws, plugin_id="zendesk")
+    assert johnny.pk not in in_force([johnny.pk], timezone.now())
