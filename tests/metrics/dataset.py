@@ -132,3 +132,47 @@ class Shop:
         did(eve, "Ticket Solved", at(1, 20))
         did(eve, "SMS Message Received", at(1, 21), "sms")
         sent(eve, "email", at(1, 14), "m1", opened_at=at(1, 14, 13))
+
+
+def snapshot(shop: Shop) -> dict:
+    """Every metric of the shop as JSON, ids replaced by names and floats
+    rounded, so two databases' answers compare equal."""
+    import json
+    from dataclasses import asdict
+
+    from engage.metrics import (
+        attribution,
+        channels,
+        crosschannel,
+        journeys,
+        purchases,
+        retention,
+        service,
+        value,
+    )
+
+    calls = {
+        "value": value.value(shop.workspace, start=START, end=END),
+        "retention": retention.retention(shop.workspace, start=START, end=END),
+        "retention_weeks": retention.retention(
+            shop.workspace, start=START, end=END, grain="week", basis="first_purchase"
+        ),
+        "dormant": retention.dormant(
+            shop.workspace, start=START, end=dt.date(2025, 8, 31), grain="week"
+        ),
+        "purchases": purchases.purchases(shop.workspace, start=START, end=END),
+        "crosschannel": crosschannel.crosschannel(shop.workspace, start=START, end=END),
+        "journeys": journeys.journeys(shop.workspace, start=START, end=END),
+        "channels": channels.channels(shop.workspace, start=START, end=END),
+        "service": service.service(shop.workspace, start=START, end=END),
+    }
+    for by in attribution.DIMENSIONS:
+        calls[f"attribution_{by}"] = attribution.attribution(
+            shop.workspace, start=START, end=END, by=by
+        )
+    text = json.dumps({name: asdict(result) for name, result in calls.items()})
+    text = text.replace(f'"{shop.welcome.pk}"', '"welcome"').replace(
+        f'"{shop.template.pk}"', '"template"'
+    )
+    text = text.replace(f'"journey_id": {shop.welcome.pk}', '"journey_id": "welcome"')
+    return json.loads(text, parse_float=lambda number: round(float(number), 9))
