@@ -40,6 +40,9 @@ from . import tasks
 from .ingestion.storage import store_events
 from .ingestion.validation import Batch, validate_message
 
+#: Calls stored per transaction: one COPY and one commit per batch; at 2,000
+#: a batch costs about a megabyte in memory (docs/imports.md has figures).
+BATCH_SIZE = 2000
 #: How many problems a report keeps; the counts cover all of them.
 MAX_REPORTED_ERRORS = 50
 APPLY_VALID, ALL_OR_NOTHING = "apply_valid", "all_or_nothing"
@@ -200,7 +203,7 @@ def run_import(
     workspace: Workspace,
     plugin_id: str,
     file: BinaryIO | None = None,
-    batch_size: int = 500,
+    batch_size: int = BATCH_SIZE,
     progress: Callable[[ImportReport], None] | None = None,
     mode: str = APPLY_VALID,
 ) -> ImportReport:

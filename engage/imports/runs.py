@@ -1,6 +1,7 @@
 """Running an import to its end as an ``ImportRun`` (the task's work)."""
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -9,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from engage.events.importing import (
+    BATCH_SIZE,
     ImportNotPossible,
     ImportReport,
     import_dir,
@@ -20,6 +22,8 @@ from .models import ImportRun
 
 logger = logging.getLogger(__name__)
 
+#: Seconds between two saves of a running import's counts (what the admin shows).
+SAVE_PROGRESS_EVERY = 1.0
 #: Where uploads are kept until their run ends, in the workspace's import directory.
 UPLOADS = "uploads"
 
@@ -28,7 +32,7 @@ def perform_import(
     run_id: int,
     *,
     file: BinaryIO | None = None,
-    batch_size: int = 500,
+    batch_size: int = BATCH_SIZE,
     progress: Callable[[ImportRun], None] | None = None,
 ) -> ImportRun:
     """Run a queued import to its end, saving its counts after each batch.
@@ -44,10 +48,15 @@ def perform_import(
     if not taken:
         return run
 
+    last_saved = 0.0
+
     def saved(report: ImportReport) -> None:
+        nonlocal last_saved
         _copy_counts(report, run)
         run.phase = "storing" if report.applied else "checking"
-        run.save(update_fields=[*COUNTS, "phase"])
+        if time.monotonic() - last_saved >= SAVE_PROGRESS_EVERY:
+            run.save(update_fields=[*COUNTS, "phase"])
+            last_saved = time.monotonic()
         if progress:
             progress(run)
 

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from engage.events.importing import (
     APPLY_VALID,
+    BATCH_SIZE,
     MAX_REPORTED_ERRORS,
     MODES,
     ImportNotPossible,
@@ -35,7 +36,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workspace", required=True, help="Workspace id, name (any case) or slug."
         )
-        parser.add_argument("--batch-size", type=int, default=500, help="Calls stored at once.")
+        parser.add_argument(
+            "--batch-size", type=int, default=BATCH_SIZE, help="Calls stored at once."
+        )
         parser.add_argument(
             "--file",
             help="A file on this server for an importer that reads files "
