@@ -313,3 +313,18 @@ def test_a_signed_order_webhook_is_stored_once_and_a_bad_signature_is_refused(
 def test_webhooks_of_a_source_not_enabled_are_not_found(workspace, other_workspace, client):
     body = json.dumps(ORDER).encode()
     assert signed_post(client, other_workspace.workspace, body).status_code == 404
+
+
+def test_a_next_page_link_to_another_host_is_not_followed(shopify, workspace):
+    seed(shopify)
+    original = shopify.handle
+
+    def elsewhere(req):
+        status, body, headers = original(req)
+        headers["Link"] = headers["Link"].replace(shopify.url, "https://collector.example")
+        return status, body, headers
+
+    shopify.handle = elsewhere
+    with pytest.raises(SourceError, match="the next page's link leaves"):
+        run_import(workspace=workspace.workspace, plugin_id="shopify")
+    assert len(shopify.requests) == 1  # the token went nowhere else

@@ -211,3 +211,12 @@ def test_an_open_case_pauses_marketing_to_its_requester_until_it_is_solved(
     with django_capture_on_commit_callbacks(execute=True):
         run_import(workspace=ws, plugin_id="zendesk")
     assert johnny.pk not in in_force([johnny.pk], timezone.now())
+
+
+def test_a_full_page_within_one_second_stops_instead_of_asking_forever(zendesk, workspace):
+    seed(zendesk)
+    zendesk.per_page = 1
+    zendesk.tickets = [ticket(35436, 20978392, "open", 1390362485)] * 2
+    with pytest.raises(SourceError, match="did not move past start_time=1390362485"):
+        run_import(workspace=workspace.workspace, plugin_id="zendesk")
+    assert len(zendesk.requests) == 2
