@@ -86,7 +86,20 @@ class MessagingPolicyForm(forms.ModelForm):
             "quiet_start",
             "quiet_end",
             "default_timezone",
+            "support_pause_days",
+            "preference_topics",
         ]
+
+    def clean_preference_topics(self):
+        topics = self.cleaned_data["preference_topics"] or []
+        if not isinstance(topics, list):
+            raise forms.ValidationError('preference_topics: expected ["newsletter", "offers"]')
+        for n, topic in enumerate(topics):
+            if not isinstance(topic, str) or not topic.strip() or len(topic) > 64:
+                raise forms.ValidationError(
+                    f"preference_topics[{n}]: must be a topic name of 1 to 64 characters"
+                )
+        return topics
 
     def clean_channel_caps(self):
         caps = self.cleaned_data["channel_caps"] or {}

@@ -113,7 +113,10 @@ def choices(profile: Profile) -> list[Choice]:
     policy, ``marketing`` covers every topic: off on a channel, every topic
     is off there."""
     history = consent.histories([profile.pk]).get(profile.pk, [])
-    offered = [Consent.MARKETING, *workspace_policy(profile.workspace_id).preference_topics]
+    configured = workspace_policy(profile.workspace_id).preference_topics
+    offered = [Consent.MARKETING]
+    if isinstance(configured, list):
+        offered += [topic for topic in configured if isinstance(topic, str) and topic]
     topics = list(dict.fromkeys([*offered, *(topic for _, topic, _ in reversed(history))]))
     found = []
     for channel in channels_of(profile.workspace_id):

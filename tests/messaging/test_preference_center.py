@@ -7,6 +7,7 @@ import time_machine
 from django.test import Client
 
 from engage.messaging import consent, preferences, sending
+from engage.messaging.admin import MessagingPolicyForm
 from engage.messaging.models import Consent, Message, MessageDecision, MessagingPolicy
 from engage.plugins.services import configure_plugin
 from engage.profiles.merge import merge_profiles
@@ -51,7 +52,8 @@ def test_marketing_mail_links_the_customers_preference_centre_and_keeps_list_uns
     mail = received["mail"]
     assert mail["List-Unsubscribe"] is not None
     [link] = re.findall(r"https?://\S+/t/p/\S+/", mail.get_body(("plain",)).get_content())
-    assert urlsplit(link).path == page_path(centre)
+    token = urlsplit(link).path.split("/")[-2]
+    assert preferences.customer_for(token) == centre
 
 
 def test_the_page_shows_past_choices_and_saving_writes_only_what_changed(
@@ -134,3 +136,25 @@ def test_a_link_of_a_merged_customer_opens_the_survivors_choices(client, workspa
     assert set(
         Consent.objects.filter(source="preference_center").values_list("profile_id", flat=True)
     ) == {centre.pk}
+
+
+@pytest.mark.parametrize(
+    ("topics", "error"),
+    [
+        ('"newsletter"', 'preference_topics: expected ["newsletter", "offers"]'),
+        ('["offers", ""]', "preference_topics[1]: must be a topic name of 1 to 64 characters"),
+    ],
+    ids=["not-a-list", "empty-name"],
+)
+def test_the_policy_form_refuses_bad_preference_topics_by_name(workspace, topics, error):
+    form = MessagingPolicyForm(
+        data={
+            "workspace": workspace.workspace.pk,
+            "channel_caps": "{}",
+            "default_timezone": "UTC",
+            "support_pause_days": 30,
+            "preference_topics": topics,
+        }
+    )
+    assert not form.is_valid()
+    assert form.errors["preference_topics"] == [error]
