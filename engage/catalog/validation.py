@@ -22,16 +22,19 @@ _MAX = {
 _URL = URLValidator(schemes=["http", "https"])
 _PRICE_FIELD = Product._meta.get_field("price")
 _TRUE = ("true", "1", "yes")
+REQUIRED = "required: every product needs its id"
 _FALSE = ("false", "0", "no")
 
 
 def product_id(value) -> str:
     """The brand's id as text (a JSON number is read as its digits)."""
+    if value is None:
+        raise ValueError(REQUIRED)
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError("must be a string")
     text = str(value).strip()
     if not text:
-        raise ValueError("required: every product needs its id")
+        raise ValueError(REQUIRED)
     if len(text) > PRODUCT_ID_LENGTH:
         raise ValueError(f"at most {PRODUCT_ID_LENGTH} characters")
     if "\x00" in text:

@@ -42,6 +42,7 @@ class Migration(migrations.Migration):
                 ('workspace', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='workspaces.workspace')),
             ],
             options={
+                'permissions': [('import_product', 'Can upload a catalog file'), ('export_product', 'Can export the catalog')],
                 'indexes': [models.Index(fields=['workspace', 'category', 'product_id'], name='catalog_category')],
                 'constraints': [models.UniqueConstraint(fields=('workspace', 'product_id'), name='catalog_product_id_unique')],
             },
