@@ -122,8 +122,9 @@ class HubSpot(Importer):
         ).json()
 
     def _search(self, kind: str, properties: list[str], cursor: dict):
-        """Pages of records of ``kind`` modified since the cursor, oldest first;
-        ``cursor[kind]`` moves past each page once it is yielded."""
+        """Pages of records of ``kind`` modified since the cursor, oldest first.
+        ``cursor[kind]`` is moved to a page's last record before the page is
+        yielded; the caller saves it once the page's calls are stored."""
         modified = MODIFIED[kind]
         while True:
             since = cursor.get(kind, {"since": 0, "ids": []})
