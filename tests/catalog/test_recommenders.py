@@ -121,3 +121,23 @@ def test_engage_drops_unknown_out_of_stock_bought_and_repeated_products(shop, re
         "erin": ["E", "C"],  # bought A
         "carol": ["C"],  # bought A and E
     }
+
+
+def test_the_nightly_task_counts_every_workspace_that_has_not_turned_it_off(
+    workspace, other_workspace, settings
+):
+    from engage.catalog import tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    dataset.build(workspace.workspace)
+    dataset.build(other_workspace.workspace)
+    configure_plugin(
+        workspace=other_workspace.workspace,
+        plugin_id="bought_together",
+        settings={},
+        enabled=False,
+    )
+
+    assert tasks.compute_all_copurchases() == 1
+    assert CoPurchase.objects.filter(workspace=workspace.workspace).count() == 8
+    assert not CoPurchase.objects.filter(workspace=other_workspace.workspace).exists()
