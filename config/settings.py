@@ -170,6 +170,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engage.scoring.tasks.compute_all_workspaces",
         "schedule": crontab(minute=0, hour=3, day_of_week=1),
     },
+    # Co-purchase counts behind the bought_together recommender: nightly, 02:30 UTC.
+    "compute-copurchases-nightly": {
+        "task": "engage.catalog.tasks.compute_all_copurchases",
+        "schedule": crontab(minute=30, hour=2),
+    },
     # Segments whose answer changes with time alone (windows, relative dates).
     "refresh-time-dependent-segments": {
         "task": "engage.segments.tasks.refresh_time_dependent_segments",
