@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "engage.catalog",
     "engage.metrics",
     "engage.imports",
+    "engage.dashboards",
     "engage.demo",
     # Plugins that need tables of their own ship a Django app, found like the
     # plugins themselves: through an entry-point group (docs/plugins.md).
