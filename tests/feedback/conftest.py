@@ -12,9 +12,13 @@ LINK = re.compile(r"https?://[^\s\"<>]+/f/[^\s\"<>]+/")
 
 @pytest.fixture
 def customer(workspace):
-    """A customer with an email address and a phone number."""
+    """A customer with a user id, an email address and a phone number."""
     profile = Profile.objects.create(workspace=workspace.workspace, traits={"first_name": "Ada"})
-    for kind, value in ((Identity.EMAIL, "ada@example.com"), (Identity.PHONE, "+14155552671")):
+    for kind, value in (
+        (Identity.USER_ID, "u-1"),
+        (Identity.EMAIL, "ada@example.com"),
+        (Identity.PHONE, "+14155552671"),
+    ):
         Identity.objects.create(
             workspace=workspace.workspace, profile=profile, kind=kind, value=value
         )

@@ -92,6 +92,7 @@ def _tampered(path: str) -> str:
         ("score_out_of_range", 400, b"score: must be a whole number from 0 to 10."),
         ("score_not_a_number", 400, b"score: must be a whole number from 0 to 10."),
     ],
+    ids=["tampered", "expired", "score_out_of_range", "score_not_a_number"],
 )
 def test_bad_links_are_refused_and_record_nothing(
     client, workspace, customer, nps_survey, change, status, says
