@@ -6,6 +6,8 @@ from engage.api.routing import methods_of
 from engage.events import source_webhooks
 from engage.privacy.api.views import ProfileErasureView
 from engage.profiles.api.views import ProfileDetailView
+from engage.server.health import health
+from engage.server.start import start_page
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -37,6 +39,8 @@ urlpatterns = [
     path("", include("engage.feedback.public_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("health", health, name="health"),
+    path("", start_page, name="start"),
 ]
 
 handler404 = "engage.api.not_found.page_not_found"

@@ -15,12 +15,15 @@ from django.db import transaction
 from engage.events import processing
 from engage.events.ingestion.storage import store_events
 from engage.events.ingestion.validation import Batch, validate_message
-from engage.profiles.models import Identity
+from engage.events.models import Event
+from engage.profiles.models import Identity, Profile
 from engage.workspaces.models import Workspace
 
 USER_ID = "cust-1001"
 LAPTOP = "ada-laptop-cookie"
 PHONE = "ada-phone-install"
+# Her events' message ids start so: fixed, so seeding twice stores nothing new.
+MESSAGE_ID_PREFIX = "demo-journey-"
 
 
 def _events(start: datetime) -> list[dict]:
@@ -95,7 +98,7 @@ def seed(workspace: Workspace, *, now: datetime | None = None) -> Identity | Non
     now = now or datetime.now(UTC)
     messages = _events(now - timedelta(days=3))
     for index, message in enumerate(messages):
-        message["messageId"] = f"demo-journey-{index}"
+        message["messageId"] = f"{MESSAGE_ID_PREFIX}{index}"
     ingest(workspace, messages, now=now)
     return (
         Identity.objects.select_related("profile")
@@ -116,3 +119,34 @@ def ingest(workspace: Workspace, messages: list[dict], *, now: datetime) -> None
     with transaction.atomic():
         store_events(workspace_id=workspace.pk, rows=rows)
     processing.process_pending()
+
+
+def describe(profile: Profile) -> str:
+    """Her seeded path as the demo prints it: the events she sent (not those
+    engage recorded about her since), the devices and channels they came
+    from, the merges that made one profile of them and still stand (a split
+    one does not), her identities, then the events one a line."""
+    events = list(
+        Event.objects.filter(profile=profile, message_id__startswith=MESSAGE_ID_PREFIX).order_by(
+            "timestamp", "id"
+        )
+    )
+    devices = {e.anonymous_id for e in events if e.anonymous_id}
+    channels = sorted({e.channel for e in events if e.channel})
+    merges = profile.merges_in.filter(split_at__isnull=True).count()
+    identities = ", ".join(
+        f"{i.kind}={i.value}" for i in profile.identities.order_by("kind", "value")
+    )
+    lines = [f"  {e.timestamp:%a %H:%M}  {e.channel or '-':9} {e.type:8} {e.name}" for e in events]
+    return (
+        f"\nSample customer: profile {profile.pk}, one customer from "
+        f"{_count(len(events), 'event')} on {_count(len(devices), 'device')} and "
+        f"{_count(len(channels), 'channel')} ({', '.join(channels)}); "
+        f"{_count(merges, 'merge')} in effect\n  identities: {identities}\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

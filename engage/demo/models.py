@@ -31,3 +31,26 @@ class OutboxEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject or '(no subject)'} to {self.to}"
+
+
+class DemoAccess(models.Model):
+    """The demo workspace's keys and admin password, kept so that every run of
+    the demo (and the start page) can show them again.
+
+    API keys are otherwise stored only hashed and shown once; the demo is a
+    local trial on the embedded database, where printing the same working
+    keys on every run beats piling up a new pair each time. Nothing but the
+    demo command writes here, so a workspace made any other way has no row.
+    """
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")
+    write_key = models.CharField(max_length=100)
+    secret_key = models.CharField(max_length=100)
+    admin_username = models.CharField(max_length=150)
+    admin_password = models.CharField(max_length=100)
+
+    class Meta:
+        verbose_name = "demo access"
+
+    def __str__(self) -> str:
+        return f"demo access to workspace {self.workspace_id}"

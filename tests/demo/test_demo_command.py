@@ -7,6 +7,7 @@ SQLite and not only on the PostgreSQL the rest of the suite uses.
 
 import json
 import re
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -44,7 +45,10 @@ def test_demo_seeds_one_customer_from_a_journey_across_devices_and_channels(firs
 
     assert re.search(r"write key\s+\(ingest only\): wk_\S{20,}", out)
     assert re.search(r"secret key \(read/manage\): sk_\S{20,}", out)
-    assert "one customer from 7 events on 3 channels" in out
+    assert (
+        "one customer from 7 events on 2 devices and 3 channels (mobile, web, whatsapp); "
+        "1 merge in effect"
+    ) in out
     for identity in (
         "anonymous_id=ada-laptop-cookie",
         "anonymous_id=ada-phone-install",
@@ -64,13 +68,15 @@ def test_demo_seeds_one_customer_from_a_journey_across_devices_and_channels(firs
     assert (profiles, unprocessed) == (1, 0)
 
 
-def test_running_the_demo_again_issues_new_keys_and_stores_nothing_twice(demo_db):
-    def count_keys() -> int:
-        with sqlite3.connect(demo_db) as db:
-            return db.execute(
-                "SELECT COUNT(*) FROM workspaces_apikey WHERE revoked_at IS NULL"
-            ).fetchone()[0]
+def count_keys(demo_db: Path) -> int:
+    return rows(demo_db, "SELECT COUNT(*) FROM workspaces_apikey WHERE revoked_at IS NULL")[0][0]
 
+
+def printed_keys(out: str) -> list[str]:
+    return re.findall(r"\b(?:wk|sk)_\S+", out)[:2]
+
+
+def test_running_the_demo_again_prints_the_same_keys_and_login_and_stores_nothing_twice(demo_db):
     def count_stored() -> list[tuple]:
         return [
             rows(demo_db, f"SELECT COUNT(*) FROM {table}")[0]
@@ -78,15 +84,48 @@ def test_running_the_demo_again_issues_new_keys_and_stores_nothing_twice(demo_db
         ]
 
     first = manage("demo", db=demo_db)
-    keys_before, stored_before = count_keys(), count_stored()
+    keys_before, stored_before = count_keys(demo_db), count_stored()
     second = manage("demo", db=demo_db)
 
-    keys = [re.findall(r"\b(?:wk|sk)_\S+", out)[:2] for out in (first, second)]
-    assert keys[0] != keys[1]
+    assert printed_keys(first) == printed_keys(second)
+    assert count_keys(demo_db) == keys_before == 2  # no pile of pairs
+    password = re.search(r"\(user 'admin', password '([^']+)'\)", first).group(1)
+    assert f"(user 'admin', password '{password}')" in second
     seeded = rows(demo_db, "SELECT COUNT(*) FROM events_event WHERE message_id LIKE 'demo-%'")
     assert seeded == [(8,)]  # Ada's seven events and her cart, once each
     assert count_stored() == stored_before  # no second walk of the journey
-    assert count_keys() == keys_before + 2  # every run's pair still works; none was revoked
+
+
+def test_a_revoked_demo_key_is_replaced_and_a_changed_password_not_shown(demo_db):
+    [before] = rows(demo_db, "SELECT write_key, secret_key FROM demo_demoaccess")
+    with sqlite3.connect(demo_db) as db:
+        db.execute(
+            "UPDATE workspaces_apikey SET revoked_at = CURRENT_TIMESTAMP WHERE kind = 'write'"
+        )
+        db.execute("UPDATE auth_user SET password = '!' WHERE username = 'admin'")
+
+    out = manage("demo", db=demo_db)
+
+    after = printed_keys(out)
+    assert after[0] != before[0] and after[1] != before[1]
+    assert count_keys(demo_db) == 2  # the new pair; the old secret key was revoked with it
+    assert "`scripts/manage changepassword admin` sets a new one" in out
+    assert "password '" not in out
+
+
+def test_a_busy_port_is_refused_before_any_key_is_printed(demo_db):
+    keys_before = count_keys(demo_db)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_embedded(["manage.py", "demo", "--port", str(port)], demo_db, DEBUG="1")
+
+    assert result.returncode != 0
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert f"PORT={port + 1} scripts/demo" in result.stderr
+    assert not re.search(r"\b(?:wk|sk)_", result.stdout + result.stderr)
+    assert count_keys(demo_db) == keys_before
 
 
 def test_the_printed_example_reads_the_customer_back(demo_db, tmp_path):

@@ -1,49 +1,50 @@
 import json
-import secrets
+import socket
 
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
-from engage.demo import cart, customer
-from engage.events.models import Event
+from engage.demo import access, cart, customer
 from engage.inbox import tokens
 from engage.messaging.models import MessageDecision
 from engage.workspaces.models import ApiKey, Workspace
-from engage.workspaces.services import create_api_key, create_workspace
+from engage.workspaces.services import create_workspace
 
 DEMO_NAME = "demo"
-DEMO_ADMIN = "admin"
+HOST = "127.0.0.1"
 
 
 class Command(BaseCommand):
     help = (
-        "Create (or refresh the keys of) the demo workspace, seed a sample customer, "
+        "Create the demo workspace (once), seed a sample customer, "
         "ship a cart-abandonment journey and play the customer through it (the first "
-        "run), and print how to use it. Keys are shown once, so every run issues a "
-        "fresh pair and revokes nothing."
+        "run), and print how to use it: the same keys and admin login on every run "
+        "(a pair revoked in the admin is replaced)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, port: int, **options):
-        workspace = Workspace.objects.filter(name=DEMO_NAME).first()
-        if workspace is None:
-            created = create_workspace(name=DEMO_NAME)
-            workspace, write_key = created.workspace, created.write_key
-            secret_key = created.secret_key
-        else:
-            _, write_key = create_api_key(workspace=workspace, kind=ApiKey.WRITE, name="demo run")
-            _, secret_key = create_api_key(workspace=workspace, kind=ApiKey.SECRET, name="demo run")
+        _check_port(port)
+        with transaction.atomic():
+            workspace = Workspace.objects.filter(name=DEMO_NAME).first()
+            new_keys = None
+            if workspace is None:
+                created = create_workspace(name=DEMO_NAME)
+                workspace = created.workspace
+                new_keys = {ApiKey.WRITE: created.write_key, ApiKey.SECRET: created.secret_key}
+            keys = access.ensure_access(workspace, new_keys=new_keys)
+        write_key, secret_key, admin_line = keys.write_key, keys.secret_key, keys.admin_login
         ada = customer.seed(workspace)
-        admin_line = self._admin(workspace)
-        base = f"http://127.0.0.1:{port}"
+        base = f"http://{HOST}:{port}"
         self.stdout.write(
             f"""
-engage demo workspace '{DEMO_NAME}'
+engage demo workspace '{DEMO_NAME}' (the same keys on every run)
   write key  (ingest only): {write_key}
   secret key (read/manage): {secret_key}
-{self._journey_summary(ada.profile) if ada else ""}"""
+  for the README's examples: export WRITE_KEY={write_key} SECRET_KEY={secret_key}
+{customer.describe(ada.profile) if ada else ""}"""
         )
         if ada is not None:
             self._play_cart(workspace, ada.profile, base=base, write_key=write_key)
@@ -60,24 +61,11 @@ Send an event, then read the customer back:
   curl -s -H 'Authorization: Bearer {secret_key}' \\
     '{base}/api/profiles/{ada.profile_id if ada else 1}/events'
 
+Start:    {base}/  (links, and these keys again)
 API docs: {base}/api/docs/
 Admin:    {base}/admin/  {admin_line}
+Start over from nothing: rm -rf var/ and run scripts/demo again.
 """
-        )
-
-    def _journey_summary(self, profile) -> str:
-        events = Event.objects.filter(profile=profile).order_by("timestamp", "id")
-        lines = [
-            f"  {e.timestamp:%a %H:%M}  {e.channel or '-':9} {e.type:8} {e.name}" for e in events
-        ]
-        identities = ", ".join(f"{i.kind}={i.value}" for i in profile.identities.order_by("kind"))
-        merges = profile.merges_in.count()
-        return (
-            f"\nSample customer: profile {profile.pk}, one customer from "
-            f"{len(lines)} events on {len({e.channel for e in events})} channels "
-            f"({merges} merge(s) along the way)\n  identities: {identities}\n"
-            + "\n".join(lines)
-            + "\n"
         )
 
     def _play_cart(self, workspace: Workspace, profile, *, base: str, write_key: str) -> None:
@@ -109,15 +97,20 @@ Play it again on the running server (she may enter again once she is out):
 """
         )
 
-    def _admin(self, workspace: Workspace) -> str:
-        users = get_user_model()
-        user = users.objects.filter(username=DEMO_ADMIN).first()
-        if user is not None:
-            return f"(user '{DEMO_ADMIN}', password as printed when it was created)"
-        password = secrets.token_urlsafe(12)
-        user = users.objects.create_superuser(DEMO_ADMIN, "", password)
-        workspace.members.add(user)
-        return f"(user '{DEMO_ADMIN}', password '{password}')"
+
+def _check_port(port: int) -> None:
+    """Refuse a port already taken before anything is printed: keys and
+    curls for a server that then fails to start only mislead."""
+    with socket.socket() as probe:
+        # As runserver does: a port left in TIME_WAIT by a stopped server is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            raise CommandError(
+                f"port {port} on {HOST} is already in use (another engage demo?): "
+                f"stop it, or choose another port, e.g. PORT={port + 1} scripts/demo"
+            ) from None
 
 
 def _ledger_line(row: MessageDecision) -> str:
