@@ -100,7 +100,7 @@ def follow_tickets(events) -> int:
                 event.timestamp,
                 event.timestamp + timedelta(days=days[event.workspace_id]),
                 f"ticket opened {event.timestamp:%Y-%m-%d %H:%M}",
-                event.message_id[:255],
+                (event.message_id or "")[:255],
             )
         else:
             change = event.timestamp
