@@ -170,9 +170,13 @@ def snapshot(shop: Shop) -> dict:
         calls[f"attribution_{by}"] = attribution.attribution(
             shop.workspace, start=START, end=END, by=by
         )
-    text = json.dumps({name: asdict(result) for name, result in calls.items()})
-    text = text.replace(f'"{shop.welcome.pk}"', '"welcome"').replace(
-        f'"{shop.template.pk}"', '"template"'
-    )
-    text = text.replace(f'"journey_id": {shop.welcome.pk}', '"journey_id": "welcome"')
-    return json.loads(text, parse_float=lambda number: round(float(number), 9))
+    out = {name: asdict(result) for name, result in calls.items()}
+    names = {str(shop.welcome.pk): "welcome", str(shop.template.pk): "template"}
+    for row in out["attribution_journey"]["rows"] + out["attribution_template"]["rows"]:
+        row["key"] = names.get(row["key"], row["key"])
+    for row in out["crosschannel"]["rows"]:
+        if row["group"] == "journey":
+            row["key"] = names[row["key"]]
+    for row in out["journeys"]["rows"] + out["journeys"]["nodes"]:
+        row["journey_id"] = "welcome"
+    return json.loads(json.dumps(out), parse_float=lambda number: round(float(number), 9))
