@@ -1,5 +1,6 @@
 """The OpenAPI document: valid, complete for the profile API, and browsable."""
 
+import json
 import re
 import subprocess
 import sys
@@ -256,3 +257,17 @@ def test_a_token_request_is_one_of_a_user_id_or_a_profile_id(schema):
         schema["components"]["schemas"][f["$ref"].rsplit("/", 1)[-1]]["required"] for f in forms
     ]
     assert sorted(required) == [["profile_id"], ["user_id"]]
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_the_secret_key_comes_first_in_the_authorize_dialog(fmt):
+    # Swagger UI lists the schemes in the document's order; the page loads YAML.
+    body = Client().get("/api/schema/", {"format": fmt}).content.decode()
+    schemes = (
+        list(json.loads(body)["components"]["securitySchemes"])
+        if fmt == "json"
+        else re.findall(r"^    (\w+):$", body.split("  securitySchemes:\n", 1)[1], re.MULTILINE)
+    )
+
+    assert schemes[0] == "secretKey"
+    assert "inboxToken" in schemes

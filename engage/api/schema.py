@@ -129,3 +129,15 @@ class SecretKeyScheme(OpenApiAuthenticationExtension):
         )
         definition["description"] = "A workspace secret key (sk_...). Write keys get 403."
         return definition
+
+
+def secret_key_first(result, generator, request, public):
+    """Put the secret-key scheme first in ``securitySchemes``: Swagger UI's
+    Authorize dialog lists them in the document's order, and the management
+    API's key belongs in the first box (components come sorted by name, which
+    would put the in-app inbox's customer token there)."""
+    schemes = result.get("components", {}).get("securitySchemes")
+    if schemes and SecretKeyScheme.name in schemes:
+        first = {SecretKeyScheme.name: schemes[SecretKeyScheme.name]}
+        result["components"]["securitySchemes"] = first | schemes
+    return result
