@@ -176,6 +176,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engage.catalog.tasks.compute_all_copurchases",
         "schedule": crontab(minute=30, hour=2),
     },
+    # Loyalty: expiry, expiry notices, tiers whose window moved (docs/loyalty.md).
+    "loyalty-nightly": {
+        "task": "engage.loyalty.tasks.run_nightly",
+        "schedule": crontab(minute=30, hour=3),
+    },
     # Segments whose answer changes with time alone (windows, relative dates).
     "refresh-time-dependent-segments": {
         "task": "engage.segments.tasks.refresh_time_dependent_segments",
@@ -218,6 +223,9 @@ SPECTACULAR_SETTINGS = {
         "BroadcastActionEnum": "engage.broadcasts.models.Broadcast.ACTIONS",
         "BroadcastStatusEnum": "engage.broadcasts.models.Broadcast.STATUSES",
         "FeedbackKindEnum": "engage.feedback.scales.KINDS",
+        "LoyaltyMovementKindEnum": "engage.loyalty.models.PointsMovement.KINDS",
+        "LoyaltyRequestKindEnum": "engage.loyalty.api.serializers.REQUEST_KINDS",
+        "SegmentKindEnum": "engage.segments.models.Segment.KINDS",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

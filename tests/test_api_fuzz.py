@@ -130,6 +130,10 @@ include-operation-id-regex = "^(segments_members_list|journeys_versions_list|bro
 parameters = { "query.cursor" = { dictionary = "member_cursors", probability = 1.0 } }
 
 [[operations]]
+include-operation-id = "profiles_loyalty"
+parameters = { "query.cursor" = { dictionary = "member_cursors", probability = 1.0 } }
+
+[[operations]]
 include-operation-id-regex = "%(positive_off)s"
 checks.positive_data_acceptance.enabled = false
 """
@@ -158,6 +162,10 @@ POSITIVE_OFF = [
     # a known segment, journey (live) and template; a one-off time ahead, HH:MM a clock time
     "broadcasts_create",
     "broadcasts_partial_update",
+    # a redemption takes 1 point or more, an adjustment any number but 0
+    "loyalty_movements_create",
+    # exactly one of external_id and identifier, naming a customer that exists
+    "loyalty_accounts_import",
 ]
 
 
