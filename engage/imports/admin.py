@@ -1,7 +1,8 @@
 """Import runs in the admin: history, and the progress of those under way.
 
 Runs are started from an importer's configuration (plugins admin) or
-``manage.py import_source``; here they are only read. A list or page showing
+``manage.py import_source``; here they are only read. Static segments'
+members are listed here too, to export them (``exchange``). A list or page showing
 a run still under way reloads itself every few seconds (an HTTP ``Refresh``
 header), so its progress bar moves without a script.
 """
@@ -10,8 +11,10 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from engage.events.importing import describe_problem
+from engage.segments.models import Segment, SegmentMembership
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
+from .exchange import SpreadsheetExport, StaticMemberResource
 from .models import ImportRun
 
 REFRESH_SECONDS = 3
@@ -91,3 +94,28 @@ class ImportRunAdmin(WorkspaceScopedAdmin):
         if run is not None and not run.finished:
             response["Refresh"] = str(REFRESH_SECONDS)
         return response
+
+
+@admin.register(SegmentMembership)
+class StaticMemberAdmin(SpreadsheetExport, WorkspaceScopedAdmin):
+    """Who is in each static segment (uploaded lists), to export; dynamic
+    segments' members follow from their rules and are read through the API."""
+
+    workspace_path = "segment__workspace"
+    resource_classes = [StaticMemberResource]
+    list_display = ["segment", "profile_id", "entered_at", "exited_at"]
+    list_select_related = ["segment"]
+    search_fields = ["segment__name"]
+    ordering = ["segment__name", "-entered_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(segment__kind=Segment.STATIC)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from liquid.exceptions import LiquidError
 
 from engage.audit.admin import AuditedAdmin
+from engage.imports.exchange import ConsentResource, SpreadsheetExport
 from engage.profiles.selectors import canonical_profile
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
@@ -67,7 +68,8 @@ class MessageDecisionAdmin(RecordAdmin):
 
 
 @admin.register(Consent)
-class ConsentAdmin(RecordAdmin):
+class ConsentAdmin(SpreadsheetExport, RecordAdmin):
+    resource_classes = [ConsentResource]
     list_display = ["created_at", "profile_id", "channel", "topic", "status", "source"]
     list_filter = ["status", "topic", "channel", "source"]
     search_fields = ["=profile__id"]

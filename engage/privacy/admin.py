@@ -10,6 +10,7 @@ come back; nothing else here is edited or deleted.
 from django.contrib import admin
 
 from engage.admin_display import CappedCountPaginator
+from engage.imports.exchange import SpreadsheetExport, SuppressionResource
 from engage.profiles.identifiers import InvalidIdentifier, normalize
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
 
@@ -49,7 +50,8 @@ class PrivacyRequestAdmin(RecordAdmin):
 
 
 @admin.register(Suppression)
-class SuppressionAdmin(RecordAdmin):
+class SuppressionAdmin(SpreadsheetExport, RecordAdmin):
+    resource_classes = [SuppressionResource]
     list_display = ["created_at", "kind", "short_hash", "workspace"]
     list_filter = ["kind"]
     list_select_related = ["workspace"]

@@ -29,6 +29,7 @@ from django.utils.html import format_html, format_html_join
 
 from engage.admin_display import CappedCountPaginator, pretty_json
 from engage.events.selectors import TimelineCursor, timeline
+from engage.imports.exchange import CustomerResource, SpreadsheetExport
 from engage.messaging.selectors import decisions_for_profile
 from engage.privacy.services import erase_profile
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
@@ -140,7 +141,9 @@ class MergedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Profile)
-class ProfileAdmin(WorkspaceScopedAdmin):
+class ProfileAdmin(SpreadsheetExport, WorkspaceScopedAdmin):
+    # Export only: customers are imported by the streaming runner (see exchange).
+    resource_classes = [CustomerResource]
     list_display = ["id", "display_name", "workspace", "first_seen_at", "last_seen_at", "merged"]
     list_select_related = ["workspace"]
     list_filter = [MergedFilter]
