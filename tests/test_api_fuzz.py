@@ -162,6 +162,10 @@ POSITIVE_OFF = [
     # a known segment, journey (live) and template; a one-off time ahead, HH:MM a clock time
     "broadcasts_create",
     "broadcasts_partial_update",
+    # exactly one of profile_id and identifier; a score on its kind's scale; a known survey
+    "api_feedback_create",
+    # since before until, at most three years apart
+    "feedback_report",
     # a redemption takes 1 point or more, an adjustment any number but 0
     "loyalty_movements_create",
     # exactly one of external_id and identifier, naming a customer that exists
