@@ -1,0 +1,41 @@
+"""The workspace overview in the admin: the overview's charts for one
+workspace the user may see, over a range of days."""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+
+from engage.workspaces.admin_scoping import scoped_workspaces
+
+from . import charts
+from .forms import RangeForm
+from .models import Overview
+
+
+@admin.register(Overview)
+class OverviewAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = RangeForm(request.GET, workspaces=scoped_workspaces(request))
+        valid = form.is_valid()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Overview",
+            "form": form,
+            "charts": charts.overview(form.cleaned_data["workspace"], form.window) if valid else [],
+        }
+        # A bad choice is the request's fault: 400, with the form naming the field.
+        return TemplateResponse(
+            request, "dashboards/overview.html", context, status=200 if valid else 400
+        )
