@@ -29,18 +29,18 @@ class BoughtTogether(Recommender):
                 FROM bought b
                 JOIN catalog_copurchase c
                   ON c.workspace_id = %s AND c.product_id = b.product_id
-                JOIN catalog_product p
-                  ON p.workspace_id = %s AND p.product_id = c.other_id AND p.in_stock
-                WHERE NOT EXISTS (
-                    SELECT 1 FROM bought x
-                    WHERE x.profile_id = b.profile_id AND x.product_id = c.other_id
-                )
                 GROUP BY b.profile_id, c.other_id
             ), ranked AS (
-                SELECT profile_id, product_id, ROW_NUMBER() OVER (
-                    PARTITION BY profile_id ORDER BY score DESC, product_id
+                SELECT s.profile_id, s.product_id, ROW_NUMBER() OVER (
+                    PARTITION BY s.profile_id ORDER BY s.score DESC, s.product_id
                 ) AS n
-                FROM scored
+                FROM scored s
+                JOIN catalog_product p
+                  ON p.workspace_id = %s AND p.product_id = s.product_id AND p.in_stock
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM bought x
+                    WHERE x.profile_id = s.profile_id AND x.product_id = s.product_id
+                )
             )
             SELECT profile_id, product_id FROM ranked WHERE n <= %s ORDER BY profile_id, n
         """  # noqa: S608 (SQL from fixed pieces; every value is a parameter)

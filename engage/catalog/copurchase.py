@@ -16,10 +16,15 @@ from engage.workspaces.models import Workspace
 from .models import CoPurchase
 from .orders import order_lines
 
+#: partners kept per product, the most often bought with it first: a lookup
+#: then reads at most this many rows per product a customer bought, however
+#: popular the product (a bestseller is bought with nearly everything)
+PARTNERS = 20
+
 
 def compute_copurchases(workspace: Workspace) -> int:
-    """Replace the workspace's co-purchase counts; returns the pairs stored
-    (each direction of a pair is a row)."""
+    """Replace the workspace's co-purchase counts; returns the rows stored
+    (each product's ``PARTNERS`` most frequent partners)."""
     sql = Dialect(connection)
     lines, params = order_lines(sql, workspace_id=workspace.pk)
     table = CoPurchase._meta.db_table
@@ -28,11 +33,20 @@ def compute_copurchases(workspace: Workspace) -> int:
         cursor.execute(
             f"""
             INSERT INTO {table} (workspace_id, product_id, other_id, orders)
-            WITH lines AS ({lines})
-            SELECT %s, a.product_id, b.product_id, COUNT(*)
-            FROM lines a JOIN lines b ON b.order_id = a.order_id AND b.product_id <> a.product_id
-            GROUP BY a.product_id, b.product_id
+            WITH lines AS (SELECT DISTINCT order_id, product_id FROM ({lines}) l),
+            pairs AS (
+                SELECT a.product_id, b.product_id AS other_id, COUNT(*) AS orders
+                FROM lines a
+                JOIN lines b ON b.order_id = a.order_id AND b.product_id <> a.product_id
+                GROUP BY a.product_id, b.product_id
+            ), ranked AS (
+                SELECT product_id, other_id, orders, ROW_NUMBER() OVER (
+                    PARTITION BY product_id ORDER BY orders DESC, other_id
+                ) AS n
+                FROM pairs
+            )
+            SELECT %s, product_id, other_id, orders FROM ranked WHERE n <= %s
             """,  # noqa: S608 (SQL from fixed pieces; every value is a parameter)
-            [*params, workspace.pk],
+            [*params, workspace.pk, PARTNERS],
         )
         return cursor.rowcount

@@ -48,8 +48,9 @@ class CoPurchase(models.Model):
     Counting pairs means joining every order line with the other lines of its
     order, too much to do while a batch of messages renders; a nightly task
     replaces a workspace's rows in one statement and rendering only looks
-    them up. Both directions are stored (a, b) and (b, a), so a lookup reads
-    one index range per product.
+    them up. Each product keeps its most frequent partners
+    (``copurchase.PARTNERS``), so a lookup reads one short index range per
+    product a customer bought.
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)

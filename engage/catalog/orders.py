@@ -39,14 +39,15 @@ def _events(
 def order_lines(
     sql: Dialect, *, workspace_id: int, profile_ids=None, since: datetime | None = None
 ) -> tuple[str, list]:
-    """``(profile_id, order_id, product_id, at)``: one row per product of an
-    order (a product listed twice in one order counts once)."""
+    """``(profile_id, order_id, product_id, at)``: one row per line of an
+    order (a product listed on two lines of one order is two rows: callers
+    that count orders count distinct ``order_id``)."""
     where, params = _events(
         sql, workspace_id=workspace_id, name=ORDER_COMPLETED, profile_ids=profile_ids, since=since
     )
     if sql.pg:
         text = f"""
-            SELECT DISTINCT e.profile_id, e.id AS order_id,
+            SELECT e.profile_id, e.id AS order_id,
                    line ->> 'product_id' AS product_id, e.timestamp AS at
             FROM events_event e
             CROSS JOIN LATERAL jsonb_array_elements(
@@ -57,7 +58,7 @@ def order_lines(
         """  # noqa: S608 (SQL from fixed pieces; every value is a parameter)
     else:
         text = f"""
-            SELECT DISTINCT e.profile_id, e.id AS order_id,
+            SELECT e.profile_id, e.id AS order_id,
                    CAST(json_extract(line.value, '$.product_id') AS TEXT) AS product_id,
                    e.timestamp AS at
             FROM events_event e, json_each(
