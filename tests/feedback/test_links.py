@@ -12,7 +12,7 @@ from engage.feedback.models import Feedback
 from engage.messaging import services
 from engage.messaging.models import Message, MessageTemplate
 
-from .conftest import links_in
+from .helpers import links_in
 
 pytestmark = pytest.mark.django_db
 
