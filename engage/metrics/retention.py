@@ -56,11 +56,10 @@ class Dormancy:
     rows: list[dict] = field(default_factory=list)
 
 
-def _events(workspace: Workspace, sql: Dialect, grain: str, kind: str, event: str | None):
-    """``(profile_id, p)`` rows of activity or of purchases, and their parameters;
-    activity needs the ``kinds`` CTE in the query's WITH."""
-    period = periods.index_sql(sql, grain, "e.timestamp")
-    select = f"SELECT e.profile_id, {period} AS p FROM events_event e"  # noqa: S608 - fixed SQL
+def _events(workspace: Workspace, kind: str, event: str | None) -> tuple[str, list]:
+    """``(profile_id, at)`` rows of activity or of purchases, and their
+    parameters; activity needs the ``kinds`` CTE in the query's WITH."""
+    select = "SELECT e.profile_id, e.timestamp AS at FROM events_event e"
     if kind == PURCHASE:
         goal = purchase(workspace, event=event)
         return f"{select} WHERE {EVENT_ROWS} AND e.name = %s", [workspace.pk, goal.event]
@@ -69,6 +68,14 @@ def _events(workspace: Workspace, sql: Dialect, grain: str, kind: str, event: st
         f" WHERE {EVENT_ROWS} AND COALESCE(k.activity, 1) = 1",
         [workspace.pk],
     )
+
+
+def _first_instant(grain: str, period: int) -> datetime:
+    """When ``period`` begins, UTC; the last instant there is past the last period."""
+    try:
+        return datetime.combine(periods.first_day(grain, period), time.min, tzinfo=UTC)
+    except (ValueError, OverflowError):
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def cells(
@@ -88,25 +95,27 @@ def cells(
     what the rollups do not hold yet."""
     sql = Dialect(connection)
     kinds, kind_params = activity_kinds(workspace)
-    any_sql, any_params = _events(workspace, sql, grain, ANY, event)
-    buy_sql, buy_params = _events(workspace, sql, grain, PURCHASE, event)
-    any_events, buy_events = (any_sql, any_params), (buy_sql, buy_params)
+    any_events = _events(workspace, ANY, event)
+    buy_events = _events(workspace, PURCHASE, event)
     first_sql, first_params = any_events if basis == FIRST_SEEN else buy_events
     active_sql, active_params = any_events if activity == ANY else buy_events
+    low = cohorts[0] if since is None else max(since, cohorts[0])
     recent = ""
-    if since is not None:
-        # Only customers active since ``since`` can add a cell there: their
+    if low > cohorts[0]:
+        # Only customers active since ``low`` can add a cell there: their
         # first period is looked up alone, not every customer's.
-        recent = " AND f.profile_id IN (SELECT profile_id FROM active)"
+        recent = "WHERE f.profile_id IN (SELECT profile_id FROM active)"
+    # Periods are computed from timestamps once filtered by time (an index
+    # range), and a cohort from each customer's first timestamp, not per event.
     query = f"""
         WITH {kinds},
         active AS (
-            SELECT DISTINCT a.profile_id, a.p FROM ({active_sql}) a
-            WHERE a.p <= %s AND a.p >= %s
+            SELECT DISTINCT a.profile_id, {periods.index_sql(sql, grain, "a.at")} AS p
+            FROM ({active_sql}) a WHERE a.at >= %s AND a.at < %s
         ),
         base AS (
-            SELECT f.profile_id, MIN(f.p) AS cohort FROM ({first_sql}) f
-            WHERE 1 = 1{recent} GROUP BY f.profile_id
+            SELECT f.profile_id, {periods.index_sql(sql, grain, "MIN(f.at)")} AS cohort
+            FROM ({first_sql}) f {recent} GROUP BY f.profile_id
         ),
         chosen AS (SELECT * FROM base WHERE cohort BETWEEN %s AND %s)
         SELECT c.cohort, a.p, COUNT(*) AS n FROM chosen c
@@ -115,12 +124,11 @@ def cells(
         UNION ALL
         SELECT cohort, NULL, COUNT(*) FROM chosen WHERE cohort >= %s GROUP BY cohort
     """  # noqa: S608 - fixed SQL pieces; values are parameters
-    low = cohorts[0] if since is None else since
     params = [
         *kind_params,
         *active_params,
-        until,
-        low,
+        sql.ts(_first_instant(grain, low)),
+        sql.ts(_first_instant(grain, until + 1)),
         *first_params,
         *cohorts,
         low,
