@@ -1,8 +1,11 @@
 """Admin for per-workspace plugin configuration.
 
-The form shows one field per setting of the chosen plugin (pick the plugin
-first when adding one, or open ``add/?plugin_id=<id>``). Secret settings are
-write-only: rendered empty, and left blank they keep the stored value.
+The form shows one field per setting of the chosen plugin. When adding one,
+choosing the plugin reloads the page with ``?plugin_id=<id>`` (a small script,
+plugins/choose_plugin.js), so its settings show at once; without scripts,
+saving after choosing shows them, asking for them rather than reporting each
+as missing. Secret settings are write-only: rendered empty, and left blank
+they keep the stored value.
 Importers can be run from the list ("Run the selected importers now"); an
 importer that reads files also takes an upload on its page, imported into
 that configuration's workspace when saved. Each becomes an import run
@@ -31,6 +34,9 @@ from .services import configure_plugin, merge_secrets
 SETTING_PREFIX = "setting_"
 IMPORT_FILE = "import_file"
 IMPORT_MODE = "import_mode"
+# Hidden on the add form: the plugin whose settings the page showed, so that a
+# save right after choosing another (without scripts) asks for its settings.
+SHOWN_PLUGIN = "shown_plugin"
 
 
 class SettingJSONField(forms.JSONField):
@@ -93,16 +99,25 @@ class PluginConfigForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         plugins = configurable_plugins()
         choices = [(pid, f"{cls.name} ({pid})") for pid, cls in sorted(plugins.items())]
-        self.fields["plugin_id"] = forms.ChoiceField(choices=choices, label="plugin")
         editing = self.instance.pk is not None
+        if not editing:
+            choices.insert(0, ("", "---------"))
+        self.fields["plugin_id"] = forms.ChoiceField(
+            choices=choices,
+            label="Plugin",
+            help_text="" if editing else "Its settings show below once chosen.",
+        )
         plugin_id = (
             self.instance.plugin_id
             if editing
             else self.data.get(self.add_prefix("plugin_id")) or self.initial.get("plugin_id")
         )
+        self.settings_were_shown = True
         if editing:
             self.fields["plugin_id"].disabled = True
             self.fields["workspace"].disabled = True
+        else:
+            self._mark_shown(plugin_id or "")
         self.plugin: type[Plugin] | None = plugins.get(plugin_id or "")
         stored = self.instance.settings if editing else {}
         for spec in self.plugin.settings_schema if self.plugin else ():
@@ -124,6 +139,19 @@ class PluginConfigForm(forms.ModelForm):
                 required=False,
                 label="rows with problems",
             )
+
+    def _mark_shown(self, plugin_id: str) -> None:
+        """Note whether the page submitted showed ``plugin_id``'s settings
+        (a form posted by code, without the marker, did), and make the page
+        rendered next say it shows them."""
+        name = self.add_prefix(SHOWN_PLUGIN)
+        self.fields[SHOWN_PLUGIN] = forms.CharField(
+            required=False, initial=plugin_id, widget=forms.HiddenInput
+        )
+        if self.is_bound and name in self.data:
+            self.settings_were_shown = self.data[name] == plugin_id
+            self.data = self.data.copy()
+            self.data[name] = plugin_id
 
     @property
     def reads_file(self) -> bool:
@@ -154,6 +182,9 @@ class PluginConfigForm(forms.ModelForm):
             if not self.errors:
                 self.add_error(None, "Choose a plugin and save to see its settings.")
             return cleaned
+        if not self.settings_were_shown and self.plugin.settings_schema:
+            self.add_error(None, f"Fill in the settings of {self.plugin.name} below, then save.")
+            return cleaned
         stored = self.instance.settings if self.instance.pk else {}
         try:
             self.plugin.validate_settings(
@@ -178,6 +209,9 @@ class PluginConfigAdmin(WorkspaceScopedAdmin):
     base_fields = ["workspace", "plugin_id", "enabled"]
     actions = ["run_import_now"]
 
+    class Media:
+        js = ["plugins/choose_plugin.js"]
+
     def get_form(self, request, obj=None, **kwargs):
         # The setting fields are added per plugin by the form itself.
         kwargs["fields"] = self.base_fields
@@ -187,7 +221,7 @@ class PluginConfigAdmin(WorkspaceScopedAdmin):
         plugin_id = obj.plugin_id if obj else request.POST.get("plugin_id", "")
         plugin_id = plugin_id or request.GET.get("plugin_id", "")
         plugin = configurable_plugins().get(plugin_id)
-        fieldsets = [(None, {"fields": self.base_fields})]
+        fieldsets = [(None, {"fields": self.base_fields + ([] if obj else [SHOWN_PLUGIN])})]
         if plugin and plugin.settings_schema:
             names = [SETTING_PREFIX + spec.name for spec in plugin.settings_schema]
             fieldsets.append((f"{plugin.name} settings", {"fields": names}))

@@ -141,3 +141,22 @@ def test_moving_the_api_base_asks_for_the_secrets_again(admin_client, workspace)
     config.refresh_from_db()
     assert config.settings["api_base"] == "https://telegram.example"
     assert config.settings["bot_token"] == "654321:new-bot-secret"
+
+
+def test_without_scripts_a_save_after_choosing_asks_for_the_settings(admin_client, workspace):
+    page = admin_client.get("/admin/plugins/pluginconfig/add/").content.decode()
+    assert 'name="setting_' not in page
+    assert '<option value="" selected>---------</option>' in page
+    form = {"workspace": workspace.workspace.pk, "plugin_id": "telegram", "shown_plugin": ""}
+
+    chosen = admin_client.post("/admin/plugins/pluginconfig/add/", form)
+
+    text = chosen.content.decode()
+    assert chosen.status_code == 200
+    assert "Fill in the settings of Telegram below, then save." in text
+    assert "bot_token: required" not in text  # asked for, not reported missing
+    assert 'name="setting_bot_token"' in text
+    assert 'name="shown_plugin" value="telegram"' in text
+    form.update(shown_plugin="telegram", setting_bot_token=BOT_TOKEN, enabled="on")
+    assert admin_client.post("/admin/plugins/pluginconfig/add/", form).status_code == 302
+    assert PluginConfig.objects.get().settings["bot_token"] == BOT_TOKEN
