@@ -246,17 +246,19 @@ def decisions(workspace: Workspace, window: Window) -> Chart:
     return chart
 
 
-def segment_size(segment: Segment, window: Window) -> Chart:
+def segment_size(segment: Segment, *, refreshes: int) -> Chart:
     chart = Chart(
         f"segment-{segment.pk}",
         "Size over time",
         LINE,
         "day",
         ["members"],
-        empty="Not refreshed in this range yet.",
+        note=f"The size recorded by the last refresh of each day (latest {refreshes} days).",
+        empty="Not refreshed yet.",
     )
     chart.rows = [
-        (day.isoformat(), [number(size)]) for day, size in selectors.segment_sizes(segment, window)
+        (day.isoformat(), [number(size)])
+        for day, size in selectors.segment_sizes(segment, limit=refreshes)
     ]
     return chart
 

@@ -126,14 +126,12 @@ def top_decisions(
     )
 
 
-def segment_sizes(segment: Segment, window: Window) -> list[tuple[date, int]]:
-    """``[(day, size)]`` oldest first: the size each refresh recorded, on the
-    days it ran (a day without a refresh has no row: the size is unknown)."""
-    return list(
-        segment.sizes.filter(date__gte=window.start, date__lte=window.end)
-        .order_by("date")
-        .values_list("date", "size")
-    )
+def segment_sizes(segment: Segment, *, limit: int) -> list[tuple[date, int]]:
+    """``[(day, size)]`` of the latest ``limit`` refreshes, oldest first: the
+    size each day's last refresh recorded (a day without one has no row, its
+    size unknown; a segment refreshed rarely still shows its history)."""
+    latest = segment.sizes.order_by("-date").values_list("date", "size")[:limit]
+    return sorted(latest)
 
 
 def activity_by_week(profile: Profile, window: Window) -> dict[date, dict[str, int]]:

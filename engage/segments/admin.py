@@ -1,6 +1,6 @@
 """Segments for operators: build a rule tree with validation errors naming
 the bad node, read it back as a sentence, preview its count and a few members
-before saving, and see its size over time.
+before saving, and see its size over time (a chart of the dashboards app).
 
 Saving goes through ``services.save_segment`` like the API, so the admin
 stores the same dependency index and queues the same refresh.
@@ -13,7 +13,6 @@ from django.contrib import admin, messages
 from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
 
 from engage.api.errors import error_body, path_errors
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
@@ -23,7 +22,6 @@ from .models import Segment, SegmentMembership
 from .summary import describe
 from .validation import InvalidSegment, validate_rules
 
-SIZE_HISTORY_DAYS = 30
 SAMPLE_MEMBERS = 10
 
 
@@ -88,14 +86,12 @@ class SegmentAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
     change_form_template = "admin/segments/segment/change_form.html"
 
     def get_readonly_fields(self, request, obj=None):
-        fixed = ["summary", "member_count", "refreshed_at", "size_history"]
+        fixed = ["summary", "member_count", "refreshed_at"]
         return [*fixed, "workspace", "kind"] if obj else fixed
 
     def get_fields(self, request, obj=None):
         fields = ["workspace", "name", "description", "kind", "rules"]
-        return (
-            [*fields, "summary", "member_count", "refreshed_at", "size_history"] if obj else fields
-        )
+        return [*fields, "summary", "member_count", "refreshed_at"] if obj else fields
 
     @admin.display(description="in plain words")
     def summary(self, obj: Segment) -> str:
@@ -103,20 +99,6 @@ class SegmentAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
             Segment.objects.filter(workspace_id=obj.workspace_id).values_list("id", "name")
         )
         return describe(obj.rules, segment_names=names)
-
-    @admin.display(description=f"size, last {SIZE_HISTORY_DAYS} days")
-    def size_history(self, obj: Segment) -> str:
-        sizes = list(obj.sizes.order_by("-date")[:SIZE_HISTORY_DAYS].values_list("date", "size"))
-        if not sizes:
-            return "not refreshed yet"
-        top = max(size for _, size in sizes) or 1
-        rows = format_html_join(
-            "",
-            '<tr><td>{}</td><td style="text-align:right">{}</td>'
-            '<td><div style="background:#79aec8;height:.8em;width:{}px"></div></td></tr>',
-            ((date, size, round(200 * size / top)) for date, size in sizes),
-        )
-        return format_html("<table>{}</table>", rows)
 
     def save_model(self, request, obj, form, change):
         # obj holds the form's values; the service validates, indexes and saves it.

@@ -17,7 +17,7 @@ class _Tables(HTMLParser):
         if tag == "div" and "dashboard-chart" in (attrs.get("class") or "").split():
             self._chart = attrs["id"].removeprefix("chart-")
             self.charts[self._chart] = []
-        elif tag == "tbody":
+        elif tag == "tbody" and self._chart is not None:
             self._in_body = True
         elif tag == "tr" and self._in_body:
             self._row = []
@@ -33,6 +33,8 @@ class _Tables(HTMLParser):
             self._row = None
         elif tag == "tbody":
             self._in_body = False
+        elif tag == "table":
+            self._chart = None
 
     def handle_data(self, data):
         if self._cell is not None:

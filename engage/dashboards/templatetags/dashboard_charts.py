@@ -12,18 +12,13 @@ from engage.metrics.window import Window
 from .. import charts
 
 register = template.Library()
-SEGMENT_DAYS = 90
+SEGMENT_REFRESHES = 90
 PROFILE_WEEKS = 12
-
-
-def _last(days: int) -> Window:
-    today = timezone.now().date()
-    return Window(today - timedelta(days=days - 1), today)
 
 
 @register.inclusion_tag("dashboards/section.html")
 def segment_size_chart(segment) -> dict:
-    return {"chart": charts.segment_size(segment, _last(SEGMENT_DAYS))}
+    return {"chart": charts.segment_size(segment, refreshes=SEGMENT_REFRESHES)}
 
 
 @register.inclusion_tag("dashboards/section.html")
