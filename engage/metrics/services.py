@@ -15,6 +15,7 @@ from engage.workspaces.models import Workspace
 from . import periods, rollups
 from .attribution import DEFAULT_HALF_LIFE_DAYS, DEFAULT_WINDOW_DAYS, credits_by_day
 from .definitions import purchase
+from .models import Rollup, RollupCoverage
 from .retention import ACTIVITIES, BASES, cells
 
 
@@ -86,3 +87,9 @@ def roll_up(workspace: Workspace, *, today: date) -> None:
                 roll_up_retention(
                     workspace, today=today, grain=grain, basis=basis, activity=activity
                 )
+
+
+def forget(workspace: Workspace) -> None:
+    """Drop the workspace's rollups, so the next run computes all history."""
+    Rollup.objects.filter(workspace=workspace).delete()
+    RollupCoverage.objects.filter(workspace=workspace).delete()

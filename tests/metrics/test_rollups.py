@@ -1,5 +1,7 @@
 import datetime as dt
+import io
 
+from django.core.management import call_command
 from django.utils import timezone
 
 from engage.metrics import rollups
@@ -66,3 +68,16 @@ def test_a_second_run_replaces_what_it_recomputes(shop):
     count = Rollup.objects.filter(workspace=shop.workspace).count()
     roll_up(shop.workspace, today=dt.date(2025, 6, 1))
     assert Rollup.objects.filter(workspace=shop.workspace).count() == count
+
+
+def test_a_full_rebuild_picks_up_a_changed_past(shop):
+    roll_up(shop.workspace, today=dt.date(2025, 6, 1))
+    # An import adds a January order for Dee after January was rolled up.
+    EventFactory(
+        profile=shop.dee, name="Order Completed", timestamp=dt.datetime(2025, 1, 6, tzinfo=dt.UTC)
+    )
+    call_command("roll_up_metrics", workspace=shop.workspace.name, stdout=io.StringIO())
+    assert attribution(shop.workspace, start=START, end=END).conversions == 5  # still 5
+
+    call_command("roll_up_metrics", workspace=shop.workspace.name, full=True, stdout=io.StringIO())
+    assert attribution(shop.workspace, start=START, end=END).conversions == 6
