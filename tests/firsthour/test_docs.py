@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core.management import get_commands
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -61,3 +62,12 @@ def test_manage_commands_copy_paste_on_a_fresh_clone(doc):
         if re.search(r"(?<![/\w])python3? manage\.py", line)
     ]
     assert bare == []
+
+
+def test_every_command_the_docs_give_exists():
+    named = {
+        (path.name, command)
+        for path in DOCS
+        for command in re.findall(r"scripts/manage ([a-z_]+)", path.read_text())
+    }
+    assert sorted((doc, command) for doc, command in named if command not in get_commands()) == []
