@@ -99,8 +99,7 @@ class ProgrammeAdmin(WorkspaceScopedAdmin):
                     f"Imported {imported.accounts} accounts: {imported.adjusted} balances "
                     f"adjusted, {imported.tiers_changed} tiers changed.",
                 )
-                url = reverse("admin:loyalty_loyaltyaccount_changelist")
-                return HttpResponseRedirect(f"{url}?programme__id__exact={programme.pk}")
+                return HttpResponseRedirect(reverse("admin:loyalty_loyaltyaccount_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -166,7 +165,8 @@ register_profile_inline(LoyaltyAccountInline)
 @admin.register(LoyaltyAccount)
 class LoyaltyAccountAdmin(ReadOnly, WorkspaceScopedAdmin):
     list_display = ["profile", "programme", "tier", "points", "external_id"]
-    list_filter = ["programme", "tier"]
+    # No filter by programme or tier: their choices would list other
+    # workspaces' names (a superuser gets the filter by workspace).
     list_select_related = ["programme", "profile"]
     search_fields = ["=external_id", "=profile__id"]
     fields = [
