@@ -55,6 +55,13 @@ def test_the_api_answers_a_json_503_with_retry_after(down_server, method, path, 
 def test_what_needs_no_database_still_answers(down_server):
     assert httpx.get(down_server + "/api/segments", timeout=10).status_code == 401
     assert httpx.get(down_server + "/admin/login/", timeout=10).status_code == 200
+    assert httpx.get(down_server + "/", timeout=10).status_code == 200  # the start page
+
+
+def test_the_health_check_fails_while_the_database_is_down(down_server):
+    response = httpx.get(down_server + "/health", timeout=10)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
 
 
 @pytest.mark.parametrize("path", ["/admin/", "/admin/login/", "/admin/segments/segment/"])
