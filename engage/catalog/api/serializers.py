@@ -2,12 +2,15 @@
 checks them (``validation.clean_product``), so an error names the JSON path
 of the bad field (``products[3].price``)."""
 
+import re
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from engage.api import fields
 from engage.api.pagination import page_serializer
 from engage.catalog.models import PRODUCT_ID_LENGTH, Product
-from engage.catalog.validation import clean_product
+from engage.catalog.validation import clean_product, price
 
 #: products per PUT: a bigger catalog is sent in several requests
 MAX_PRODUCTS = 1000
@@ -34,6 +37,34 @@ class ProductSerializer(serializers.ModelSerializer):
 ProductPageSerializer = page_serializer("ProductPage", ProductSerializer)
 
 
+_WHOLE = _PRICE.max_digits - _PRICE.decimal_places
+PRICE_TEXT = rf"^[0-9]{{1,{_WHOLE}}}(\.[0-9]{{1,{_PRICE.decimal_places}}})?$"
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "number", "minimum": 0, "exclusiveMaximum": True, "maximum": 10**_WHOLE},
+            {"type": "string", "pattern": PRICE_TEXT},
+        ]
+    }
+)
+class PriceField(serializers.Field):
+    """A price as a JSON number or as text: what shops and spreadsheets send."""
+
+    default_error_messages = {"invalid": "must be a number, such as 19.90"}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float | str):
+            self.fail("invalid")
+        if isinstance(data, str) and not re.fullmatch(PRICE_TEXT, data):
+            self.fail("invalid")
+        try:
+            return price(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
 class ProductInputSerializer(serializers.Serializer):
     """One product to create or update; a field left out keeps its stored value."""
 
@@ -45,13 +76,11 @@ class ProductInputSerializer(serializers.Serializer):
     image = fields.CharField(
         max_length=2000, required=False, allow_blank=True, help_text="An http(s) URL."
     )
-    price = serializers.DecimalField(
-        max_digits=_PRICE.max_digits,
-        decimal_places=_PRICE.decimal_places,
-        min_value=0,
+    price = PriceField(
         required=False,
         allow_null=True,
-        help_text="Zero or more, at most three decimals; null when unknown.",
+        help_text="Zero or more, at most three decimals, as a number or as text "
+        "(`59.90`); null when unknown.",
     )
     currency = fields.CharField(
         max_length=3, required=False, allow_blank=True, help_text="ISO 4217, e.g. EUR."
