@@ -16,12 +16,14 @@ message links to its page, which follows its progress.
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.forms.fields import InvalidJSONInput
 from django.urls import reverse
 from django.utils.html import format_html
 
 from engage import json_limits
 from engage.events.importing import ImportNotPossible, describe_problem
+from engage.imports.exchange import IMPORT_PERMISSION
 from engage.imports.models import ImportRun
 from engage.imports.services import start_import
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
@@ -225,7 +227,8 @@ class PluginConfigAdmin(WorkspaceScopedAdmin):
         if plugin and plugin.settings_schema:
             names = [SETTING_PREFIX + spec.name for spec in plugin.settings_schema]
             fieldsets.append((f"{plugin.name} settings", {"fields": names}))
-        if plugin and issubclass(plugin, Importer) and plugin.reads_file:
+        importer = plugin and issubclass(plugin, Importer) and plugin.reads_file
+        if importer and self.has_import_permission(request):
             fieldsets.append(("Import", {"fields": [IMPORT_FILE, IMPORT_MODE]}))
         return fieldsets
 
@@ -241,6 +244,8 @@ class PluginConfigAdmin(WorkspaceScopedAdmin):
         obj.settings = config.settings
         upload = form.cleaned_data.get(IMPORT_FILE)
         if upload:
+            if not self.has_import_permission(request):
+                raise PermissionDenied  # the field is not shown to them
             mode = form.cleaned_data.get(IMPORT_MODE) or ImportRun.APPLY_VALID
             self._import(request, config, upload=upload, mode=mode)
 
@@ -281,7 +286,12 @@ class PluginConfigAdmin(WorkspaceScopedAdmin):
             messages.WARNING if run.invalid or run.status == ImportRun.FAILED else messages.SUCCESS,
         )
 
-    @admin.action(description="Run the selected importers now", permissions=["change"])
+    def has_import_permission(self, request) -> bool:
+        """Importing in bulk is a right of its own (``imports.import_data``),
+        as for the admin's other imports (``engage.imports.exchange``)."""
+        return request.user.has_perm(IMPORT_PERMISSION)
+
+    @admin.action(description="Run the selected importers now", permissions=["import"])
     def run_import_now(self, request, queryset):
         for config in queryset.select_related("workspace"):
             self._import(request, config)

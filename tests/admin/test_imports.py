@@ -18,6 +18,7 @@ PLUGIN_PERMISSIONS = [
     "plugins.view_pluginconfig",
     "plugins.add_pluginconfig",
     "plugins.change_pluginconfig",
+    "imports.import_data",
 ]
 THEIR_CSV = "email,first_name,ssn\nbimport1@globex.example,Bea,123-45-6789\n"
 OUR_CSV = "email,first_name\nann@acme.example,Ann\n,Nobody\n"

@@ -19,6 +19,7 @@ PERMISSIONS = [
     "plugins.view_pluginconfig",
     "plugins.change_pluginconfig",
     "imports.view_importrun",
+    "imports.import_data",
 ]
 CSV = "email,first_name\nann@acme.example,Ann\nnot-an-email,Bob\n"
 
@@ -116,3 +117,23 @@ def test_a_refused_upload_names_the_reason_and_queues_nothing(staff, workspace, 
 
     assert "file: XML or HTML, not CSV; save it as CSV UTF-8" in page
     assert not ImportRun.objects.exists()
+
+
+def test_without_the_import_permission_there_is_no_upload_and_no_run(
+    make_operator, workspace, imports
+):
+    config = configure_plugin(workspace=workspace.workspace, plugin_id="csv_customers", settings={})
+    viewer = make_operator("vic", workspace.workspace, permissions=PERMISSIONS[:-1])
+    change = reverse("admin:plugins_pluginconfig_change", args=[config.pk])
+
+    assert 'name="import_file"' not in viewer.get(change).content.decode()
+    listing = viewer.get(reverse("admin:plugins_pluginconfig_changelist")).content.decode()
+    assert "run_import_now" not in listing
+    assert upload(viewer, config, CSV).status_code == 403
+    ran = viewer.post(
+        reverse("admin:plugins_pluginconfig_changelist"),
+        {"action": "run_import_now", "_selected_action": [config.pk]},
+    )
+    assert ran.status_code == 200  # the list again, with "No action selected"
+    assert not ImportRun.objects.exists()
+    assert not Event.objects.exists()
