@@ -4,15 +4,20 @@ Read from the files as a person would read them: every command copy-pastes on
 a fresh clone, and every setting named there is one engage reads.
 """
 
+import importlib
 import re
 from pathlib import Path
 
 import pytest
 from django.core.management import get_commands
 
+from config.celery import app as celery_app
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SETTINGS = [ROOT / "config" / "settings.py", ROOT / "config" / "settings_production.py"]
+# Entry-point groups plugins register in (pyproject.toml), not modules.
+ENTRY_POINT_GROUPS = {"engage.apps", "engage.plugins"}
 # env("NAME"...), env.bool("NAME"...), env.list("NAME"...), env.db("NAME"...)
 ENV_CALL = re.compile(r"\benv(?:\.\w+)?\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']")
 
@@ -71,3 +76,39 @@ def test_every_command_the_docs_give_exists():
         for command in re.findall(r"scripts/manage ([a-z_]+)", path.read_text())
     }
     assert sorted((doc, command) for doc, command in named if command not in get_commands()) == []
+
+
+def _resolves(reference: str) -> bool:
+    """Whether ``reference`` (``engage.segments.services.save_segment``) names
+    a module, or an attribute reached from the longest importable module."""
+    parts = reference.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for name in parts[cut:]:
+                found = getattr(found, name)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def test_every_module_function_and_task_the_docs_name_exists():
+    celery_app.loader.import_default_modules()
+    named = {
+        (path.name, reference.rstrip("."))
+        for path in DOCS
+        for reference in re.findall(r"`((?:engage|plugins)\.[A-Za-z_][\w.]*)", path.read_text())
+    }
+    missing = [
+        (doc, reference)
+        for doc, reference in named
+        if not _resolves(reference)
+        and reference not in celery_app.tasks
+        and reference not in ENTRY_POINT_GROUPS
+        and not re.search(r"\.[EW]\d{3}$", reference)  # a system check's id
+    ]
+    assert sorted(missing) == []
