@@ -54,8 +54,9 @@ def token_for(profile_id: int, survey: Survey, issued: int | None = None) -> str
     return signing.dumps(payload, salt=SALT, compress=True)
 
 
-def read(token: str) -> Link:
-    """The link ``token`` carries; InvalidLink when tampered with or expired.
+def read(token: str) -> tuple[Link, Survey]:
+    """The link ``token`` carries and its survey; InvalidLink when tampered
+    with or expired.
 
     The survey's own answer window decides the expiry, so the payload is
     checked once to find the survey, then against its window."""
@@ -64,12 +65,16 @@ def read(token: str) -> Link:
         link = Link(int(payload["w"]), int(payload["p"]), int(payload["s"]), int(payload["t"]))
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise InvalidLink("This survey link is not valid.") from None
-    survey = Survey.objects.filter(pk=link.survey_id, workspace_id=link.workspace_id).first()
+    survey = (
+        Survey.objects.select_related("workspace")
+        .filter(pk=link.survey_id, workspace_id=link.workspace_id)
+        .first()
+    )
     if survey is None:
         raise InvalidLink("This survey is no longer open.")
     if time.time() - link.issued > survey.answer_days * 86400:
         raise InvalidLink("This survey link has expired.")
-    return link
+    return link, survey
 
 
 def _public_url(path: str) -> str:

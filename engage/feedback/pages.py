@@ -17,7 +17,6 @@ from django.views.decorators.csrf import csrf_exempt
 
 from engage.messaging.models import Message
 from engage.profiles.selectors import canonical_profile
-from engage.workspaces.models import Workspace
 
 from . import links, scales, services
 from .models import Feedback, Survey
@@ -41,15 +40,13 @@ def _refusal(reason: str, status: int) -> HttpResponse:
 def _open(token: str):
     """(link, survey, profile), or the refusal page to answer instead."""
     try:
-        link = links.read(token)
+        link, chosen = links.read(token)
     except links.InvalidLink as exc:
         return None, _refusal(str(exc), 410 if "expired" in str(exc) else 404)
-    survey = Survey.objects.get(pk=link.survey_id)
-    workspace = Workspace.objects.get(pk=link.workspace_id)
-    profile = canonical_profile(workspace=workspace, profile_id=link.profile_id)
+    profile = canonical_profile(workspace=chosen.workspace, profile_id=link.profile_id)
     if profile is None:
         return None, _refusal("This survey link is not valid.", 404)
-    return (link, survey, profile), None
+    return (link, chosen, profile), None
 
 
 def _key(link: links.Link) -> str:

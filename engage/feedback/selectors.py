@@ -14,6 +14,7 @@ admin dashboard call. Each takes the workspace, the kind (``nps``, ``csat``,
   provider), the answers to them, and answers ÷ messages, per channel.
 """
 
+import time
 from datetime import datetime, timedelta
 
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
@@ -46,22 +47,39 @@ def survey_messages(workspace_id: int) -> QuerySet[Message]:
     )
 
 
+# How long a worker keeps a workspace's survey templates: a send checks every
+# templated message, and reading them once per message would add a query to
+# each send. A template added to a survey counts within this long.
+SURVEY_TEMPLATES_TTL_SECONDS = 30.0
+_survey_templates: dict[int, tuple[float, dict[int, int]]] = {}
+
+
+def survey_template_fatigue(workspace_id: int) -> dict[int, int]:
+    """``{template id: fatigue days}`` of the workspace's survey templates
+    (the longest when two surveys share one), kept for a short while."""
+    now = time.monotonic()
+    cached = _survey_templates.get(workspace_id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    days: dict[int, int] = {}
+    rows = Survey.templates.through.objects.filter(survey__workspace_id=workspace_id)
+    for template_id, fatigue_days in rows.values_list("messagetemplate_id", "survey__fatigue_days"):
+        days[template_id] = max(days.get(template_id, 0), fatigue_days)
+    _survey_templates[workspace_id] = (now + SURVEY_TEMPLATES_TTL_SECONDS, days)
+    return days
+
+
 def fatigue(message: Message, now: datetime) -> str | None:
     """Why ``message`` must not ask its survey now, or None.
 
     Only a message sent with a survey's template asks; it must not go to a
     customer who was asked (a survey message handed to the provider) or who
     answered (through any door) within that survey's ``fatigue_days``,
-    whichever survey and channel it was. Up to three queries for a survey
-    message, one for any other templated message, none without a template."""
+    whichever survey and channel it was. Up to two queries for a survey
+    message; none for any other (the survey templates are kept a while)."""
     if message.template_id is None:
         return None
-    days = (
-        Survey.objects.filter(workspace_id=message.workspace_id, templates=message.template_id)
-        .order_by("-fatigue_days")
-        .values_list("fatigue_days", flat=True)
-        .first()
-    )
+    days = survey_template_fatigue(message.workspace_id).get(message.template_id)
     if not days:
         return None
     since = now - timedelta(days=days)
