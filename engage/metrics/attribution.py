@@ -46,6 +46,8 @@ MODELS = ("first_touch", "last_touch", "linear", "position", "time_decay")
 DIMENSIONS = ("channel", "journey", "template")
 DEFAULT_WINDOW_DAYS = 7
 DEFAULT_HALF_LIFE_DAYS = 7.0
+# 2^-1000 is still a normal double; beyond it a weight is 0 for any purpose.
+MAX_HALVINGS = 1000
 TOTALS = ("conversions", "revenue", "unattributed", "unattributed_revenue")
 
 
@@ -101,6 +103,7 @@ def credits_by_day(
         f"SELECT day, '{by}' AS dim, {expr} AS k, {sums} FROM weights GROUP BY day, {expr}"  # noqa: S608 - fixed SQL
         for by, expr in keys.items()
     )
+    halvings = sql.least("(age - MIN(age) OVER (PARTITION BY conv)) / %s", str(MAX_HALVINGS))
     day = sql.day("e.timestamp")
     query = f"""
         WITH conv AS (
@@ -111,16 +114,22 @@ def credits_by_day(
         touch AS (
             SELECT c.id AS conv, c.day, c.revenue, m.channel, m.journey_id, m.template_id,
                    ROW_NUMBER() OVER (PARTITION BY c.id ORDER BY m.sent_at, m.id) AS pos,
-                   COUNT(*) OVER (PARTITION BY c.id) AS n,
-                   POWER(0.5, {age} / %s) AS decay
+                   COUNT(*) OVER (PARTITION BY c.id) AS n, {age} AS age
             FROM conv c JOIN messaging_message m
               ON m.profile_id = c.profile_id AND m.workspace_id = %s
              AND m.sent_at IS NOT NULL AND m.sent_at < c.at AND {age} <= %s
         ),
+        decayed AS (
+            -- Ages counted from the newest touch: the same shares, but the
+            -- newest weighs 1 and the exponent is capped, so no power
+            -- underflows (an error on PostgreSQL) and the sum is never 0.
+            SELECT touch.*, POWER(0.5, {halvings}) AS decay
+            FROM touch
+        ),
         weights AS (
             SELECT day, revenue, channel, journey_id, template_id,
                    {", ".join(f"{w} AS w_{model}" for model, w in weights.items())}
-            FROM touch
+            FROM decayed
         )
         SELECT c.day, '' AS dim, '' AS k, COUNT(*) AS conversions, SUM(c.revenue) AS revenue,
                SUM(CASE WHEN t.conv IS NULL THEN 1 ELSE 0 END) AS unattributed,
@@ -141,9 +150,9 @@ def credits_by_day(
         event,
         sql.ts(start_at),
         sql.ts(end_at),
-        half_life_days,
         workspace.pk,
         window_days,
+        half_life_days,
     ]
     days: dict[str, dict] = defaultdict(lambda: {"totals": dict.fromkeys(TOTALS, 0), "credit": []})
     for row in fetch(query, params):

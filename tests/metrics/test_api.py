@@ -67,6 +67,8 @@ def test_csv_cells_never_start_a_formula(get, workspace, shop):
     [
         ("value", {"start": "2025-02-30"}, "start"),
         ("value", {"end": "yesterday"}, "end"),
+        ("value", {"end": "20250101"}, "end"),
+        ("value", {"start": ""}, "start"),
         ("retention", {"grain": "year"}, "grain"),
         ("retention", {"basis": "last_seen"}, "basis"),
         ("attribution", {"window_days": "0"}, "window_days"),

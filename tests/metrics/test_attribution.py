@@ -75,3 +75,11 @@ def test_window_and_half_life_are_options(shop):
     assert credit(short, "time_decay") == pytest.approx(
         dict(zip(["email", "sms"], decay(5, 1, half_life=1), strict=False))
     )
+
+
+def test_a_tiny_half_life_gives_all_to_the_newest_touch(shop):
+    # 0.01 days: Ann's sms (1 day old) against her email (5 days): 2^-400 to 1.
+    result = attribution(
+        shop.workspace, start=START, end=START.replace(day=20), half_life_days=0.01
+    )
+    assert credit(result, "time_decay") == pytest.approx({"sms": 1.0})

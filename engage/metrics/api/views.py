@@ -7,6 +7,7 @@ as the operation's description. The answer is JSON, or CSV with ``?format=csv``
 or ``Accept: text/csv`` (the ``rows``, formula-escaped).
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
@@ -29,6 +30,7 @@ from engage.api.scoping import workspace_of
 from ..csv_export import to_csv
 
 DEFAULT_DAYS = 30
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_TEXT = 200
 FORMATS = ("json", "csv")
 
@@ -84,10 +86,14 @@ class Option:
 
 
 def _date(params, name: str, default: date) -> date:
-    raw = parameters.text(params, name)
-    if not raw:
+    """``YYYY-MM-DD`` only: Python also reads ``20250101`` and week dates,
+    which the schema's ``format: date`` does not allow."""
+    if name not in params:
         return default
+    raw = parameters.text(params, name)
     try:
+        if not DATE.fullmatch(raw):
+            raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
         raise BadParameter(name, "must be a date, YYYY-MM-DD") from None
