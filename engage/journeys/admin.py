@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from engage.admin_display import CappedCountPaginator, pretty_json
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
@@ -64,6 +64,8 @@ class JourneyAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
     list_select_related = ["workspace", "live_version"]
     search_fields = ["name"]
     inlines = [VersionInline]
+    # Adds the funnel per node (a chart of the dashboards app) under the fields.
+    change_form_template = "admin/journeys/journey/change_form.html"
     actions = [
         _status_action("pause", services.pause, "paused"),
         _status_action("resume", services.resume, "live again"),
@@ -72,10 +74,10 @@ class JourneyAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = ["workspace", "name", "description"]
-        return [*fields, "status", "live", "diagram", "counts"] if obj else fields
+        return [*fields, "status", "live", "diagram"] if obj else fields
 
     def get_readonly_fields(self, request, obj=None):
-        return ["workspace", "status", "live", "diagram", "counts"] if obj else []
+        return ["workspace", "status", "live", "diagram"] if obj else []
 
     @admin.display(description="live version")
     def live(self, obj: Journey) -> str:
@@ -87,32 +89,6 @@ class JourneyAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
         if version is None:
             return "no version yet"
         return draw_diagram(version.definition, selectors.node_counts(version))
-
-    @admin.display(description="per node (live or newest version)")
-    def counts(self, obj: Journey) -> str:
-        version = selectors.version_numbered(obj, None)
-        if version is None:
-            return "no version yet"
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    node.node_id,
-                    node.type,
-                    node.entered,
-                    node.waiting,
-                    ", ".join(f"{edge}: {n}" for edge, n in sorted(node.left.items())) or "-",
-                )
-                for node in selectors.node_counts(version)
-            ),
-        )
-        return format_html(
-            "<p>version {}</p><table><tr><th>node</th><th>type</th><th>arrived</th>"
-            "<th>waiting now</th><th>left by</th></tr>{}</table>",
-            version.number,
-            rows,
-        )
 
     def get_actions(self, request):
         # Deleting a journey with customers inside skips stopping it first.

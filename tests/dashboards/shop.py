@@ -57,6 +57,7 @@ def seed(workspace, other):
         (ann, 0.2, "Order Completed", "web", {"revenue": 30}),
         (bob, 0.5, "Order Completed", "web", {"revenue": 10}),
         (bob, 1, "Page Viewed", "sms", {}),
+        (ann, 8, "Page Viewed", "email", {}),  # after the range
         (stranger, 0, "Order Completed", "web", {"revenue": 999}),
     ]:
         EventFactory(
@@ -128,4 +129,4 @@ def seed(workspace, other):
     NodeCount.objects.create(version=version, node_id="pause", count=2)
     NodeCount.objects.create(version=version, node_id="pause", edge="next", count=1)
     NodeCount.objects.create(version=version, node_id="done", count=1)
-    return journey
+    return {"ann": ann, "bob": bob, "journey": journey}
