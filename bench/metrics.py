@@ -218,6 +218,7 @@ def run(args) -> dict:
     from engage.workspaces.services import create_workspace
 
     reset()
+    load = os.getloadavg()[0]
     workspace = create_workspace(name=f"bench-metrics-{os.getpid()}").workspace
     gen_seconds, events = timed(generate, workspace.pk, args.customers, args.events, args.seed)
     base = min(baseline(workspace.pk), baseline(workspace.pk))
@@ -233,6 +234,7 @@ def run(args) -> dict:
     }
     reset()
     return {
+        "load": load,
         "customers": args.customers,
         "events": events,
         "generate": gen_seconds,
@@ -242,7 +244,10 @@ def run(args) -> dict:
 
 
 def report(result: dict, pg: str) -> None:
-    print(f"\nmetrics: PostgreSQL {pg}, {os.cpu_count()} CPUs")
+    print(
+        f"\nmetrics: PostgreSQL {pg}, {os.cpu_count()} CPUs, "
+        f"load average {result['load']:.1f} before the run"
+    )
     print(
         f"  {result['customers']:,} customers, {result['events']:,} events "
         f"(generated in {result['generate']:.0f} s)"
