@@ -59,12 +59,13 @@ def test_every_engage_setting_the_docs_name_exists():
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda path: path.name)
 def test_manage_commands_copy_paste_on_a_fresh_clone(doc):
-    # A bare `python manage.py` fails before .venv is on PATH: scripts/manage
-    # creates it when missing and runs manage.py with its Python.
+    # A bare `python manage.py` (or celery, gunicorn) fails before .venv is on
+    # PATH: scripts/manage creates it when missing and runs manage.py with its
+    # Python; the others run as .venv/bin/celery and .venv/bin/gunicorn.
     bare = [
         f"{doc.name}:{number}: {line.strip()}"
         for number, line in enumerate(doc.read_text().splitlines(), start=1)
-        if re.search(r"(?<![/\w])python3? manage\.py", line)
+        if re.search(r"(?<![/\w])(python3? manage\.py|celery -A|gunicorn config)", line)
     ]
     assert bare == []
 
