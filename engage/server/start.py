@@ -9,6 +9,7 @@ workspace's keys and admin login, and only on a development server.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from django.http import HttpRequest, HttpResponse
@@ -40,7 +41,6 @@ def register_section(key: str, provider: Callable[[HttpRequest], Section | None]
 
 def start_page(request: HttpRequest) -> HttpResponse:
     sections = [s for provider in _SECTIONS.values() if (s := provider(request)) is not None]
-    template = engines["django"].from_string(TEMPLATE.read_text())
     context = {
         "admin_url": reverse("admin:index"),
         "docs_url": reverse("api-docs"),
@@ -48,4 +48,10 @@ def start_page(request: HttpRequest) -> HttpResponse:
         "health_url": reverse("health"),
         "sections": sections,
     }
-    return HttpResponse(template.render(context, request))
+    return HttpResponse(_template().render(context, request))
+
+
+@cache
+def _template():
+    # engage.server is not an app, so its template is not on a loader's path.
+    return engines["django"].from_string(TEMPLATE.read_text())
