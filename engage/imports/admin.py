@@ -12,9 +12,9 @@ from django.utils.html import format_html, format_html_join
 
 from engage.events.importing import describe_problem
 from engage.segments.models import Segment, SegmentMembership
-from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
+from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
 
-from .exchange import SpreadsheetExport, StaticMemberResource
+from .exchange import SpreadsheetImportExport, StaticMemberImport, StaticMemberResource
 from .models import ImportRun
 
 REFRESH_SECONDS = 3
@@ -97,9 +97,9 @@ class ImportRunAdmin(WorkspaceScopedAdmin):
 
 
 @admin.register(SegmentMembership)
-class StaticMemberAdmin(SpreadsheetExport, WorkspaceScopedAdmin):
-    """Who is in each static segment (uploaded lists), to export; dynamic
-    segments' members follow from their rules and are read through the API."""
+class StaticMemberAdmin(SpreadsheetImportExport, WorkspaceScopedAdmin):
+    """Who is in each static segment (uploaded lists), to export, and lists
+    to import into them; dynamic segments' members follow from their rules."""
 
     workspace_path = "segment__workspace"
     resource_classes = [StaticMemberResource]
@@ -110,6 +110,12 @@ class StaticMemberAdmin(SpreadsheetExport, WorkspaceScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(segment__kind=Segment.STATIC)
+
+    def get_import_resource_classes(self, request):
+        return [StaticMemberImport]
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        return {"workspace_ids": list(scoped_workspaces(request).values_list("pk", flat=True))}
 
     def has_add_permission(self, request):
         return False

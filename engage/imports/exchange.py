@@ -2,7 +2,9 @@
 
 What it is used for: exporting customers with their traits and identities,
 consent history, suppressions and static segment members as CSV, and
-importing small lists (static segment members). Every exported cell passes
+importing lists of static segment members (``segment, kind, value`` rows,
+checked whole in the preview before anything is added, then added through
+the segments service). Every exported cell passes
 through ``escape_formula`` (``SpreadsheetSafeResource``), and both buttons
 ask for a permission of their own (``BulkPermissions``): ``imports.import_data``
 and ``imports.export_data``, apart from viewing or changing rows one at a time;
@@ -19,16 +21,21 @@ page in the admin or ``manage.py import_source``.
 """
 
 import json
+from collections import defaultdict
 
+from django.core.exceptions import ValidationError
 from import_export import resources
-from import_export.admin import ExportMixin
+from import_export.admin import ExportMixin, ImportExportMixin
 from import_export.fields import Field
 from import_export.formats import base_formats
 
 from engage.messaging.models import Consent
 from engage.privacy.models import Suppression
+from engage.profiles.identifiers import InvalidIdentifier
 from engage.profiles.models import Profile
-from engage.segments.models import SegmentMembership
+from engage.profiles.selectors import profile_by_identifier
+from engage.segments.models import Segment, SegmentMembership
+from engage.segments.services import upload_members
 
 from .spreadsheet import escape_formula
 
@@ -53,6 +60,14 @@ class SpreadsheetExport(BulkPermissions, ExportMixin):
     """An export button on a ModelAdmin's list (put it first among the bases);
     the export holds the rows the list would show the user, workspace
     scoping included."""
+
+
+class SpreadsheetImportExport(BulkPermissions, ImportExportMixin):
+    """Import and export buttons on a ModelAdmin's list (first among the bases)."""
+
+    # The rows imported are not saved one by one (see StaticMemberImport):
+    # the admin's log would have no object to point at.
+    skip_admin_log = True
 
 
 class SpreadsheetSafeResource(resources.ModelResource):
@@ -113,3 +128,59 @@ class StaticMemberResource(SpreadsheetSafeResource):
         model = SegmentMembership
         fields = ("segment", "profile", "entered_at", "exited_at")
         export_order = fields
+
+
+class StaticMemberImport(resources.ModelResource):
+    """Rows ``segment, kind, value``: the customer with that identifier
+    becomes a member of the static segment of that name, among the
+    workspaces of the user importing (``workspace_ids``). Each row is checked
+    in the preview, with the reason by column; the members are added after
+    the last row, per segment, by ``upload_members``, as the API adds them."""
+
+    segment = Field(column_name="segment")
+    kind = Field(column_name="kind")
+    value = Field(column_name="value")
+
+    class Meta:
+        model = SegmentMembership
+        fields = ("segment", "kind", "value")
+        skip_diff = True
+
+    def __init__(self, *, workspace_ids=(), **kwargs):
+        super().__init__(**kwargs)
+        self.workspace_ids = list(workspace_ids)
+        self.uploads: dict[Segment, list[dict]] = defaultdict(list)
+
+    def get_instance(self, instance_loader, row):
+        return None  # every row is a new member (upload_members skips those already in)
+
+    def import_instance(self, instance, row, **kwargs):
+        name = str(row.get("segment") or "").strip()
+        segments = list(
+            Segment.objects.filter(
+                workspace_id__in=self.workspace_ids, name=name, kind=Segment.STATIC
+            ).select_related("workspace")[:2]
+        )
+        if len(segments) != 1:
+            where = "no" if not segments else "more than one"
+            raise ValidationError({"segment": f"{where} static segment of this name"})
+        segment = segments[0]
+        kind, value = str(row.get("kind") or "").strip(), str(row.get("value") or "").strip()
+        try:
+            profile = profile_by_identifier(workspace=segment.workspace, kind=kind, value=value)
+        except InvalidIdentifier as exc:
+            field = "kind" if exc.kind == "kind" else "value"
+            raise ValidationError({field: exc.reason}) from None
+        if profile is None:
+            raise ValidationError({"value": f"no customer with this {kind} in the workspace"})
+        instance.segment, instance.profile = segment, profile
+        self.uploads[segment].append({"kind": kind, "value": value})
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        """Nothing per row: the members are added together in ``after_import``."""
+
+    def after_import(self, dataset, result, **kwargs):
+        if kwargs.get("dry_run") or result.has_errors() or result.has_validation_errors():
+            return
+        for segment, identifiers in self.uploads.items():
+            upload_members(segment=segment, identifiers=identifiers)

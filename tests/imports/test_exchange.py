@@ -4,8 +4,10 @@ engage's import and export permissions."""
 
 import csv
 import io
+import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from engage.messaging.models import Consent
 from engage.profiles.models import Identity, Profile
@@ -100,3 +102,56 @@ def test_without_the_export_permission_there_is_no_button_and_no_export(
     assert viewer.get(f"{url}export/").status_code == 403
     assert viewer.post(f"{url}export/", {"format": "0"}).status_code == 403
     assert f'href="{url}export/' in exporter.get(url).content.decode()
+
+
+IMPORT_URL = "/admin/segments/segmentmembership/import/"
+
+
+def preview(client, content: str):
+    upload = SimpleUploadedFile("members.csv", content.encode(), content_type="text/csv")
+    return client.post(IMPORT_URL, {"format": "0", "import_file": upload})
+
+
+def confirm(client, page) -> None:
+    """Posts the preview's confirm form, as the operator's click does."""
+    process = "/admin/segments/segmentmembership/process_import/"
+    form = page.content.decode().split(f'action="{process}"')[1]
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.split("</form>")[0]))
+    done = client.post(process, fields)
+    assert done.status_code == 302, done.content[:500]
+
+
+def test_static_members_are_imported_after_a_preview_with_every_bad_row(
+    make_operator, workspace, other_workspace
+):
+    ws = workspace.workspace
+    vip = Segment.objects.create(workspace=ws, name="VIP", kind=Segment.STATIC)
+    Segment.objects.create(workspace=other_workspace.workspace, name="Theirs", kind=Segment.STATIC)
+    ada = customer(ws, "ada@example.com")
+    customer(ws, "bo@example.com")
+    staff = make_operator("ann", ws, permissions=[*VIEW, "imports.import_data"])
+
+    bad = preview(
+        staff,
+        "segment,kind,value\nVIP,email,ada@example.com\nTheirs,email,ada@example.com\n"
+        "VIP,email,nobody@example.com\nVIP,email,not-an-email\n",
+    )
+    text = bad.content.decode()
+    assert "no static segment of this name" in text  # another workspace's is not found
+    assert "no customer with this email in the workspace" in text
+    assert "process_import" not in text  # nothing to confirm
+    assert not SegmentMembership.objects.exists()
+
+    good = preview(staff, "segment,kind,value\nVIP,email,ADA@example.com\n")
+    assert not SegmentMembership.objects.exists()  # a preview adds nobody
+    confirm(staff, good)
+    member = SegmentMembership.objects.get()
+    assert (member.segment, member.profile) == (vip, ada)
+
+
+def test_without_the_import_permission_there_is_no_import(make_operator, workspace):
+    viewer = make_operator("vic", workspace.workspace, permissions=VIEW)
+    listing = viewer.get("/admin/segments/segmentmembership/").content.decode()
+    assert f'href="{IMPORT_URL}' not in listing
+    assert viewer.get(IMPORT_URL).status_code == 403
+    assert preview(viewer, "segment,kind,value\n").status_code == 403
