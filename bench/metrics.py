@@ -88,7 +88,7 @@ EVENTS_SQL = """
 
 # A customer's sign-up time, a function of their id, so that their other
 # events (drawn after it) need no lookup of the sign-up row.
-SIGNUP = "(%(as_of)s - interval '1 minute' * ((p * 7919) %% 576000))"
+SIGNUP = "(%(as_of)s - interval '1 minute' * ((p::bigint * 7919) %% 576000))"
 
 MESSAGES_SQL = """
     INSERT INTO messaging_message
