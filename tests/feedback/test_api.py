@@ -60,7 +60,7 @@ def test_csat_and_effort_answers(api, workspace, customer, kind, score, category
         ({"score": 11}, "score", "must be a whole number from 0 to 10 for nps"),
         ({"kind": "csat", "score": 0}, "score", "must be a whole number from 1 to 5 for csat"),
         ({"score": "9"}, "score", "must be an integer"),
-        ({"kind": "ces"}, "kind", '"ces" is not a valid choice.'),
+        ({"kind": "ces"}, "kind", "must be one of nps, csat, effort, not 'ces' (a Customer"),
         ({"survey": "onboarding"}, "survey", "no survey named 'onboarding'"),
         ({"kind": "csat", "score": 4, "survey": "nps"}, "kind", "survey 'nps' asks nps, not csat"),
         ({"comment": "x" * 5001}, "comment", "Ensure this field has no more than 5000"),

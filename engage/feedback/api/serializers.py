@@ -20,7 +20,13 @@ class AnswerSerializer(serializers.Serializer):
         required=False,
         help_text='One identifier, e.g. {"email": "ada@example.com"}.',
     )
-    kind = fields.ChoiceField(choices=scales.KINDS)
+    kind = fields.ChoiceField(
+        choices=scales.KINDS,
+        error_messages={
+            "invalid_choice": "must be one of nps, csat, effort, not {input!r} (a Customer "
+            "Effort answer is effort: ces is the Customer Engagement Score)"
+        },
+    )
     score = fields.IntegerField(help_text="NPS 0-10, CSAT 1-5, effort 1-7.")
     comment = fields.CharField(
         required=False, default="", allow_blank=True, max_length=services.MAX_COMMENT
