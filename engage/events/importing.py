@@ -218,17 +218,11 @@ def run_import(
     nothing, and again to store them only if none was bad. ``progress`` is
     called after each batch.
     """
-    if mode not in MODES:
-        raise ImportNotPossible(f"mode: must be {' or '.join(MODES)}, not {mode!r}")
     importer = load_importer(workspace=workspace, plugin_id=plugin_id, file=file)
     try:
+        check_mode(mode, reads_file=importer.reads_file)
         size = check_file(importer.file) if importer.reads_file else None
         if mode == ALL_OR_NOTHING:
-            if not importer.reads_file:
-                raise ImportNotPossible(
-                    "mode: all_or_nothing needs a file, which is checked whole before "
-                    "anything is stored; a paged source is stored page by page"
-                )
             checked = _run(importer, workspace, plugin_id, batch_size, progress, size, store=False)
             if checked.invalid:
                 return checked
@@ -238,6 +232,17 @@ def run_import(
     finally:
         if importer.reads_file and file is None:
             importer.file.close()  # opened here; a given file is the caller's
+
+
+def check_mode(mode: str, *, reads_file: bool) -> None:
+    """ImportNotPossible unless ``mode`` is one the importer can run in."""
+    if mode not in MODES:
+        raise ImportNotPossible(f"mode: must be {' or '.join(MODES)}, not {mode!r}")
+    if mode == ALL_OR_NOTHING and not reads_file:
+        raise ImportNotPossible(
+            "mode: all_or_nothing needs a file, which is checked whole before "
+            "anything is stored; a paged source is stored page by page"
+        )
 
 
 def check_file(file: BinaryIO) -> int:

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from engage.events.importing import ImportReport
+from engage.events import importing
 from engage.workspaces.models import Workspace
 
 
@@ -36,7 +36,7 @@ class ImportRun(models.Model):
 
     QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
     STATUSES = [(s, s) for s in (QUEUED, RUNNING, SUCCEEDED, FAILED)]
-    APPLY_VALID, ALL_OR_NOTHING = "apply_valid", "all_or_nothing"
+    APPLY_VALID, ALL_OR_NOTHING = importing.APPLY_VALID, importing.ALL_OR_NOTHING
     MODES = [
         (APPLY_VALID, "apply every valid row, report the bad ones"),
         (ALL_OR_NOTHING, "apply nothing if any row is bad"),
@@ -97,7 +97,7 @@ class ImportRun(models.Model):
 
     def summary(self) -> str:
         """The counts as the runner reports them (``ImportReport.summary``)."""
-        return ImportReport(
+        return importing.ImportReport(
             read=self.read,
             stored=self.stored,
             duplicates=self.duplicates,

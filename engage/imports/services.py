@@ -17,9 +17,8 @@ from django.conf import settings
 
 from engage.events.importing import (
     APPLY_VALID,
-    MODES,
-    ImportNotPossible,
     check_file,
+    check_mode,
     import_dir,
     load_importer,
 )
@@ -35,17 +34,11 @@ def check_can_start(
 ) -> None:
     """ImportNotPossible saying why this import cannot start, checked before
     anything is queued or copied."""
-    if mode not in MODES:
-        raise ImportNotPossible(f"mode: must be {' or '.join(MODES)}, not {mode!r}")
     importer = load_importer(workspace=workspace, plugin_id=importer_id, file=file)
     try:
+        check_mode(mode, reads_file=importer.reads_file)
         if importer.reads_file:
             check_file(importer.file)
-        elif mode != APPLY_VALID:
-            raise ImportNotPossible(
-                f"mode: {mode} needs a file, which is checked whole before anything is "
-                "stored; a paged source is stored page by page"
-            )
     finally:
         if importer.reads_file and file is None:
             importer.file.close()
