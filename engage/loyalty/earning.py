@@ -71,7 +71,7 @@ def earn(events: list[RecordedEvent]) -> int:
                     event_id=event_id,
                     event_time=timestamp,
                     expires_at=timestamp + datetime.timedelta(days=days) if days else None,
-                    reason=f"{name} ({rule})",
+                    reason=str(rule),
                 )
             )
     by_pk = {programme.pk: programme for programme in programmes.values()}

@@ -109,7 +109,9 @@ class PointRule(models.Model):
         return f"{self.event}: " + " + ".join(
             part
             for part in (
-                f"{self.points_per_unit:g} per {self.property}" if self.points_per_unit else "",
+                f"{self.points_per_unit.normalize():f} per {self.property}"
+                if self.points_per_unit
+                else "",
                 f"{self.bonus} bonus" if self.bonus else "",
             )
             if part

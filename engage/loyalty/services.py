@@ -62,8 +62,9 @@ def move_points(
     """Redeem ``points`` (a positive number, taken off) or adjust by ``points``
     (signed). A balance never goes below zero: the conditional UPDATE that
     takes the points refuses it, so two redemptions racing for the last
-    points cannot both succeed. A ``reference`` already used returns the
-    movement it made (``replayed``) and moves nothing again.
+    points cannot both succeed. A ``reference`` already used for the same
+    movement returns it (``replayed``) and moves nothing again; used for
+    another (customer, kind or points), it is refused.
     """
     if kind == PointsMovement.REDEEMED:
         if not 0 < points <= MAX_POINTS:
@@ -104,6 +105,10 @@ def move_points(
             stored = PointsMovement.objects.get(pk=written[0].id)
         else:
             stored = PointsMovement.objects.get(programme=programme, reference=reference)
+            if (stored.profile_id, stored.kind, stored.points) != (profile.pk, kind, delta):
+                raise LoyaltyError(
+                    {"reference": ["already used for another movement"]}, conflict=True
+                )
     account = LoyaltyAccount.objects.select_related("programme").get(
         programme=programme, profile_id=stored.profile_id
     )

@@ -50,6 +50,9 @@ def test_a_redemption_takes_points_once_per_reference(api, ada):
     assert first.json()["account"]["points"] == 70
     assert retry.status_code == 200
     assert retry.json()["movement"]["id"] == first.json()["movement"]["id"]
+    other = api.post(movements_url(ada), {**body, "points": 40}, format="json")
+    assert other.status_code == 409
+    assert other.json()["errors"] == {"reference": ["already used for another movement"]}
     assert account(ada).points == 70 == movement_sum(ada)
 
 

@@ -85,8 +85,8 @@ class MovementsView(APIView):
         operation_id="loyalty_movements_create",
         summary="Redeem or adjust a customer's points",
         description="`redeem` never takes a balance below zero: more than the balance is "
-        "refused (409 naming `points`) and nothing moves. With a `reference` already used, "
-        "the first movement is answered (200) and nothing moves again.",
+        "refused (409 naming `points`) and nothing moves. With a `reference` already used "
+        "for the same movement, that movement is answered (200) and nothing moves again.",
         parameters=[PROFILE_ID],
         request=MovementInputSerializer,
         responses={
@@ -94,7 +94,10 @@ class MovementsView(APIView):
             200: MovedSerializer,
             **AUTH_ERRORS,
             **PROFILE_NOT_FOUND,
-            409: error("More points than the balance, or no loyalty programme."),
+            409: error(
+                "More points than the balance, a reference used for another movement, "
+                "or no loyalty programme."
+            ),
         },
     )
     def post(self, request: Request, profile_id: int) -> Response:
