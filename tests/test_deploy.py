@@ -70,3 +70,25 @@ def test_production_settings_require_secret_key_and_allowed_hosts(missing):
 
     assert result.returncode != 0
     assert f"Set the {missing} environment variable" in result.stderr
+
+
+@pytest.mark.django_db
+def test_behind_the_tls_proxy_only_the_health_check_answers_plain_http():
+    script = (
+        "from django.test import Client;"
+        "c = Client(HTTP_HOST='engage.example.com');"
+        "print(c.get('/health').status_code, c.get('/api/segments').status_code,"
+        " c.get('/api/segments', HTTP_X_FORWARDED_PROTO='https').status_code)"
+    )
+    result = manage(
+        "shell",
+        "-c",
+        script,
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="engage.example.com",
+        DATABASE_URL=database_url(),
+    )
+
+    assert result.returncode == 0, result.stderr
+    # the API over plain HTTP is redirected; through the proxy it asks for a key
+    assert result.stdout.split()[-3:] == ["200", "301", "401"]
