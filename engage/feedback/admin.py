@@ -5,8 +5,10 @@ channel."""
 from django import forms
 from django.contrib import admin
 
+from engage.journeys.models import Journey
+from engage.messaging.models import MessageTemplate
 from engage.plugins.outbound import url_refusal
-from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
+from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
 
 from .models import Feedback, FeedbackSettings, Survey
 
@@ -83,6 +85,15 @@ class SurveyAdmin(WorkspaceScopedAdmin):
     filter_horizontal = ["templates"]
     search_fields = ["name", "question"]
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        """Only templates of the user's workspaces are offered, so no other
+        tenant's template names show."""
+        if db_field.name == "templates":
+            kwargs["queryset"] = MessageTemplate.objects.filter(
+                workspace__in=scoped_workspaces(request)
+            ).order_by("name")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
 
 class FeedbackSettingsForm(forms.ModelForm):
     notify_webhook_url = forms.URLField(
@@ -151,3 +162,9 @@ class FeedbackSettingsAdmin(WorkspaceScopedAdmin):
     form = FeedbackSettingsForm
     list_display = ["workspace", "detractor_max", "csat_low_max", "pause_days", "notify_email"]
     unfilterable_fields = ("notify_webhook_secret",)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        """Only journeys of the user's workspaces are offered."""
+        if db_field.name in ("recovery_journey", "promoter_journey"):
+            kwargs["queryset"] = Journey.objects.filter(workspace__in=scoped_workspaces(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -2,6 +2,8 @@
 edited, with bad values refused on the field."""
 
 import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
 from django.urls import reverse
 
 from engage.feedback import services
@@ -112,3 +114,21 @@ def test_a_survey_cannot_use_another_workspaces_template(admin_client, workspace
         },
     )
     assert b"theirs is a template of another workspace" in page.content
+
+
+def test_staff_are_offered_only_their_workspaces_templates_and_journeys(workspace, other_workspace):
+    ws, theirs = workspace.workspace, other_workspace.workspace
+    for owner, name in ((ws, "ours"), (theirs, "theirs")):
+        MessageTemplate.objects.create(workspace=owner, name=f"{name}-nps", channel="email")
+        live_journey(owner, WAIT, name=f"{name}-recovery")
+    user = User.objects.create_user("ann", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="feedback", codename__startswith="add_")
+    )
+    ws.members.add(user)
+    client = Client()
+    client.force_login(user)
+
+    for page in ("admin:feedback_survey_add", "admin:feedback_feedbacksettings_add"):
+        content = client.get(reverse(page)).content
+        assert b"ours-" in content and b"theirs-" not in content
