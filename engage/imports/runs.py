@@ -87,7 +87,7 @@ def perform_import(
     _copy_counts(report, run)
     if not report.applied:
         run.phase = "checking"
-        bad = f"{report.invalid:,} bad rows"
+        bad = f"{report.invalid:,} bad row{'' if report.invalid == 1 else 's'}"
         return _fail(run, f"nothing stored: {bad}, and all or nothing was asked")
     run.status = ImportRun.SUCCEEDED
     run.phase = ""

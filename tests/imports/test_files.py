@@ -90,7 +90,7 @@ def test_apply_valid_stores_good_rows_and_reports_bad_ones_by_line_and_column(
 
 
 def test_all_or_nothing_stores_nothing_when_a_row_is_bad(csv_customers, tmp_path):
-    with pytest.raises(CommandError, match="nothing stored: 1 bad rows, and all or nothing"):
+    with pytest.raises(CommandError, match="nothing stored: 1 bad row, and all or nothing"):
         run(tmp_path, ONE_BAD.replace("u-4,,=1+1\n", "").encode(), "--mode", "all_or_nothing")
     assert not Event.objects.exists()
     assert not Identity.objects.exists()
