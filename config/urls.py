@@ -9,6 +9,11 @@ from engage.profiles.api.views import ProfileDetailView
 from engage.server.health import health
 from engage.server.start import start_page
 
+# The admin says whose it is; its "View site" link leads to the start page.
+admin.site.site_header = "engage administration"
+admin.site.site_title = "engage admin"
+admin.site.site_url = "/"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/", include("engage.events.urls")),
