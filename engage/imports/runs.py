@@ -35,7 +35,8 @@ def perform_import(
     batch_size: int = BATCH_SIZE,
     progress: Callable[[ImportRun], None] | None = None,
 ) -> ImportRun:
-    """Run a queued import to its end, saving its counts after each batch.
+    """Run a queued import to its end, saving its counts as it goes (at most
+    once a second: a save is a commit) and once more at the end.
 
     Safe to call twice (a task delivered again): only a queued run is taken.
     ``file`` is a file the caller opened (``import_source --file``); else the
