@@ -163,10 +163,10 @@ def nps_trend(workspace: Workspace, window: Window) -> Chart:
     chart = Chart(
         "nps",
         "NPS by week",
-        LINE,
+        DUAL,
         "week of",
         ["NPS", "answers"],
-        note="Promoters % minus detractors %, per week of answers.",
+        note="Promoters % minus detractors % (left axis), and answers (right axis), per week.",
     )
     rows = feedback_over_time(
         workspace_id=workspace.pk,
