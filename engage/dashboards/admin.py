@@ -4,6 +4,7 @@ workspace the user may see, over a range of days."""
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.urls import path
 
 from engage.workspaces.admin_scoping import scoped_workspaces
 
@@ -22,6 +23,12 @@ class OverviewAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        # The overview is the one page: there is no row to change, delete or
+        # read the history of (and no table to look one up in).
+        view = self.admin_site.admin_view(self.changelist_view)
+        return [path("", view, name="dashboards_overview_changelist")]
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):

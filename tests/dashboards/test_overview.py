@@ -47,6 +47,11 @@ def test_the_index_links_the_overview_for_staff_allowed_to_see_it(shop):
     assert staff("cid", acme, may_view=False).get(URL).status_code == 403
 
 
+def test_the_overview_is_the_only_page_there_is(shop, admin_client):
+    for page in ("1/change/", "1/delete/", "1/history/", "add/"):
+        assert admin_client.get(URL + page).status_code == 404, page
+
+
 def test_another_workspace_is_refused_by_name(shop):
     acme, globex = shop
     response = staff("ann", acme).get(URL, {**QUERY, "workspace": globex.pk})
