@@ -13,7 +13,11 @@ MAX_DAYS = 366
 
 
 class RangeForm(forms.Form):
-    workspace = forms.ModelChoiceField(queryset=None, empty_label=None)
+    workspace = forms.ModelChoiceField(
+        queryset=None,
+        empty_label=None,
+        error_messages={"required": "you are a member of no workspace yet"},
+    )
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 

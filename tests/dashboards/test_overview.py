@@ -70,6 +70,13 @@ def test_a_superuser_chooses_any_workspace(shop, admin_client):
     assert tables["revenue"] == [["2026-03", "999.00", "999.00"]]
 
 
+def test_staff_of_no_workspace_are_told_so(shop):
+    response = staff("dan").get(URL)
+
+    assert response.status_code == 400
+    assert "workspace: you are a member of no workspace yet" in response.content.decode()
+
+
 @pytest.mark.parametrize(
     ("query", "error"),
     [
