@@ -172,11 +172,17 @@ class PointsMovement(FollowsCustomer):
     EARNED, REDEEMED, EXPIRED, ADJUSTED = "earned", "redeemed", "expired", "adjusted"
     KINDS = [(k, k) for k in (EARNED, REDEEMED, EXPIRED, ADJUSTED)]
 
+    # Each earning writes a row: no index of its own on profile or rule, whose
+    # look-ups the history index and the (rule, event) unique index serve.
     programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="movements")
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="points_movements")
+    profile = models.ForeignKey(
+        Profile, on_delete=models.CASCADE, related_name="points_movements", db_index=False
+    )
     kind = models.CharField(max_length=10, choices=KINDS)
     points = models.BigIntegerField(help_text="Signed: what it added to the balance.")
-    rule = models.ForeignKey(PointRule, on_delete=models.SET_NULL, null=True, blank=True)
+    rule = models.ForeignKey(
+        PointRule, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+    )
     event_id = models.BigIntegerField(null=True, blank=True, help_text="The source event's id.")
     event_time = models.DateTimeField(null=True, blank=True)
     occurred_at = models.DateTimeField(help_text="When it counts (the event's time for earnings).")
