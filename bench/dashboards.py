@@ -1,0 +1,92 @@
+"""Dashboards benchmark: the admin overview's charts over the metrics
+benchmark's generated shop.
+
+``scripts/bench dashboards -- --customers 100000 --events 2000000``: the shop
+of ``bench/metrics.py`` (same generator, seed and year), then each chart of
+the overview over the last 30 days and over the whole year, beside that
+benchmark's plain ``GROUP BY profile_id`` over the same events. The page's
+time is the sum of its charts plus rendering a few tables.
+"""
+
+import argparse
+import os
+from datetime import timedelta
+
+from bench._pg import server_version, services, setup_django
+from bench.metrics import END, START, baseline, generate, reset, timed
+
+RANGES = {"30 days": (END - timedelta(days=29), END), "a year": (START, END)}
+
+
+def charts_timed(workspace, start, end) -> dict[str, float]:
+    from engage.dashboards import charts
+    from engage.metrics.window import Window
+
+    window = Window(start, end)
+    builders = [
+        charts.customers_and_events,
+        charts.active_by_channel,
+        charts.revenue,
+        charts.cohort_retention,
+        charts.nps_trend,
+        charts.messages,
+        charts.journey_funnel,
+        charts.decisions,
+    ]
+    return {build.__name__: timed(build, workspace, window)[0] for build in builders}
+
+
+def run(args) -> dict:
+    from engage.workspaces.services import create_workspace
+
+    reset()
+    load = os.getloadavg()[0]
+    workspace = create_workspace(name=f"bench-dashboards-{os.getpid()}").workspace
+    gen_seconds, events = timed(generate, workspace.pk, args.customers, args.events, args.seed)
+    base = min(baseline(workspace.pk), baseline(workspace.pk))
+    ranges = {name: charts_timed(workspace, *days) for name, days in RANGES.items()}
+    reset()
+    return {
+        "load": load,
+        "customers": args.customers,
+        "events": events,
+        "generate": gen_seconds,
+        "baseline": base,
+        "ranges": ranges,
+    }
+
+
+def report(result: dict, pg: str) -> None:
+    print(
+        f"\ndashboards: PostgreSQL {pg}, {os.cpu_count()} CPUs, "
+        f"load average {result['load']:.1f} before the run"
+    )
+    print(
+        f"  {result['customers']:,} customers, {result['events']:,} events "
+        f"(generated in {result['generate']:.0f} s)"
+    )
+    base = result["baseline"]
+    print(f"    {'baseline GROUP BY profile_id':<30} {base:8.2f} s")
+    for name, charts in result["ranges"].items():
+        print(f"  overview over {name}: {sum(charts.values()):.2f} s")
+        for chart, seconds in charts.items():
+            print(f"    {chart:<30} {seconds:8.2f} s  {seconds / base:6.2f}x baseline")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--customers", type=int, default=1_000_000)
+    p.add_argument("--events", type=int, default=20_000_000)
+    p.add_argument("--seed", type=float, default=0.42, help="setseed() value, -1 to 1")
+    return p
+
+
+def main(argv=None) -> None:
+    args = parser().parse_args(argv)
+    with services() as env:
+        setup_django(env)
+        report(run(args), server_version(env["DATABASE_URL"]))
+
+
+if __name__ == "__main__":
+    main()
