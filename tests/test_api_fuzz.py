@@ -122,7 +122,7 @@ include-operation-id = "inbox_messages_list"
 parameters = { "query.cursor" = { dictionary = "time_cursors", probability = 1.0 } }
 
 [[operations]]
-include-operation-id-regex = "^(segments_list|templates_list|journeys_list)$"
+include-operation-id-regex = "^(segments_list|templates_list|journeys_list|catalog_products_list)$"
 parameters = { "query.cursor" = { dictionary = "segment_cursors", probability = 1.0 } }
 
 [[operations]]
@@ -170,6 +170,8 @@ POSITIVE_OFF = [
     "loyalty_movements_create",
     # exactly one of external_id and identifier, naming a customer that exists
     "loyalty_accounts_import",
+    # http(s) URLs, a three-letter currency, a price of at most three decimals
+    "catalog_products_upsert",
 ]
 
 
