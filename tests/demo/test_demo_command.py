@@ -13,13 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_processes import ROOT, run_embedded
+from tests.live_processes import ROOT, free_port, run_embedded
 
 
 def manage(*args: str, db: Path) -> str:
     result = run_embedded(["manage.py", *args], db, DEBUG="1")
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def run_demo(db: Path) -> str:
+    """The demo command on a free port (it refuses a busy one)."""
+    return manage("demo", "--port", str(free_port()), db=db)
 
 
 def rows(db: Path, sql: str, *params) -> list[tuple]:
@@ -32,7 +37,7 @@ def first_run(tmp_path_factory) -> tuple[Path, str]:
     """A fresh embedded database and the output of the demo's first run on it."""
     db = tmp_path_factory.mktemp("demo") / "engage.sqlite3"
     manage("migrate", "--no-input", "-v0", db=db)
-    return db, manage("demo", "--port", "8123", db=db)
+    return db, run_demo(db)
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +88,9 @@ def test_running_the_demo_again_prints_the_same_keys_and_login_and_stores_nothin
             for table in ("events_event", "messaging_message", "journeys_enrollment")
         ]
 
-    first = manage("demo", db=demo_db)
+    first = run_demo(demo_db)
     keys_before, stored_before = count_keys(demo_db), count_stored()
-    second = manage("demo", db=demo_db)
+    second = run_demo(demo_db)
 
     assert printed_keys(first) == printed_keys(second)
     assert count_keys(demo_db) == keys_before == 2  # no pile of pairs
@@ -104,7 +109,7 @@ def test_a_revoked_demo_key_is_replaced_and_a_changed_password_not_shown(demo_db
         )
         db.execute("UPDATE auth_user SET password = '!' WHERE username = 'admin'")
 
-    out = manage("demo", db=demo_db)
+    out = run_demo(demo_db)
 
     after = printed_keys(out)
     assert after[0] != before[0] and after[1] != before[1]
@@ -129,7 +134,7 @@ def test_a_busy_port_is_refused_before_any_key_is_printed(demo_db):
 
 
 def test_the_printed_example_reads_the_customer_back(demo_db, tmp_path):
-    out = manage("demo", db=demo_db)
+    out = run_demo(demo_db)
     secret = re.search(r"sk_\S+", out).group(0)
     script = (
         "import django, json, os;"
@@ -216,7 +221,7 @@ def test_the_send_example_of_the_messaging_docs_sends_to_the_outbox(demo_db):
     example = json.loads(re.search(r"## Sending.*?```json\n(.*?)```", docs, re.DOTALL).group(1))
     [(ada,)] = rows(demo_db, "SELECT profile_id FROM profiles_identity WHERE value = 'cust-1001'")
     example["profile_id"] = ada
-    secret = re.search(r"sk_\S+", manage("demo", db=demo_db)).group(0)
+    secret = re.search(r"sk_\S+", run_demo(demo_db)).group(0)
     script = (
         "import django, json, os;"
         "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings');"

@@ -61,7 +61,8 @@ def embedded_env(db) -> dict[str, str]:
 def demo_db(tmp_path_factory):
     # One demo for the module: the demo plays its journey, which takes seconds.
     db = tmp_path_factory.mktemp("scheduled") / "engage.sqlite3"
-    for args in (["migrate", "--no-input", "-v0"], ["demo"]):
+    # The demo refuses a port in use: give it a free one.
+    for args in (["migrate", "--no-input", "-v0"], ["demo", "--port", str(free_port())]):
         result = run_embedded(["manage.py", *args], db, DEBUG="1")
         assert result.returncode == 0, result.stderr
     return db
