@@ -190,15 +190,32 @@ def _db(value: datetime.datetime):
 
 
 def _record_size(segment: Segment, now: datetime.datetime, *, full: bool, change: int) -> None:
-    segments = Segment.objects.filter(pk=segment.pk)
+    """Store the segment's member count and today's size (the last write of the day wins).
+
+    A re-check or a merge moves the count by ``change`` and reads it back in
+    one statement, and today's size is upserted in one more: two statements
+    for each segment a batch changed, on the segment's own row, so workers
+    re-checking the same segment only queue on it for those two.
+    """
     if full:
         size = SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True).count()
-        segments.update(member_count=size, refreshed_at=now)
+        Segment.objects.filter(pk=segment.pk).update(member_count=size, refreshed_at=now)
     else:
-        segments.update(member_count=F("member_count") + change)
-        size = segments.values_list("member_count", flat=True).get()
+        table = connection.ops.quote_name(Segment._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET member_count = member_count + %s"  # noqa: S608 - the model's table; values are params
+                " WHERE id = %s RETURNING member_count",
+                [change, segment.pk],
+            )
+            size = cursor.fetchone()[0]
     segment.member_count = size
-    SegmentSize.objects.update_or_create(segment=segment, date=now.date(), defaults={"size": size})
+    SegmentSize.objects.bulk_create(
+        [SegmentSize(segment=segment, date=now.date(), size=size)],
+        update_conflicts=True,
+        unique_fields=["segment", "date"],
+        update_fields=["size"],
+    )
 
 
 def repoint_memberships(*, pairs: list[tuple[int, int, int]]) -> None:

@@ -16,9 +16,8 @@ from collections import defaultdict
 
 from engage.events.signals import RecordedEvent
 
-from . import membership
+from . import membership, schema
 from .models import Segment, SegmentMembership
-from .selectors import referring_segments
 
 MEMBERSHIP_EVENTS = (membership.ENTERED, membership.EXITED)
 
@@ -42,16 +41,21 @@ def affected_segments(
 def rechecks_for_recorded(events: list[RecordedEvent]) -> list[tuple[int, set[int], list[int]]]:
     """(workspace id, profile ids, segment ids) to re-check after ``events``:
     the segments reading their names and, for membership events, the
-    segments referring to the segment whose membership changed."""
+    segments referring to the segment whose membership changed.
+
+    One query per workspace for its segments; the memberships behind
+    membership events are only looked up when a segment refers to another.
+    """
     by_workspace: dict[int, list[RecordedEvent]] = defaultdict(list)
     for event in events:
         by_workspace[event.workspace_id].append(event)
     found = []
     for workspace_id, recorded in sorted(by_workspace.items()):
         names = {e.name for e in recorded}
+        dynamic = _dynamic_segments(workspace_id)
         segment_ids = {
             s.pk
-            for s in Segment.objects.filter(workspace_id=workspace_id, kind=Segment.DYNAMIC)
+            for s in dynamic
             if names.intersection((s.dependencies or {}).get("event_names", ()))
         }
         membership_ids = [
@@ -61,15 +65,13 @@ def rechecks_for_recorded(events: list[RecordedEvent]) -> list[tuple[int, set[in
             # A client may track an event of that name with a message id of its own.
             and (suffix := e.message_id.removeprefix(f"{e.name}:")).isdigit()
         ]
-        if membership_ids:
+        if membership_ids and any(_referred(s) for s in dynamic):
             changed = set(
                 SegmentMembership.objects.filter(pk__in=membership_ids).values_list(
                     "segment_id", flat=True
                 )
             )
-            segment_ids.update(
-                s.pk for s in referring_segments(workspace_id=workspace_id, segment_ids=changed)
-            )
+            segment_ids.update(s.pk for s in _referring(dynamic, changed))
         if segment_ids:
             found.append((workspace_id, {e.profile_id for e in recorded}, sorted(segment_ids)))
     return found
@@ -80,24 +82,38 @@ def recheck(*, workspace_id: int, profile_ids: list[int], segment_ids: list[int]
     refer to one whose membership changed; returns how many memberships changed.
 
     Validation refuses reference cycles, so each round goes one level further
-    up the references and the rounds end.
+    up the references and the rounds end. The workspace's segments are read
+    once for all the rounds.
     """
     changed = 0
-    dynamic = Segment.objects.filter(workspace_id=workspace_id, kind=Segment.DYNAMIC)
+    dynamic = _dynamic_segments(workspace_id)
     pending = set(segment_ids)
     while pending:
         moved = set()
-        for segment in dynamic.filter(pk__in=pending).order_by("pk"):
+        for segment in dynamic:
+            if segment.pk not in pending:
+                continue
             change = membership.refresh(segment, profile_ids=profile_ids)
             if change.entered or change.exited:
                 changed += change.entered + change.exited
                 moved.add(segment.pk)
-        pending = (
-            {s.pk for s in referring_segments(workspace_id=workspace_id, segment_ids=moved)}
-            if moved
-            else set()
-        )
+        pending = {s.pk for s in _referring(dynamic, moved)} if moved else set()
     return changed
+
+
+def _dynamic_segments(workspace_id: int) -> list[Segment]:
+    return list(
+        Segment.objects.filter(workspace_id=workspace_id, kind=Segment.DYNAMIC).order_by("pk")
+    )
+
+
+def _referred(segment: Segment) -> bool:
+    return bool(schema.referenced_segment_ids(segment.rules))
+
+
+def _referring(segments: list[Segment], segment_ids: set[int]) -> list[Segment]:
+    """Those of ``segments`` whose rules refer to any of ``segment_ids``."""
+    return [s for s in segments if segment_ids & schema.referenced_segment_ids(s.rules)]
 
 
 def segments_after_split(*, workspace_id: int) -> list[int]:

@@ -1,0 +1,96 @@
+"""A processed batch re-checks each segment it could change once, even when
+both its traits and its event names concern that segment, and a re-check
+records a changed segment's size in two statements."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from engage.events.processing import process_pending
+from engage.profiles.models import Profile
+from engage.segments import membership
+from engage.segments.models import SegmentMembership, SegmentSize
+from engage.segments.services import save_segment
+from tests.customer_factories import ProfileFactory
+from tests.identity_helpers import pending_event, profile_of
+
+pytestmark = pytest.mark.django_db
+
+PRO_BUYERS = {
+    "and": [
+        {"trait": {"key": "plan", "op": "equals", "value": "pro"}},
+        {"event": {"name": "Order Completed"}},
+    ]
+}
+
+
+def refreshes(queries, segment) -> int:
+    """The re-checks of ``segment`` among ``queries`` (each enters members once)."""
+    return sum(
+        1
+        for q in queries
+        if q["sql"].startswith("INSERT INTO segments_segmentmembership")
+        and f"SELECT {segment.pk}, q.id" in q["sql"]
+    )
+
+
+def test_a_batch_setting_a_trait_and_tracking_an_event_rechecks_their_segment_once(
+    workspace, django_capture_on_commit_callbacks
+):
+    ws = workspace.workspace
+    with django_capture_on_commit_callbacks(execute=True):
+        pro_buyers = save_segment(workspace=ws, name="pro buyers", rules=PRO_BUYERS)
+        plan_only = save_segment(
+            workspace=ws,
+            name="pro",
+            rules={"trait": {"key": "plan", "op": "equals", "value": "pro"}},
+        )
+    pending_event(ws, "identify", user_id="ann", traits={"plan": "pro"})
+    pending_event(ws, user_id="ann", name="Order Completed")
+    pending_event(ws, "identify", user_id="bob", traits={"plan": "pro"})
+
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        process_pending()
+
+    ann, bob = profile_of(ws, "user_id", "ann"), profile_of(ws, "user_id", "bob")
+    current = SegmentMembership.objects.filter(exited_at__isnull=True)
+    assert set(current.filter(segment=pro_buyers).values_list("profile_id", flat=True)) == {ann.pk}
+    assert set(current.filter(segment=plan_only).values_list("profile_id", flat=True)) == {
+        ann.pk,
+        bob.pk,
+    }
+    assert refreshes(queries.captured_queries, pro_buyers) == 1
+    assert refreshes(queries.captured_queries, plan_only) == 1
+
+
+def test_a_recheck_records_the_count_and_todays_size_in_two_statements(workspace):
+    ws = workspace.workspace
+    pro = save_segment(
+        workspace=ws, name="pro", rules={"trait": {"key": "plan", "op": "equals", "value": "pro"}}
+    )
+    ann = ProfileFactory(workspace=ws, traits={"plan": "pro"})
+    bob = ProfileFactory(workspace=ws, traits={"plan": "pro"})
+    sizes = SegmentSize.objects.filter(segment=pro)
+
+    def recheck(profiles) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            membership.refresh(pro, profile_ids=[p.pk for p in profiles])
+        return sum(
+            1
+            for q in queries.captured_queries
+            if '"segments_segment"' in q["sql"] or "segments_segmentsize" in q["sql"]
+        )
+
+    assert recheck([ann, bob]) == 2
+    pro.refresh_from_db()
+    assert pro.member_count == 2
+    assert list(sizes.values_list("size", flat=True)) == [2]
+
+    Profile.objects.filter(pk=ann.pk).update(traits={"plan": "free"})
+    assert recheck([ann]) == 2
+    pro.refresh_from_db()
+    assert pro.member_count == 1
+    assert list(sizes.values_list("size", flat=True)) == [1]  # today's row, overwritten
