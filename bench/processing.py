@@ -12,6 +12,11 @@ theirs. Then, each time from the same freshly stored events:
    alone costs, with no identity resolution.
 2. ``engage.events.processing.run()`` in 1 worker process.
 3. The same in 2 worker processes side by side.
+4. With ``--segments`` or ``--journeys``: the same in 1 worker process with
+   that many dynamic segments and live journeys in the workspace (those of
+   ``scripts/bench pipeline``), and the tasks processing triggers (segment
+   re-checks, journey entries and steps) run inline in the worker, so that
+   what a batch costs downstream shows in the same figures.
 
 Each measurement stops after ``--seconds`` (events left over are then
 processed untimed). It prints events/s (and per worker) with the ratio to the
@@ -206,6 +211,7 @@ def backend_cpu(pid: int) -> float | None:
 
 
 def _worker(task, batch_size, budget, barrier, results):
+    from django.conf import settings
     from django.db import connection
 
     from engage.events import processing
@@ -223,6 +229,9 @@ def _worker(task, batch_size, budget, barrier, results):
     with connection.execute_wrapper(statements):
         if task == "claim":
             count = claim_only(batch_size)
+        elif task == "downstream":
+            settings.CELERY_TASK_ALWAYS_EAGER = True
+            count = processing.run(batch_size=batch_size, time_budget=budget).processed
         else:
             count = processing.run(batch_size=batch_size, time_budget=budget).processed
     spent = time.perf_counter() - started
@@ -403,6 +412,12 @@ def run(env: dict, args) -> dict:
     plain, _ = generate(users, 0.0, grouped=args.grouped)
     reset(workspace.pk, plain)
     results["no_merges"] = measure("process", 1, args.batch_size)
+    if args.segments or args.journeys:
+        from bench.pipeline import prepare
+
+        reset(workspace.pk, messages)
+        prepare(workspace, segments=args.segments, journeys=args.journeys)
+        results["downstream"] = measure("downstream", 1, args.batch_size, args.seconds)
     report(results, args, len(messages), users, second_devices)
     return results
 
@@ -446,6 +461,22 @@ def report(results: dict, args, events: int, users: int, merges: int) -> None:
         f"{plain_batch:.1f} without (the same customers, no second device; "
         f"{plain['per_second']:,.0f} events/s); so {per_merge:.2f} statements per merge"
     )
+    downstream = results.get("downstream")
+    if downstream:
+        print(
+            f"  with {args.segments} segments and {args.journeys} journeys, their tasks inline "
+            f"(1 worker): {downstream['per_second']:>8,.0f} events/s  "
+            f"({downstream['events']:,} events in {downstream['seconds']:.1f} s); ratio to "
+            f"baseline {downstream['per_second'] / claim['per_second']:.1%}\n"
+            f"    CPU per event: worker {downstream['cpu_per_event'] * 1e6:,.0f} µs, PostgreSQL "
+            + (
+                "n/a (remote server)"
+                if downstream["pg_cpu_per_event"] is None
+                else f"{downstream['pg_cpu_per_event'] * 1e6:,.0f} µs"
+            )
+            + f"; {downstream['statements'] / max(downstream['events'], 1):.2f} statements "
+            f"per event ({downstream['statements'] / max(downstream['batches'], 1):.1f} per batch)"
+        )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -463,6 +494,18 @@ def parser() -> argparse.ArgumentParser:
         "--second-device", type=float, default=0.3, help="share of customers with two devices"
     )
     p.add_argument("--batch-size", type=int, default=500, help="events claimed per transaction")
+    p.add_argument(
+        "--segments",
+        type=int,
+        default=0,
+        help="also measure 1 worker with this many dynamic segments, their re-checks inline",
+    )
+    p.add_argument(
+        "--journeys",
+        type=int,
+        default=0,
+        help="also measure 1 worker with this many live journeys, their entries inline",
+    )
     p.add_argument(
         "--grouped",
         action="store_true",
