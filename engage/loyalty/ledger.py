@@ -17,11 +17,32 @@ from django.utils import timezone
 
 from .models import LoyaltyAccount, PointsMovement
 
-# Rows per INSERT: 500 rows of 13 parameters stay under both databases' limits.
+# Rows per statement: 500 rows of 13 parameters stay under SQLite's limit.
 CHUNK = 500
-_COLUMNS = (
-    "programme_id, profile_id, origin_profile_id, kind, points, rule_id, event_id,"
-    " event_time, occurred_at, expires_at, reason, reference, created_at"
+_MOVEMENT_COLUMNS = (
+    ("programme_id", "bigint"),
+    ("profile_id", "bigint"),
+    ("origin_profile_id", "bigint"),
+    ("kind", "text"),
+    ("points", "bigint"),
+    ("rule_id", "bigint"),
+    ("event_id", "bigint"),
+    ("event_time", "timestamptz"),
+    ("occurred_at", "timestamptz"),
+    ("expires_at", "timestamptz"),
+    ("reason", "text"),
+    ("reference", "text"),
+    ("created_at", "timestamptz"),
+)
+_ACCOUNT_COLUMNS = (
+    ("workspace_id", "bigint"),
+    ("programme_id", "bigint"),
+    ("profile_id", "bigint"),
+    ("origin_profile_id", "bigint"),
+    ("tier", "text"),
+    ("points", "bigint"),
+    ("external_id", "text"),
+    ("created_at", "timestamptz"),
 )
 
 
@@ -47,6 +68,24 @@ class Written(NamedTuple):
     points: int
 
 
+def rows_table(rows: list[tuple], types: list[str]) -> tuple[str, list]:
+    """``rows`` as a table for ``INSERT … {table}`` or ``WITH d(…) AS ({table})``.
+
+    On PostgreSQL one array per column (``unnest``): a thousand rows are a
+    dozen parameters, where a VALUES list of 13,000 cost more to send than to
+    run (psycopg splits the query text at every placeholder). SQLite gets
+    the VALUES list.
+    """
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        return f"SELECT * FROM unnest({arrays})", columns  # noqa: S608 - types are constants
+    adapt = connection.ops.adapt_datetimefield_value
+    row = "(" + ", ".join(["%s"] * len(types)) + ")"
+    params = [adapt(v) if isinstance(v, datetime) else v for values in rows for v in values]
+    return "VALUES " + ", ".join([row] * len(rows)), params
+
+
 def write(movements: list[NewMovement]) -> list[Written]:
     """Store ``movements`` (opening accounts as needed) and add them to the
     balances; returns those written, without the ones stored already."""
@@ -54,9 +93,7 @@ def write(movements: list[NewMovement]) -> list[Written]:
         return []
     with transaction.atomic():
         open_accounts({(m.workspace_id, m.programme_id, m.profile_id) for m in movements})
-        written: list[Written] = []
-        for start in range(0, len(movements), CHUNK):
-            written.extend(insert(movements[start : start + CHUNK]))
+        written = insert(movements)
         deltas: dict[tuple[int, int], int] = defaultdict(int)
         for row in written:
             deltas[(row.programme_id, row.profile_id)] += row.points
@@ -66,28 +103,18 @@ def write(movements: list[NewMovement]) -> list[Written]:
 
 def open_accounts(keys: set[tuple[int, int, int]]) -> None:
     """An account for each (workspace, programme, profile) that has none."""
-    LoyaltyAccount.objects.bulk_create(
-        [
-            LoyaltyAccount(
-                workspace_id=workspace_id,
-                programme_id=programme_id,
-                profile_id=profile_id,
-                origin_profile_id=profile_id,
-            )
-            for workspace_id, programme_id, profile_id in sorted(keys)
-        ],
-        ignore_conflicts=True,
-    )
+    now = timezone.now()
+    rows = [(*key, key[2], "", 0, "", now) for key in sorted(keys)]
+    for start in range(0, len(rows), CHUNK):
+        _insert(LoyaltyAccount, _ACCOUNT_COLUMNS, rows[start : start + CHUNK], returning="")
 
 
 def insert(movements: list[NewMovement]) -> list[Written]:
     """Store ``movements`` without touching balances (the caller adds them);
     returns those written."""
-    adapt = connection.ops.adapt_datetimefield_value
-    now = adapt(timezone.now())
-    params: list = []
-    for m in movements:
-        params += [
+    now = timezone.now()
+    rows = [
+        (
             m.programme_id,
             m.profile_id,
             m.profile_id,
@@ -95,22 +122,40 @@ def insert(movements: list[NewMovement]) -> list[Written]:
             m.points,
             m.rule_id,
             m.event_id,
-            adapt(m.event_time),
-            adapt(m.occurred_at),
-            adapt(m.expires_at),
+            m.event_time,
+            m.occurred_at,
+            m.expires_at,
             m.reason[:200],
             m.reference[:100],
             now,
-        ]
-    row = "(" + ", ".join(["%s"] * 13) + ")"
+        )
+        for m in movements
+    ]
+    written = []
+    for start in range(0, len(rows), CHUNK):
+        found = _insert(
+            PointsMovement,
+            _MOVEMENT_COLUMNS,
+            rows[start : start + CHUNK],
+            returning=" RETURNING id, programme_id, profile_id, points",
+        )
+        written += [Written(*row) for row in found]
+    return written
+
+
+def _insert(model, columns, rows: list[tuple], *, returning: str) -> list[tuple]:
+    """``INSERT … ON CONFLICT DO NOTHING`` of ``rows``; the rows ``returning`` names."""
+    if not rows:
+        return []
+    table, params = rows_table(rows, [kind for _, kind in columns])
+    names = ", ".join(name for name, _ in columns)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {PointsMovement._meta.db_table} ({_COLUMNS}) VALUES "  # noqa: S608 - constant table and columns; values are params
-            + ", ".join([row] * len(movements))
-            + " ON CONFLICT DO NOTHING RETURNING id, programme_id, profile_id, points",
+            f"INSERT INTO {model._meta.db_table} ({names}) {table}"
+            f" ON CONFLICT DO NOTHING{returning}",
             params,
         )
-        return [Written(*found) for found in cursor.fetchall()]
+        return cursor.fetchall() if returning else []
 
 
 def add_to_balances(deltas: dict[tuple[int, int], int]) -> None:
@@ -123,29 +168,20 @@ def add_to_balances(deltas: dict[tuple[int, int], int]) -> None:
     if not deltas:
         return
     table = LoyaltyAccount._meta.db_table
-    if connection.vendor == "postgresql":
-        keys = list(deltas)
-        rows = "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[])"
-        params = [[k[0] for k in keys], [k[1] for k in keys], [deltas[k] for k in keys]]
-        with connection.cursor() as cursor:
+    rows, params = rows_table(
+        [(*key, delta) for key, delta in deltas.items()], ["bigint", "bigint", "bigint"]
+    )
+    moves = f"WITH d(programme_id, profile_id, delta) AS ({rows})"
+    same = f"d.programme_id = {table}.programme_id AND d.profile_id = {table}.profile_id"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute(
-                f"WITH d(programme_id, profile_id, delta) AS ({rows})"  # noqa: S608 - constant table; values are params
-                f" SELECT a.id FROM {table} a JOIN d ON a.programme_id = d.programme_id"
+                f"{moves} SELECT a.id FROM {table} a JOIN d ON a.programme_id = d.programme_id"  # noqa: S608 - constant table; values are params
                 " AND a.profile_id = d.profile_id ORDER BY a.id FOR UPDATE OF a",
                 params,
             )
-    else:
-        rows = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(deltas))
-        params = [
-            value
-            for (programme, profile), delta in deltas.items()
-            for value in (programme, profile, delta)
-        ]
-    same = f"d.programme_id = {table}.programme_id AND d.profile_id = {table}.profile_id"
-    with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH d(programme_id, profile_id, delta) AS ({rows})"  # noqa: S608 - constant table; values are params
-            f" UPDATE {table} SET points = points + (SELECT d.delta FROM d WHERE {same})"
+            f"{moves} UPDATE {table} SET points = points + (SELECT d.delta FROM d WHERE {same})"  # noqa: S608 - constant table; values are params
             f" WHERE EXISTS (SELECT 1 FROM d WHERE {same})",
             params,
         )
