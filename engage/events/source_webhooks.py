@@ -5,9 +5,10 @@ webhooks), stored as the importer would store the same records.
 the workspace and define ``verify_webhook(request) -> bool`` and
 ``webhook_calls(request) -> list`` (calls and ``ImportProblem``s). The
 signature is checked on the raw body before anything is read (401 when it
-is missing or wrong); the calls then go through the same validation and
-storage as ``/v1``, and their messageIds are the importer's, so a redelivered
-webhook and a later import of the same record store nothing twice.
+is missing or wrong, and the same 401 when the source is not enabled, so a
+caller cannot learn which workspaces use which source); the calls then go
+through the same validation and storage as ``/v1``, and their messageIds are
+the importer's, so a redelivered webhook and a later import of the same record store nothing twice.
 """
 
 import logging
@@ -50,12 +51,10 @@ def _importer(workspace_id: int, importer_id: str) -> Importer | None:
 
 @csrf_exempt
 def receive(request, workspace_id: int, importer_id: str):
-    importer = _importer(workspace_id, importer_id)
-    if importer is None:
-        return JsonResponse({"error": "no such source enabled here"}, status=404)
     if request.method != "POST":
         return HttpResponse(status=405)
-    if not importer.verify_webhook(request):
+    importer = _importer(workspace_id, importer_id)
+    if importer is None or not importer.verify_webhook(request):
         logger.warning("%s webhook for workspace %s failed verification", importer_id, workspace_id)
         return JsonResponse({"error": "signature verification failed"}, status=401)
     try:

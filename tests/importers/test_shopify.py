@@ -310,9 +310,16 @@ def test_a_signed_order_webhook_is_stored_once_and_a_bad_signature_is_refused(
     assert signed_post(client, ws, body, topic="products/create").status_code == 400
 
 
-def test_webhooks_of_a_source_not_enabled_are_not_found(workspace, other_workspace, client):
+def test_webhooks_of_a_source_not_enabled_are_refused_like_a_bad_signature(
+    shopify, workspace, other_workspace, client
+):
+    """The answer does not tell which workspaces have Shopify enabled."""
     body = json.dumps(ORDER).encode()
-    assert signed_post(client, other_workspace.workspace, body).status_code == 404
+    not_enabled = signed_post(client, other_workspace.workspace, body)
+    missing = signed_post(client, type(workspace.workspace)(pk=999_999), body)
+    badly_signed = signed_post(client, workspace.workspace, body, key="guess")
+    assert not_enabled.status_code == missing.status_code == badly_signed.status_code == 401
+    assert not_enabled.json() == missing.json() == badly_signed.json()
 
 
 def test_a_next_page_link_to_another_host_is_not_followed(shopify, workspace):
