@@ -9,6 +9,7 @@ Ties go to the lower product id, so the answer is stable.
 from django.db import connection
 
 from engage.catalog.orders import order_lines
+from engage.catalog.recommending import fetch_ranked
 from engage.dialect import Dialect
 from engage.plugins import Recommender, hookimpl
 
@@ -44,12 +45,7 @@ class BoughtTogether(Recommender):
             )
             SELECT profile_id, product_id FROM ranked WHERE n <= %s ORDER BY profile_id, n
         """  # noqa: S608 (SQL from fixed pieces; every value is a parameter)
-        with connection.cursor() as cursor:
-            cursor.execute(text, [*params, workspace.pk, workspace.pk, limit])
-            found: dict[int, list[str]] = {}
-            for profile_id, product_id in cursor.fetchall():
-                found.setdefault(profile_id, []).append(product_id)
-        return found
+        return fetch_ranked(text, [*params, workspace.pk, workspace.pk, limit])
 
 
 @hookimpl

@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from engage.catalog.orders import order_lines, product_views
+from engage.catalog.recommending import fetch_ranked
 from engage.dialect import Dialect
 from engage.plugins import Recommender, SettingField, hookimpl
 
@@ -86,12 +87,7 @@ class PopularInCategory(Recommender):
             ws,
             limit,
         ]
-        with connection.cursor() as cursor:
-            cursor.execute(text, params)
-            found: dict[int, list[str]] = {}
-            for profile_id, product_id in cursor.fetchall():
-                found.setdefault(profile_id, []).append(product_id)
-        return found
+        return fetch_ranked(text, params)
 
 
 @hookimpl

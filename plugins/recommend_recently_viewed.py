@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from engage.catalog.orders import order_lines, product_views
+from engage.catalog.recommending import fetch_ranked
 from engage.dialect import Dialect
 from engage.plugins import Recommender, SettingField, hookimpl
 
@@ -53,12 +54,7 @@ class RecentlyViewed(Recommender):
             )
             SELECT profile_id, product_id FROM ranked WHERE n <= %s ORDER BY profile_id, n
         """  # noqa: S608 (SQL from fixed pieces; every value is a parameter)
-        with connection.cursor() as cursor:
-            cursor.execute(text, [*bought_params, *view_params, workspace.pk, limit])
-            found: dict[int, list[str]] = {}
-            for profile_id, product_id in cursor.fetchall():
-                found.setdefault(profile_id, []).append(product_id)
-        return found
+        return fetch_ranked(text, [*bought_params, *view_params, workspace.pk, limit])
 
 
 @hookimpl

@@ -82,6 +82,17 @@ def bought_products(workspace: Workspace, profile_ids: list[int]) -> set[tuple[i
         return set(cursor.fetchall())
 
 
+def fetch_ranked(text: str, params: list) -> dict[int, list[str]]:
+    """A recommender's SQL selecting ``profile_id, product_id``, best first
+    per customer, as ``recommend`` answers: ``{profile id: [product_id, ...]}``."""
+    found: dict[int, list[str]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(text, params)
+        for profile_id, product_id in cursor.fetchall():
+            found.setdefault(profile_id, []).append(product_id)
+    return found
+
+
 def recommend(
     workspace: Workspace,
     profiles: list[Profile],
