@@ -5,8 +5,11 @@ send policy skips marketing with it, and the decision log says so), enters
 the recovery journey with the answer's event as its trigger, and staff are
 told (email and/or signed webhook, by a task after the commit, so a slow
 mail server never holds the answer). A promoter enters the promoter journey.
-Runs inside the answer's transaction: an answer is never stored without
-its pause.
+An answer acts as of when it was given (``answered_at``): its pause starts
+then, and an answer whose pause would already be over (older than a day
+when the workspace sets no pause) is history, a backfill of last year's
+answers, that pauses, enrolls and tells nobody. Runs inside the answer's
+transaction: an answer is never stored without its pause.
 """
 
 from datetime import timedelta
@@ -15,12 +18,15 @@ from django.utils import timezone
 
 from engage.journeys import entry
 from engage.messaging.models import MarketingPause
-from engage.messaging.pauses import pause_marketing
+from engage.messaging.pauses import Start, start_pauses
 from engage.server.publishing import publish_after_commit
 
 from . import scales
 from .models import Feedback, FeedbackSettings
 from .tasks import notify_staff
+
+# How long an answer is acted on when the workspace sets no pause.
+NO_PAUSE_WINDOW = timedelta(days=1)
 
 
 def settings_of(workspace_id: int) -> FeedbackSettings:
@@ -38,26 +44,30 @@ def is_negative(row: Feedback, settings: FeedbackSettings) -> bool:
 
 def act(inserted: dict) -> None:
     """Act on newly stored answers, per workspace: one read of its settings,
-    a pause per negative answer, one entry per journey for all its customers."""
+    one pause write for all its negative answers, one entry per journey for
+    all its customers."""
     by_workspace: dict[int, list[Feedback]] = {}
     for row in inserted.values():
         by_workspace.setdefault(row.workspace_id, []).append(row)
-    for workspace_id, rows in by_workspace.items():
+    now = timezone.now()
+    for workspace_id, all_rows in by_workspace.items():
         settings = settings_of(workspace_id)
+        window = timedelta(days=settings.pause_days) or NO_PAUSE_WINDOW
+        rows = [row for row in all_rows if row.answered_at + window > now]
         negative = [row for row in rows if is_negative(row, settings)]
         promoters = [row for row in rows if row.category == scales.PROMOTER]
         if settings.pause_days:
-            now = timezone.now()
-            for row in negative:
-                pause_marketing(
-                    workspace_id=workspace_id,
-                    profile_ids=[row.profile_id],
-                    reason=MarketingPause.DETRACTOR,
-                    until=now + timedelta(days=settings.pause_days),
-                    detail=_summary(row),
-                    source_event_id=str(row.event_id or ""),
-                    at=now,
+            starts: dict[int, list[Start]] = {}
+            for row in sorted(negative, key=lambda row: row.answered_at):
+                starts.setdefault(row.profile_id, []).append(
+                    Start(
+                        row.answered_at,
+                        row.answered_at + window,
+                        _summary(row),
+                        str(row.event_id or ""),
+                    )
                 )
+            start_pauses(workspace_id=workspace_id, reason=MarketingPause.DETRACTOR, starts=starts)
         _enter(settings.recovery_journey, negative)
         _enter(settings.promoter_journey, promoters)
         if negative and (settings.notify_email or settings.notify_webhook_url):

@@ -69,6 +69,17 @@ def pause_marketing(
     return _write(workspace_id, reason, changes)
 
 
+def start_pauses(*, workspace_id: int, reason: str, starts: dict[int, list[Start]]) -> int:
+    """``pause_marketing`` for customers whose pauses start at their own
+    times with their own details, in the same one read and two writes;
+    ``starts``: each customer's starts in time order. Returns the rows written."""
+    if reason not in dict(MarketingPause.REASONS):
+        raise ValueError(f"reason: must be one of {', '.join(dict(MarketingPause.REASONS))}")
+    if any(start.until <= start.at for steps in starts.values() for start in steps):
+        raise ValueError("until: must be after the pause starts")
+    return _write(workspace_id, reason, starts)
+
+
 def end_pause(
     *, workspace_id: int, profile_ids: list[int], reason: str, at: datetime | None = None
 ) -> int:

@@ -5,15 +5,20 @@ signed webhook) with the comment; a promoter enters the promoter journey."""
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from engage.feedback import services
-from engage.feedback.models import FeedbackSettings
+from engage.feedback.models import Feedback, FeedbackSettings
 from engage.journeys.models import Enrollment
 from engage.messaging import pauses
+from engage.messaging.models import MarketingPause
+from engage.profiles.models import Profile
 from tests.channels.providers import Receiver
 from tests.journeys.factories import live_journey
 
@@ -114,3 +119,63 @@ def test_a_workspace_without_settings_pauses_detractors_for_30_days(customer):
     answer(customer, "nps", 0)
     pause = pauses.in_force([customer.pk], timezone.now())[customer.pk]
     assert (pause.until - timezone.now()).days == 29
+
+
+def old_answers(customers, days_ago, score=3):
+    return services.record_answers(
+        [
+            services.Answer(
+                profile=customer,
+                kind="nps",
+                score=score,
+                key=f"backfill:{customer.pk}-{days_ago}",
+                source="api",
+                answered_at=timezone.now() - timedelta(days=days_ago),
+            )
+            for customer in customers
+        ]
+    )
+
+
+def test_a_backfill_of_last_years_answers_pauses_enrolls_and_tells_nobody(
+    customer, acting, staff_hook, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        old_answers([customer], days_ago=365)
+        old_answers([customer], days_ago=200, score=10)
+
+    assert Feedback.objects.filter(profile=customer).count() == 2
+    assert not MarketingPause.objects.exists()
+    assert not Enrollment.objects.exists()
+    assert mail.outbox == [] and staff_hook.requests == []
+
+
+def test_an_answer_given_days_ago_pauses_from_when_it_was_given(customer, acting):
+    [(feedback, _)] = old_answers([customer], days_ago=10)
+
+    pause = MarketingPause.objects.get(profile=customer)
+    assert pause.started_at == feedback.answered_at
+    assert pause.until == feedback.answered_at + timedelta(days=14)
+    assert Enrollment.objects.get(profile=customer).journey == acting.recovery_journey
+
+
+def test_a_batch_of_detractors_is_paused_in_one_write(workspace, acting):
+    customers = [Profile.objects.create(workspace=workspace.workspace) for _ in range(6)]
+    answers = [
+        services.Answer(
+            profile=customer,
+            kind="nps",
+            score=1,
+            key=f"batch:{customer.pk}",
+            source="api",
+            answered_at=timezone.now() - timedelta(hours=n),
+        )
+        for n, customer in enumerate(customers)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        services.record_answers(answers)
+
+    pause_writes = [q for q in queries if MarketingPause._meta.db_table in q["sql"]]
+    assert len(pause_writes) == 2  # one locking read, one insert
+    in_force = pauses.in_force([c.pk for c in customers], timezone.now())
+    assert set(in_force) == {c.pk for c in customers}
