@@ -81,6 +81,17 @@ def _cursors() -> tuple[LoadCursor, SaveCursor]:
     return _cursor_store
 
 
+@dataclass(frozen=True)
+class ReadingStopped(ImportProblem):
+    """A problem after which the source cannot be read on (a CSV line the
+    csv module refuses, bytes that are not UTF-8): yielded last, it is
+    reported like any bad record, and the run then fails naming ``unread``
+    (e.g. "the rows after line 7"), so an operator is never told an import
+    succeeded while part of its file was never read."""
+
+    unread: str = "the rest of the source"
+
+
 class ImportNotPossible(Exception):
     """The import cannot start: unknown plugin, not an importer, not enabled
     for the workspace, or settings that no longer validate."""
@@ -99,6 +110,8 @@ class ImportReport:
     #: False while an all-or-nothing import checks its file, and in its
     #: report when a bad row meant nothing was stored
     applied: bool = True
+    #: why the source stopped being read before its end ("" when read whole)
+    stopped: str = ""
 
     def add_error(self, error: dict) -> None:
         if len(self.errors) < MAX_REPORTED_ERRORS:
@@ -300,6 +313,8 @@ def _run(importer, workspace, plugin_id, batch_size, progress, size, *, store) -
             report.add_error(
                 {"index": index, "where": item.where, "field": item.field, "reason": item.reason}
             )
+            if isinstance(item, ReadingStopped):
+                report.stopped = f"{item.unread} were not read ({item.where}: {item.reason})"
             continue
         pending.append((index, item))
         if len(pending) >= batch_size:

@@ -14,6 +14,7 @@ import io
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from engage.events.importing import ReadingStopped
 from engage.plugins.base import ImportProblem
 
 
@@ -21,8 +22,10 @@ def csv_rows(
     file: BinaryIO, *, check_columns: Callable[[list[str]], ImportProblem | None] | None = None
 ) -> Iterator[tuple[int, dict[str, str]] | ImportProblem]:
     """``(line, row)`` for each non-blank line after the header, ``row``
-    holding the non-empty cells (stripped) by column name; or an
-    ``ImportProblem`` where the file stops being UTF-8 CSV text.
+    holding the non-empty cells (stripped) by column name; or, last, a
+    ``ReadingStopped`` where the file stops being UTF-8 CSV text, a cell
+    over the csv module's field size limit (128 KB) included: such a cell is
+    refused, not kept, so a row costs at most its line's length in memory.
 
     ``check_columns`` looks at the header: a problem it returns is the only
     one reported (a file that is not this kind of list is one problem, not
@@ -45,11 +48,23 @@ def csv_rows(
             if row:
                 yield reader.line_num, row
     except UnicodeDecodeError:
-        # Decoding goes by blocks: the lines read so far were good.
-        where = f"after line {reader.line_num}"
-        yield ImportProblem(where, "file", "not UTF-8 text; save it as CSV UTF-8")
+        # Decoding goes by blocks: the lines read so far were good, and where
+        # the next one starts is lost.
+        line = reader.line_num
+        yield ReadingStopped(
+            f"after line {line}",
+            "file",
+            "not UTF-8 text; save it as CSV UTF-8",
+            unread=f"the rows after line {line}",
+        )
     except csv.Error as exc:
-        # The csv module's reasons ("field larger than field limit") quote nothing.
-        yield ImportProblem(f"line {reader.line_num}", "file", f"not a CSV file: {exc}")
+        # Not resumed at the next line: a quoted cell may hold line breaks, so
+        # the next physical line can be the middle of a cell, read as a row
+        # it is not. The csv module's reasons ("field larger than field
+        # limit") quote nothing.
+        line = reader.line_num
+        yield ReadingStopped(
+            f"line {line}", "file", f"not a CSV file: {exc}", unread=f"the rows after line {line}"
+        )
     finally:
         text.detach()  # the file is engage's to close

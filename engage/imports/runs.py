@@ -89,7 +89,11 @@ def perform_import(
     if not report.applied:
         run.phase = "checking"
         bad = f"{report.invalid:,} bad row{'' if report.invalid == 1 else 's'}"
-        return _fail(run, f"nothing stored: {bad}, and all or nothing was asked")
+        stopped = f"; {report.stopped}" if report.stopped else ""
+        return _fail(run, f"nothing stored: {bad}, and all or nothing was asked{stopped}")
+    if report.stopped:
+        # Not a success: the operator would take the file as imported whole.
+        return _fail(run, f"{report.stopped}; the valid rows before them were stored")
     run.status = ImportRun.SUCCEEDED
     run.phase = ""
     run.finished_at = timezone.now()

@@ -115,3 +115,22 @@ def test_a_paged_source_cannot_be_all_or_nothing(workspace, register_plugin):
         call_command(
             "import_source", "test_paged", "--workspace", "acme", "--mode", "all_or_nothing"
         )
+
+
+def test_apply_valid_fails_when_the_rest_of_the_file_cannot_be_read(
+    csv_customers, tmp_path, django_capture_on_commit_callbacks
+):
+    # Past the first decoding block (8 KB), as in a long file saved in Latin-1.
+    good = "".join(f"u-{i},ada{i}@example.com,gold\n" for i in range(400))
+    content = ("user_id,email,plan\n" + good).encode() + "u-x,,caf\xe9\n".encode("latin-1")
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(CommandError, match=r"the rows after line \d+ were not read"),
+    ):
+        run(tmp_path, content)
+
+    run_row = ImportRun.objects.get()
+    assert run_row.status == "failed"
+    assert run_row.errors[-1]["reason"] == "not UTF-8 text; save it as CSV UTF-8"
+    assert 0 < run_row.stored == Event.objects.count() <= 400
