@@ -386,6 +386,8 @@ class MarketingPause(FollowsCustomer):
     latest end (event times when an event drove them), so a late-arriving
     start older than an end already applied does not reopen the pause: it is
     in force while ``until`` is ahead and it has not ended since it started.
+    A support case has a row per open ticket (``case``, the events'
+    ``ticket_id``), so it pauses until the last of them ends.
     A merge moves the rows to the survivor, which keeps each of them, so the
     longest pause wins; a split hands back the rows first written for the
     restored profile.
@@ -398,6 +400,11 @@ class MarketingPause(FollowsCustomer):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
     reason = models.CharField(max_length=32, choices=REASONS)
+    case = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The support ticket it is for; '' for a detractor or a ticket without an id.",
+    )
     detail = models.TextField(blank=True)
     source_event_id = models.CharField(max_length=255, blank=True)
     started_at = models.DateTimeField()
