@@ -1,8 +1,9 @@
 """Daily rollups of the heavy metrics (cohort retention, attribution).
 
-A beat task (``tasks.roll_up``) stores, per workspace and for the
-workspace's current settings, each closed day's attribution credit and each
-closed period's retention cells, and records how far it got
+A beat task (``tasks.roll_up_all_workspaces``: ``services.roll_up`` per
+workspace) stores, for each workspace's current settings, each closed day's
+attribution credit and each closed period's retention cells, and records how
+far it got
 (``RollupCoverage.through``). A reader takes what is covered from the rollups
 and computes the rest (today, the open period, or everything when the
 settings asked for were never rolled up) live, so a closed day costs one row
