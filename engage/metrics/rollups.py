@@ -3,11 +3,10 @@
 A beat task (``tasks.roll_up_all_workspaces``: ``services.roll_up`` per
 workspace) stores, for each workspace's current settings, each closed day's
 attribution credit and each closed period's retention cells, and records how
-far it got
-(``RollupCoverage.through``). A reader takes what is covered from the rollups
-and computes the rest (today, the open period, or everything when the
-settings asked for were never rolled up) live, so a closed day costs one row
-read instead of a scan of its events.
+far it got (``RollupCoverage.through``). A reader takes what is covered from
+the rollups and computes the rest (today, the open period, or everything when
+the settings asked for were never rolled up) live, so a closed day costs one
+row read instead of a scan of its events.
 
 Attribution by day adds up exactly: each conversion's credit belongs to the
 day of the conversion. A retention cell of a closed period is final too: it
