@@ -92,6 +92,26 @@ class ReadingStopped(ImportProblem):
     unread: str = "the rest of the source"
 
 
+class DirectImporter(Importer):
+    """An importer of records that are not events, such as the catalog's
+    products: ``read`` yields its own rows, already checked (with an
+    ``ImportProblem`` for each bad one), and ``store`` writes a batch of them.
+
+    Everything else is the runner's, as for an importer of calls: the file
+    checks, the import run and its progress, batches committed one at a
+    time, all or nothing. The rows do not go through ``/v1``: a product is
+    not something a customer did, and as a track call it would be an event
+    on nobody's timeline, processed by segments and journeys, that reaches
+    the catalog only where catalog events are turned on
+    (``ENGAGE_CATALOG_EVENTS``, off by default).
+    """
+
+    def store(self, rows: list) -> int:
+        """Write ``rows`` (in the runner's transaction); how many were
+        stored, the rest counted as duplicates (the same record twice)."""
+        raise NotImplementedError
+
+
 class ImportNotPossible(Exception):
     """The import cannot start: unknown plugin, not an importer, not enabled
     for the workspace, or settings that no longer validate."""
@@ -290,9 +310,13 @@ def _run(importer, workspace, plugin_id, batch_size, progress, size, *, store) -
 
     def flush():
         nonlocal pending
-        rows = _valid_rows(plugin_id, pending, report)
-        if store and rows:
-            _store(workspace, rows, report)
+        if isinstance(importer, DirectImporter):
+            if store and pending:
+                _store_direct(importer, [row for _, row in pending], report)
+        else:
+            rows = _valid_rows(plugin_id, pending, report)
+            if store and rows:
+                _store(workspace, rows, report)
         pending = []
         if importer.reads_file:
             report.bytes_read = importer.file.tell()
@@ -344,5 +368,12 @@ def _store(workspace, rows: list, report: ImportReport) -> None:
     with transaction.atomic():
         stored = store_events(workspace_id=workspace.pk, rows=rows)
         transaction.on_commit(tasks.request_processing)
+    report.stored += stored
+    report.duplicates += len(rows) - stored
+
+
+def _store_direct(importer: DirectImporter, rows: list, report: ImportReport) -> None:
+    with transaction.atomic():
+        stored = importer.store(rows)
     report.stored += stored
     report.duplicates += len(rows) - stored
