@@ -11,6 +11,11 @@ drove them), so events applied out of order settle the same as in order: a
 start older than an end already applied changes nothing, and an end older
 than the start it meets leaves the pause on. A customer with no pause that
 gets an end keeps an ended row for that reason.
+
+A support case is a ticket (the events' ``properties.ticket_id``): each
+open ticket has its own row, so solving one of two open tickets leaves the
+customer paused until the other is solved too. Ticket events without an id
+are one anonymous case, as if they all named the same ticket.
 """
 
 from dataclasses import dataclass
@@ -21,6 +26,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from engage.bulk import update_rows
+from engage.events.models import Event
 
 from .models import MarketingPause, MessagingPolicy
 
@@ -65,8 +71,7 @@ def pause_marketing(
     if until <= at:
         raise ValueError("until: must be after the pause starts")
     start = Start(at, until, detail, (source_event_id or "")[:255])
-    changes = {profile_id: [start] for profile_id in profile_ids}
-    return _write(workspace_id, reason, changes)
+    return _write(workspace_id, reason, {(profile_id, ""): [start] for profile_id in profile_ids})
 
 
 def start_pauses(*, workspace_id: int, reason: str, starts: dict[int, list[Start]]) -> int:
@@ -77,7 +82,7 @@ def start_pauses(*, workspace_id: int, reason: str, starts: dict[int, list[Start
         raise ValueError(f"reason: must be one of {', '.join(dict(MarketingPause.REASONS))}")
     if any(start.until <= start.at for steps in starts.values() for start in steps):
         raise ValueError("until: must be after the pause starts")
-    return _write(workspace_id, reason, starts)
+    return _write(workspace_id, reason, {(pid, ""): steps for pid, steps in starts.items()})
 
 
 def end_pause(
@@ -86,7 +91,7 @@ def end_pause(
     """End the pause for ``reason`` of ``profile_ids`` as of ``at`` (now);
     returns the rows written."""
     at = at or timezone.now()
-    return _write(workspace_id, reason, {profile_id: [at] for profile_id in profile_ids})
+    return _write(workspace_id, reason, {(profile_id, ""): [at] for profile_id in profile_ids})
 
 
 def follow_tickets(events) -> int:
@@ -104,46 +109,57 @@ def follow_tickets(events) -> int:
             "workspace_id", "support_pause_days"
         )
     )
-    changes: dict[int, dict[int, list]] = {}
+    # The announced events carry no properties: their ticket ids in one read.
+    ticket_ids = dict(
+        Event.objects.filter(pk__in=[e.id for e in tickets]).values_list(
+            "pk", "properties__ticket_id"
+        )
+    )
+    changes: dict[int, dict[tuple[int, str], list]] = {}
     for event in sorted(tickets, key=lambda e: e.timestamp):
+        ticket_id = ticket_ids.get(event.id)
+        case = "" if ticket_id in (None, "") else str(ticket_id)[:255]
         if event.name == TICKET_OPENED:
             change = Start(
                 event.timestamp,
                 event.timestamp + timedelta(days=days[event.workspace_id]),
-                f"ticket opened {event.timestamp:%Y-%m-%d %H:%M}",
+                f"ticket {case + ' ' if case else ''}opened {event.timestamp:%Y-%m-%d %H:%M}",
                 (event.message_id or "")[:255],
             )
         else:
             change = event.timestamp
-        changes.setdefault(event.workspace_id, {}).setdefault(event.profile_id, []).append(change)
+        by_case = changes.setdefault(event.workspace_id, {})
+        by_case.setdefault((event.profile_id, case), []).append(change)
     return sum(
-        _write(workspace_id, MarketingPause.SUPPORT_CASE, by_profile)
-        for workspace_id, by_profile in changes.items()
+        _write(workspace_id, MarketingPause.SUPPORT_CASE, by_case)
+        for workspace_id, by_case in changes.items()
     )
 
 
-def _write(workspace_id: int, reason: str, changes: dict[int, list]) -> int:
-    """Apply each customer's starts (``Start``) and ends (a datetime) to
-    their rows for ``reason``, locked while they change."""
+def _write(workspace_id: int, reason: str, changes: dict[tuple[int, str], list]) -> int:
+    """Apply the starts (``Start``) and ends (a datetime) of each
+    (customer, case) to their rows for ``reason``, locked while they change."""
     if not changes:
         return 0
     with transaction.atomic():
-        held: dict[int, list[MarketingPause]] = {}
+        held: dict[tuple[int, str], list[MarketingPause]] = {}
         rows = MarketingPause.objects.select_for_update().filter(
-            workspace_id=workspace_id, profile_id__in=list(changes), reason=reason
+            workspace_id=workspace_id,
+            profile_id__in={profile_id for profile_id, _ in changes},
+            reason=reason,
         )
         for row in rows.order_by("pk"):
-            held.setdefault(row.profile_id, []).append(row)
+            held.setdefault((row.profile_id, row.case), []).append(row)
         now = timezone.now()
         changed, new = [], []
-        for profile_id, steps in changes.items():
-            if profile_id not in held:
-                row = _first(workspace_id, profile_id, reason, steps[0])
+        for (profile_id, case), steps in changes.items():
+            if (profile_id, case) not in held:
+                row = _first(workspace_id, profile_id, reason, case, steps[0])
                 for step in steps[1:]:
                     _apply(row, step)
                 new.append(row)
                 continue
-            for row in held[profile_id]:
+            for row in held[(profile_id, case)]:
                 touched = [_apply(row, step) for step in steps]
                 if any(touched):
                     row.updated_at = now
@@ -153,13 +169,14 @@ def _write(workspace_id: int, reason: str, changes: dict[int, list]) -> int:
     return len(changed) + len(new)
 
 
-def _first(workspace_id: int, profile_id: int, reason: str, step) -> MarketingPause:
-    """A customer's first row for ``reason``: a pause, or an ended one."""
+def _first(workspace_id: int, profile_id: int, reason: str, case: str, step) -> MarketingPause:
+    """A customer's first row for ``reason`` and ``case``: a pause, or an ended one."""
     row = MarketingPause(
         workspace_id=workspace_id,
         profile_id=profile_id,
         origin_profile_id=profile_id,
         reason=reason,
+        case=case,
     )
     if isinstance(step, Start):
         row.started_at, row.until = step.at, step.until

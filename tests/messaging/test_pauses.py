@@ -120,8 +120,9 @@ def test_a_paused_customer_gets_no_marketing_and_the_ledger_says_why_until_when(
     assert sending.send_message(later.pk, now=NOW + 30 * DAY) == Message.SENT
 
 
-def ticket(ws, name, at, user_id="ann"):
-    return pending_event(ws, user_id=user_id, name=name, at=at)
+def ticket(ws, name, at, user_id="ann", ticket_id=None):
+    properties = {"ticket_id": ticket_id} if ticket_id is not None else None
+    return pending_event(ws, user_id=user_id, name=name, at=at, properties=properties)
 
 
 def test_ticket_events_open_and_end_a_support_case_pause_whatever_their_order(
@@ -155,3 +156,27 @@ def test_ticket_events_open_and_end_a_support_case_pause_whatever_their_order(
         process_pending()
     assert paused(bob, T0 + 8 * DAY).until == T0 + 17 * DAY
 
+
+def test_a_customer_with_two_open_tickets_stays_paused_until_both_are_solved(
+    workspace, django_capture_on_commit_callbacks
+):
+    ws = workspace.workspace
+    MessagingPolicy.objects.create(workspace=ws, support_pause_days=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket(ws, "Ticket Opened", T0, ticket_id="35436")
+        ticket(ws, "Ticket Opened", T0 + DAY, ticket_id=35437)  # ids as numbers too
+        ticket(ws, "Ticket Solved", T0 + 2 * DAY, ticket_id="35436")
+        process_pending()
+    ann = profile_of(ws, "user_id", "ann")
+    still = paused(ann, T0 + 3 * DAY)
+    assert still.reason == "support_case" and still.until == T0 + 11 * DAY
+    assert still.detail.startswith("ticket 35437 opened")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        # The second ticket's end arrives before its reopening of the first,
+        # an older event: the first stays solved.
+        ticket(ws, "Ticket Solved", T0 + 4 * DAY, ticket_id="35437")
+        ticket(ws, "Ticket Opened", T0 + DAY, ticket_id="35436")
+        process_pending()
+    assert paused(ann, T0 + 5 * DAY) is None
+    assert MarketingPause.objects.filter(profile=ann).count() == 2
