@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from engage.imports.exchange import IMPORT_PERMISSION
 from engage.profiles.admin import register_profile_inline
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
@@ -64,6 +65,16 @@ class ProgrammeAdmin(WorkspaceScopedAdmin):
         url = reverse("admin:loyalty_programme_import", args=[obj.pk])
         return format_html('<a href="{}">Import accounts from a CSV…</a>', url)
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if self._may_import(request) else [f for f in fields if f != "import_link"]
+
+    @staticmethod
+    def _may_import(request: HttpRequest) -> bool:
+        """Setting many balances at once is a bulk import, a right of its own
+        (``imports.import_data``) as for the admin's other imports."""
+        return request.user.has_perm(IMPORT_PERMISSION)
+
     def get_urls(self):
         view = self.admin_site.admin_view(self.import_view)
         return [
@@ -75,7 +86,7 @@ class ProgrammeAdmin(WorkspaceScopedAdmin):
         """Paste ``external_id,tier,points`` rows; a bad row names its line and
         column, and nothing is applied until every row is good."""
         programme = self.scoped_object_or_404(request, object_id)
-        if not self.has_change_permission(request, programme):
+        if not self.has_change_permission(request, programme) or not self._may_import(request):
             raise PermissionDenied
         text, errors = request.POST.get("rows", ""), []
         if request.method == "POST":

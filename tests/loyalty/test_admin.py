@@ -46,8 +46,10 @@ def test_the_profile_page_shows_tier_and_points_and_the_account_its_history(work
 def test_a_pasted_csv_with_a_bad_line_names_it_and_applies_nothing(workspace, member):
     IdentityFactory(profile=member, kind="loyalty", value="L-1")
     programme = member.loyalty_accounts.get().programme
-    client = operator_of(workspace.workspace, "view_programme", "change_programme")
+    client = operator_of(workspace.workspace, "view_programme", "change_programme", "import_data")
     url = f"/admin/loyalty/programme/{programme.pk}/import/"
+    page = client.get(f"/admin/loyalty/programme/{programme.pk}/change/")
+    assert "Import accounts from a CSV" in page.content.decode()
 
     bad = client.post(url, {"rows": "external_id,tier,points\nL-1,gold,500\nL-9,,ten\n"})
 
@@ -64,9 +66,24 @@ def test_a_pasted_csv_with_a_bad_line_names_it_and_applies_nothing(workspace, me
     assert account(member).points == 500
 
 
+def test_importing_accounts_needs_the_bulk_import_permission(workspace, member):
+    IdentityFactory(profile=member, kind="loyalty", value="L-1")
+    programme = member.loyalty_accounts.get().programme
+    client = operator_of(workspace.workspace, "view_programme", "change_programme")
+    url = f"/admin/loyalty/programme/{programme.pk}/import/"
+
+    page = client.get(f"/admin/loyalty/programme/{programme.pk}/change/")
+
+    assert page.status_code == 200
+    assert "Import accounts from a CSV" not in page.content.decode()
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"rows": "L-1,gold,500\n"}).status_code == 403
+    assert account(member).points == 120
+
+
 def test_another_workspaces_programme_cannot_be_imported_into(workspace, other_workspace):
     theirs = make_programme(other_workspace.workspace)
-    client = operator_of(workspace.workspace, "view_programme", "change_programme")
+    client = operator_of(workspace.workspace, "view_programme", "change_programme", "import_data")
 
     answer = client.post(f"/admin/loyalty/programme/{theirs.pk}/import/", {"rows": "L-1,,5"})
 
