@@ -38,10 +38,16 @@ def affected_segments(
     return found
 
 
-def rechecks_for_recorded(events: list[RecordedEvent]) -> list[tuple[int, set[int], list[int]]]:
+def rechecks_for_recorded(
+    events: list[RecordedEvent], *, merged_into: dict[int, set[int]] | None = None
+) -> list[tuple[int, set[int], list[int]]]:
     """(workspace id, profile ids, segment ids) to re-check after ``events``:
     the segments reading their names and, for membership events, the
     segments referring to the segment whose membership changed.
+    ``merged_into`` holds, per workspace, the survivors of the merges of the
+    batch that recorded ``events``: they gained the merged profiles' events,
+    so they are re-checked for every segment reading event names, whether or
+    not the batch carried one of those names.
 
     One query per workspace for its segments; the memberships behind
     membership events are only looked up when a segment refers to another.
@@ -49,14 +55,18 @@ def rechecks_for_recorded(events: list[RecordedEvent]) -> list[tuple[int, set[in
     by_workspace: dict[int, list[RecordedEvent]] = defaultdict(list)
     for event in events:
         by_workspace[event.workspace_id].append(event)
+    merged_into = merged_into or {}
     found = []
-    for workspace_id, recorded in sorted(by_workspace.items()):
+    for workspace_id in sorted({*by_workspace, *merged_into}):
+        recorded = by_workspace.get(workspace_id, [])
         names = {e.name for e in recorded}
+        survivors = merged_into.get(workspace_id, set())
         dynamic = _dynamic_segments(workspace_id)
         segment_ids = {
             s.pk
             for s in dynamic
-            if names.intersection((s.dependencies or {}).get("event_names", ()))
+            if (event_names := (s.dependencies or {}).get("event_names", ()))
+            and (survivors or names.intersection(event_names))
         }
         membership_ids = [
             int(suffix)
@@ -73,7 +83,8 @@ def rechecks_for_recorded(events: list[RecordedEvent]) -> list[tuple[int, set[in
             )
             segment_ids.update(s.pk for s in _referring(dynamic, changed))
         if segment_ids:
-            found.append((workspace_id, {e.profile_id for e in recorded}, sorted(segment_ids)))
+            profile_ids = {e.profile_id for e in recorded} | survivors
+            found.append((workspace_id, profile_ids, sorted(segment_ids)))
     return found
 
 

@@ -13,7 +13,10 @@ processed batch sends both signals, so it is re-checked once, not twice: its
 ``events_processed`` only sets aside, at its commit, what its traits call
 for, and its ``events_recorded``, announced next by processing's commit,
 re-checks that together with what its event names call for (a segment that
-reads both a trait and an event of the batch is refreshed once).
+reads both a trait and an event of the batch is refreshed once). The
+survivors of the batch's merges are set aside the same way: they gained the
+merged profiles' events, so every segment reading event names re-checks
+them.
 """
 
 import threading
@@ -23,6 +26,7 @@ from django.dispatch import receiver
 
 from engage.events.models import Event
 from engage.events.signals import events_processed, events_recorded
+from engage.profiles import repoint
 from engage.profiles.signals import profiles_merged, profiles_split
 from engage.server.publishing import publish_after_commit
 
@@ -30,8 +34,9 @@ from . import membership, realtime
 from .tasks import recheck_profiles
 
 # Per thread, as the commit hooks that fill and empty it run in the
-# committing thread: workspace id -> (profile ids, segment ids) of processed
-# batches that committed and whose events_recorded has not been sent yet.
+# committing thread: workspace id -> (profile ids, segment ids, survivors) of
+# processed batches that committed and whose events_recorded has not been
+# sent yet.
 _set_aside = threading.local()
 
 
@@ -45,7 +50,9 @@ def on_events_processed(sender, *, workspace, profile_ids, trait_keys, **kwargs)
         return
     if sender is Event:
         transaction.on_commit(
-            lambda: _set_aside_until_recorded(workspace.pk, profile_ids, segment_ids)
+            lambda: _set_aside_until_recorded(
+                workspace.pk, profile_ids=profile_ids, segment_ids=segment_ids
+            )
         )
     else:
         _recheck(workspace.pk, profile_ids, segment_ids)
@@ -54,16 +61,21 @@ def on_events_processed(sender, *, workspace, profile_ids, trait_keys, **kwargs)
 @receiver(events_recorded, dispatch_uid="segments-recheck-recorded")
 def on_events_recorded(sender, *, events, **kwargs):
     waiting = _take_set_aside()
-    for workspace_id, profile_ids, segment_ids in realtime.rechecks_for_recorded(events):
-        profiles, segments = waiting.pop(workspace_id, (set(), set()))
+    merged_into = {ws: survivors for ws, (_, _, survivors) in waiting.items() if survivors}
+    for workspace_id, profile_ids, segment_ids in realtime.rechecks_for_recorded(
+        events, merged_into=merged_into
+    ):
+        profiles, segments, _ = waiting.pop(workspace_id, (set(), set(), set()))
         _recheck(workspace_id, {*profile_ids, *profiles}, {*segment_ids, *segments})
-    for workspace_id, (profile_ids, segment_ids) in sorted(waiting.items()):
+    for workspace_id, (profile_ids, segment_ids, _) in sorted(waiting.items()):
         _recheck(workspace_id, profile_ids, segment_ids)
 
 
 @receiver(profiles_merged, dispatch_uid="segments-merge")
-def on_profiles_merged(sender, *, pairs, **kwargs):
+def on_profiles_merged(sender, *, workspace, pairs, **kwargs):
     membership.repoint_memberships(pairs=pairs)
+    survivors = set(repoint.survivors(pairs).values())
+    transaction.on_commit(lambda: _set_aside_until_recorded(workspace.pk, survivors=survivors))
 
 
 @receiver(profiles_split, dispatch_uid="segments-split")
@@ -73,14 +85,17 @@ def on_profiles_split(sender, *, workspace, pairs, **kwargs):
     _recheck(workspace.pk, profile_ids, segment_ids)
 
 
-def _set_aside_until_recorded(workspace_id: int, profile_ids, segment_ids) -> None:
+def _set_aside_until_recorded(
+    workspace_id: int, *, profile_ids=(), segment_ids=(), survivors=()
+) -> None:
     waiting = _set_aside.__dict__.setdefault("by_workspace", {})
-    profiles, segments = waiting.setdefault(workspace_id, (set(), set()))
+    profiles, segments, merged_into = waiting.setdefault(workspace_id, (set(), set(), set()))
     profiles.update(profile_ids)
     segments.update(segment_ids)
+    merged_into.update(survivors)
 
 
-def _take_set_aside() -> dict[int, tuple[set, set]]:
+def _take_set_aside() -> dict[int, tuple[set, set, set]]:
     return _set_aside.__dict__.pop("by_workspace", {})
 
 

@@ -1,6 +1,7 @@
 """A processed batch re-checks each segment it could change once, even when
-both its traits and its event names concern that segment, and a re-check
-records a changed segment's size in two statements."""
+both its traits and its event names concern that segment, and re-checks the
+survivors of its merges for the segments on events; a re-check records a
+changed segment's size in two statements."""
 
 import pytest
 from django.db import connection
@@ -12,7 +13,7 @@ from engage.segments import membership
 from engage.segments.models import SegmentMembership, SegmentSize
 from engage.segments.services import save_segment
 from tests.customer_factories import ProfileFactory
-from tests.identity_helpers import pending_event, profile_of
+from tests.identity_helpers import pending_event, profile_of, send
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +95,28 @@ def test_a_recheck_records_the_count_and_todays_size_in_two_statements(workspace
     pro.refresh_from_db()
     assert pro.member_count == 1
     assert list(sizes.values_list("size", flat=True)) == [1]  # today's row, overwritten
+
+
+def test_a_merge_rechecks_the_survivor_for_the_events_it_gained(
+    workspace, django_capture_on_commit_callbacks
+):
+    ws = workspace.workspace
+    with django_capture_on_commit_callbacks(execute=True):
+        browsers = save_segment(
+            workspace=ws,
+            name="two pages",
+            rules={"event": {"name": "Page Viewed", "at_least": 2}},
+        )
+        send(ws, anonymous_id="laptop", name="Page Viewed")
+        send(ws, anonymous_id="phone", name="Page Viewed")
+    assert not SegmentMembership.objects.filter(segment=browsers).exists()
+
+    # The batch tracks no page view: the survivor gained the other device's.
+    pending_event(ws, "identify", user_id="ann", anonymous_id="laptop")
+    pending_event(ws, "identify", user_id="ann", anonymous_id="phone")
+    with django_capture_on_commit_callbacks(execute=True):
+        process_pending()
+
+    ann = profile_of(ws, "user_id", "ann")
+    current = SegmentMembership.objects.filter(segment=browsers, exited_at__isnull=True)
+    assert list(current.values_list("profile_id", flat=True)) == [ann.pk]
