@@ -11,4 +11,4 @@ class FeedbackConfig(AppConfig):
         from . import receivers  # noqa: F401 - connects the signal receivers
         from .links import survey_context
 
-        register_context("survey", survey_context)
+        register_context("survey", survey_context, sees_template=True)

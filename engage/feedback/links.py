@@ -11,17 +11,22 @@ per customer and survey, however many scores the message offers.
 Templates read ``{{ survey.<name>.links }}`` (a list of ``{score, url}``),
 ``{{ survey.<name>.url }}`` (a page offering every score, for channels with
 one link), ``{{ survey.<name>.question }}`` and ``.comment_question``.
+Only the survey's own templates (``Survey.templates``) see it: a survey
+message is then always one the fatigue check counts and an answer is
+always tied to the message that asked. A staff preview gets placeholder
+links, since a real one would answer for the customer.
 """
 
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from engage.messaging.rendering import PREVIEW_URL
 from engage.profiles.models import Profile
 
 from . import scales
@@ -88,16 +93,24 @@ def answer_url(token: str, score: int | None = None) -> str:
 
 
 class _Batch:
-    """The surveys of a batch of customers' workspaces, read on first use."""
+    """The surveys ``template`` asks, for a batch of customers' workspaces,
+    read on first use."""
 
-    def __init__(self, workspace_ids: set[int]):
+    def __init__(self, workspace_ids: set[int], template, preview: bool):
         self.workspace_ids = workspace_ids
+        self.template = template
+        self.preview = preview
         self.issued = int(time.time())
 
     @cached_property
     def surveys(self) -> dict[int, list[Survey]]:
+        if self.template is None or self.template.pk is None:
+            return {}
         by_workspace: dict[int, list[Survey]] = {}
-        for survey in Survey.objects.filter(workspace_id__in=self.workspace_ids):
+        asked = Survey.objects.filter(
+            workspace_id__in=self.workspace_ids, templates=self.template.pk
+        )
+        for survey in asked:
             by_workspace.setdefault(survey.workspace_id, []).append(survey)
         return by_workspace
 
@@ -115,7 +128,12 @@ class SurveyLinks(Mapping):
     def _links(self) -> dict[str, dict]:
         profile, batch = self._profile, self._batch
         return {
-            survey.name: _survey_links(token_for(profile.pk, survey, batch.issued), survey)
+            survey.name: _survey_links(
+                survey,
+                partial(_preview_url, survey)
+                if batch.preview
+                else partial(answer_url, token_for(profile.pk, survey, batch.issued)),
+            )
             for survey in batch.surveys.get(profile.workspace_id, [])
         }
 
@@ -129,22 +147,28 @@ class SurveyLinks(Mapping):
         return len(self._links)
 
 
-def survey_context(profiles: list[Profile]) -> dict[int, SurveyLinks]:
-    """The ``survey`` key of a batch of customers' template contexts: one
-    query for their workspaces' surveys if a template reads it, one
-    signature per customer and survey."""
-    batch = _Batch({profile.workspace_id for profile in profiles})
+def survey_context(
+    profiles: list[Profile], *, template=None, preview: bool = False
+) -> dict[int, SurveyLinks]:
+    """The ``survey`` key of a batch of customers' contexts for ``template``:
+    one query for the surveys it asks if it reads the key, one signature per
+    customer and survey."""
+    batch = _Batch({profile.workspace_id for profile in profiles}, template, preview)
     return {profile.pk: SurveyLinks(batch, profile) for profile in profiles}
 
 
-def _survey_links(token: str, survey: Survey) -> dict:
+def _survey_links(survey: Survey, url) -> dict:
+    """``url(score=None)``: the link to the page offering every score, or to one."""
     low, high = scales.SCALES[survey.kind]
     return {
         "kind": survey.kind,
         "question": survey.question,
         "comment_question": survey.comment_question,
-        "url": answer_url(token),
-        "links": [
-            {"score": score, "url": answer_url(token, score)} for score in range(low, high + 1)
-        ],
+        "url": url(),
+        "links": [{"score": score, "url": url(score)} for score in range(low, high + 1)],
     }
+
+
+def _preview_url(survey: Survey, score: int | None = None) -> str:
+    path = f"survey/{survey.name}" + (f"/{score}" if score is not None else "")
+    return PREVIEW_URL + path

@@ -227,7 +227,9 @@ class MessageTemplateAdmin(AuditedAdmin, WorkspaceScopedAdmin):
         profile = canonical_profile(workspace=template.workspace, profile_id=profile_id)
         if profile is None:
             return HttpResponse("profile: no such customer in this workspace", status=404)
-        context = rendering.profile_context(profile)
+        # Placeholder survey and preference links: staff must not answer or
+        # change consent for the customer from the preview.
+        context = rendering.profile_context(profile, template=template, preview=True)
         try:
             content = rendering.render(rendering.variant(template, profile.locale), context)
         except rendering.TemplateError as exc:

@@ -9,4 +9,4 @@ class MessagingConfig(AppConfig):
         from .preferences import template_urls
         from .rendering import register_context
 
-        register_context("preferences_url", template_urls)
+        register_context("preferences_url", template_urls, sees_template=True)

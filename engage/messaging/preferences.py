@@ -26,6 +26,7 @@ from engage.profiles.selectors import canonical_profile
 from . import consent
 from .models import Consent
 from .policy import workspace_policy
+from .rendering import PREVIEW_URL
 from .tracking import InvalidToken
 
 SALT = "engage.messaging.preferences"
@@ -66,8 +67,12 @@ def preferences_url(profile: Profile) -> str:
     return settings.ENGAGE_PUBLIC_URL.rstrip("/") + path
 
 
-def template_urls(profiles: list[Profile]) -> dict[int, str]:
-    """``preferences_url`` for every template context: signing only, no query."""
+def template_urls(profiles: list[Profile], *, template=None, preview=False) -> dict[int, str]:
+    """``preferences_url`` for every template context: signing only, no
+    query. A staff preview gets a placeholder: the real link would let
+    whoever previews change the customer's consent."""
+    if preview:
+        return dict.fromkeys((profile.pk for profile in profiles), PREVIEW_URL + "preferences")
     return {profile.pk: preferences_url(profile) for profile in profiles}
 
 

@@ -39,17 +39,31 @@ TEXT = _Sandbox()
 HTML = _Sandbox(autoescape=True)
 
 
+#: Where a link that acts for the customer points in a staff preview: a
+#: reserved domain that never resolves, marked as such.
+PREVIEW_URL = "https://preview.invalid/"
+
 #: key → provider(profiles) returning {profile id: value} for a whole batch
-_PROVIDERS: dict[str, Callable[[list[Profile]], dict[int, object]]] = {}
+_PROVIDERS: dict[str, Callable[..., dict[int, object]]] = {}
+#: keys whose provider is told the template and whether it is a preview
+_SEEING_TEMPLATE: set[str] = set()
 
 
-def register_context(key: str, provider: Callable[[list[Profile]], dict[int, object]]) -> None:
+def register_context(
+    key: str, provider: Callable[..., dict[int, object]], *, sees_template: bool = False
+) -> None:
     """Add ``key`` to every template context. The provider reads a whole batch
     of customers at once, so a chunk of messages still costs a few queries;
-    a customer it leaves out gets ``{}``."""
+    a customer it leaves out gets ``{}``. With ``sees_template`` it is called
+    as ``provider(profiles, template=..., preview=...)``: the template being
+    rendered (None for content given inline), so a key can belong to some
+    templates only, and whether staff are previewing it, when signed links
+    that act for the customer must not be real."""
     if key in _PROVIDERS and _PROVIDERS[key] is not provider:
         raise ValueError(f"template context key {key!r} is already provided")
     _PROVIDERS[key] = provider
+    if sees_template:
+        _SEEING_TEMPLATE.add(key)
 
 
 class TemplateError(ValueError):
@@ -63,14 +77,23 @@ class Content:
     html: str = ""
 
 
-def profile_context(profile: Profile, *, event=None, defaults: dict | None = None) -> dict:
-    return profile_contexts([(profile, event, defaults)])[0]
+def profile_context(
+    profile: Profile,
+    *,
+    event=None,
+    defaults: dict | None = None,
+    template=None,
+    preview: bool = False,
+) -> dict:
+    return profile_contexts([(profile, event, defaults)], template=template, preview=preview)[0]
 
 
-def profile_contexts(customers: list[tuple[Profile, object, dict | None]]) -> list[dict]:
-    """The context of each (profile, event, defaults), with the identities and
-    scores of all of them read in two queries: a batch of messages costs the
-    same few queries as one."""
+def profile_contexts(
+    customers: list[tuple[Profile, object, dict | None]], *, template=None, preview: bool = False
+) -> list[dict]:
+    """The context of each (profile, event, defaults) for ``template``, with
+    the identities and scores of all of them read in two queries: a batch of
+    messages costs the same few queries as one."""
     ids = list({profile.pk for profile, _, _ in customers})
     identities: dict[int, dict[str, str]] = {}
     rows = Identity.objects.filter(profile_id__in=ids).order_by("created_at", "id")
@@ -78,7 +101,12 @@ def profile_contexts(customers: list[tuple[Profile, object, dict | None]]) -> li
         identities.setdefault(profile_id, {})[kind] = value
     scores = template_scores_of(ids)
     profiles = list({profile.pk: profile for profile, _, _ in customers}.values())
-    extra = {key: provider(profiles) for key, provider in _PROVIDERS.items()} if ids else {}
+    extra = {}
+    for key, provider in _PROVIDERS.items() if ids else ():
+        if key in _SEEING_TEMPLATE:
+            extra[key] = provider(profiles, template=template, preview=preview)
+        else:
+            extra[key] = provider(profiles)
     contexts = []
     for profile, event, defaults in customers:
         context = _context(

@@ -277,7 +277,7 @@ def _render(*, workspace, template, content, todo, field, now, common) -> dict[s
     customer read at once)."""
     items = list(todo.items())
     contexts = rendering.profile_contexts(
-        [(new.profile, new.event, new.defaults) for _, (_, new) in items]
+        [(new.profile, new.event, new.defaults) for _, (_, new) in items], template=template
     )
     rows = {}
     for (key, (index, new)), context in zip(items, contexts, strict=True):
@@ -533,7 +533,7 @@ def preview_template(
     """The locale chosen and the content as a send to ``profile`` would render it."""
     locale = profile.locale or "" if locale is None else locale
     content = rendering.render(
-        rendering.variant(template, locale), rendering.profile_context(profile)
+        rendering.variant(template, locale), rendering.profile_context(profile, template=template)
     )
     return locale, content
 

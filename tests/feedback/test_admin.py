@@ -11,6 +11,8 @@ from engage.feedback.models import FeedbackSettings
 from engage.messaging.models import MessageTemplate
 from tests.journeys.factories import live_journey
 
+from .helpers import links_in
+
 pytestmark = pytest.mark.django_db
 
 WAIT = {"trigger": {"manual": True}, "start": "done", "nodes": {"done": {"type": "exit"}}}
@@ -132,3 +134,19 @@ def test_staff_are_offered_only_their_workspaces_templates_and_journeys(workspac
     for page in ("admin:feedback_survey_add", "admin:feedback_feedbacksettings_add"):
         content = client.get(reverse(page)).content
         assert b"ours-" in content and b"theirs-" not in content
+
+
+def test_the_template_preview_shows_placeholder_survey_and_preference_links(
+    admin_client, workspace, customer, nps_survey
+):
+    template = nps_survey.templates.get(channel="email")
+    template.body += "Your choices: {{ preferences_url }}"
+    template.save()
+    url = reverse("admin:messaging_messagetemplate_preview", args=[template.pk])
+
+    page = admin_client.get(url, {"profile": customer.pk}).content.decode()
+
+    assert "10: https://preview.invalid/survey/nps/10" in page
+    assert "Your choices: https://preview.invalid/preferences" in page
+    assert not links_in(page)  # no signed link that would answer for the customer
+    assert "/t/p/" not in page

@@ -118,3 +118,36 @@ def test_a_comment_too_long_is_refused_naming_the_field(client, workspace, custo
     response = client.post(comment_path, {"comment": "x" * 5001})
     assert response.status_code == 400 and b"comment: at most 5000 characters" in response.content
     assert Feedback.objects.get().comment == ""
+
+
+def test_only_the_surveys_own_templates_get_its_links(workspace, customer, nps_survey):
+    """A message from another template could otherwise ask for an answer
+    that no fatigue check counted and no message is tied to."""
+    stray = MessageTemplate.objects.create(
+        workspace=workspace.workspace,
+        name="promo",
+        channel="email",
+        subject="Sale",
+        body="Rate us: {{ survey.nps.url }}{% for l in survey.nps.links %} {{ l.url }}{% endfor %}",
+    )
+    message = services.create_message(
+        workspace=workspace.workspace,
+        profile=customer,
+        channel="email",
+        category="marketing",
+        template=stray,
+        send_now=False,
+    ).message
+    assert message.body == "Rate us: "
+
+    inline = services.create_message(
+        workspace=workspace.workspace,
+        profile=customer,
+        channel="email",
+        category="marketing",
+        content=services.rendering.Content(subject="Hi", body="Rate us: {{ survey.nps.url }}"),
+        send_now=False,
+    ).message
+    assert inline.body == "Rate us: "
+
+    assert len(links_in(survey_email(workspace, customer).body)) == 11
