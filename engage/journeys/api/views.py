@@ -396,7 +396,7 @@ class CountsView(APIView):
             JOURNEY_ID,
             OpenApiParameter(
                 "version",
-                {"type": "integer", "minimum": 1},
+                {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
                 description="The version's number; the live version by default (the newest "
                 "before a publish).",
             ),
