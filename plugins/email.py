@@ -6,6 +6,12 @@ one-click URL and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``
 links are rewritten to signed click-tracking redirects and an open pixel is
 added; both write "Email Clicked" / "Email Opened" to the customer's timeline.
 
+Marketing mail links the customer's preference centre: a footer with the
+link is added to the text and HTML parts at send time unless the message
+already has one (``{{ preferences_url }}`` in the template), so no
+template can leave it out and none gets it twice. The stored message stays
+as rendered; transactional and service mail get no footer.
+
 The SMTP server goes through the same outbound guard as HTTP providers: a
 loopback, private or link-local address is refused (when configured and when
 connecting) unless ENGAGE_OUTBOUND_ALLOWED_NETWORKS allows it, so a
@@ -24,7 +30,7 @@ from django.core.mail.backends.smtp import EmailBackend
 from django.utils.html import escape
 
 from engage.demo import outbox
-from engage.messaging import tracking
+from engage.messaging import preferences, tracking
 from engage.plugins import hookimpl
 from engage.plugins.base import (
     Capabilities,
@@ -39,6 +45,7 @@ from engage.plugins.outbound import BlockedAddress, GuardedSMTP, host_refusal
 
 # The delivery that sends nothing: each mail is kept in the admin's outbox.
 OUTBOX = "outbox"
+FOOTER_TEXT = "Choose what you hear from us"
 HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"']+)\2""", re.IGNORECASE)
 
 
@@ -110,8 +117,7 @@ class Email(Channel):
             )
         return get_connection(s["backend"], api_key=s["esp_api_key"], fail_silently=False)
 
-    def tracked_html(self, message) -> str:
-        html = message.html
+    def tracked_html(self, message, html: str) -> str:
         if not html:
             return html
         if self.settings.get("track_clicks", True):
@@ -140,17 +146,20 @@ class Email(Channel):
         if message.category != "transactional":
             headers["List-Unsubscribe"] = f"<{tracking.unsubscribe_url(message)}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        body, html = message.body or "", message.html
+        if message.category == "marketing":
+            body, html = _with_preferences_footer(message, body, html)
         mail = EmailMultiAlternatives(
             subject=message.subject,
-            body=message.body or "",
+            body=body,
             from_email=sender,
             to=[address],
             reply_to=[s["reply_to"]] if s.get("reply_to") else None,
             headers=headers,
             connection=self._shared or self.connection(),
         )
-        if message.html:
-            mail.attach_alternative(self.tracked_html(message), "text/html")
+        if html:
+            mail.attach_alternative(self.tracked_html(message, html), "text/html")
         return mail
 
     @contextlib.contextmanager
@@ -230,6 +239,21 @@ def _raise_for_code(code: int, detail: str):
     if 400 <= code < 500:
         raise TransientSendError(f"mail server answered {code}: {detail}")
     raise PermanentSendError(f"mail server answered {code}: {detail}")
+
+
+def _with_preferences_footer(message, body: str, html: str) -> tuple[str, str]:
+    """``body`` and ``html`` with a preference centre footer, each unless
+    it links the centre already."""
+    url = preferences.link_for(message.profile_id, message.workspace_id)
+    if body and not preferences.links_to_centre(body):
+        body = f"{body.rstrip()}\n\n-- \n{FOOTER_TEXT}: {url}\n"
+    if html and not preferences.links_to_centre(html):
+        footer = (
+            f'<p style="font-size:12px;color:#666666"><a href="{escape(url)}">{FOOTER_TEXT}</a></p>'
+        )
+        closing = html.lower().rfind("</body>")
+        html = html[:closing] + footer + html[closing:] if closing >= 0 else html + footer
+    return body, html
 
 
 def _unescape(url: str) -> str:

@@ -58,13 +58,21 @@ class Choice:
         return f"{self.topic}:{self.channel}"
 
 
-def token_for(profile: Profile) -> str:
-    return signing.dumps({"p": profile.pk, "w": profile.workspace_id}, salt=SALT, compress=True)
-
-
 def preferences_url(profile: Profile) -> str:
-    path = reverse("messaging:preferences", args=[token_for(profile)])
-    return settings.ENGAGE_PUBLIC_URL.rstrip("/") + path
+    return link_for(profile.pk, profile.workspace_id)
+
+
+def link_for(profile_id: int, workspace_id: int) -> str:
+    """``preferences_url`` from the ids alone: a send has them without
+    reading the customer's row."""
+    token = signing.dumps({"p": profile_id, "w": workspace_id}, salt=SALT, compress=True)
+    return settings.ENGAGE_PUBLIC_URL.rstrip("/") + reverse("messaging:preferences", args=[token])
+
+
+def links_to_centre(text: str) -> bool:
+    """Whether ``text`` already has a preference centre link (any token)."""
+    prefix = reverse("messaging:preferences", args=["-"]).removesuffix("-/")
+    return settings.ENGAGE_PUBLIC_URL.rstrip("/") + prefix in text
 
 
 def template_urls(profiles: list[Profile], *, template=None, preview=False) -> dict[int, str]:

@@ -74,7 +74,7 @@ def test_an_email_is_kept_in_the_outbox_as_it_would_have_been_sent(acme):
     assert (kept.workspace_id, kept.message_id, kept.to) == (acme.pk, message.pk, "ada@example.com")
     assert kept.from_email == "Acme <shop@acme.example>"
     assert kept.subject == "Back in stock"
-    assert kept.body == "The boots are back."
+    assert kept.body.startswith("The boots are back.\n\n-- \nChoose what you hear from us: ")
     # The tracked HTML a mail server would have had, with its headers.
     assert "<b>Ada</b>" in kept.html
     assert "https://shop.example/boots" not in kept.html  # the link goes through click tracking

@@ -56,6 +56,40 @@ def test_marketing_mail_links_the_customers_preference_centre_and_keeps_list_uns
     assert preferences.customer_for(token) == centre
 
 
+CENTRE_LINK = re.compile(r"https?://[^\s\"<>]+/t/p/[^\s\"<>]+/")
+
+
+def parts(received) -> tuple[str, str]:
+    mail = received["mail"]
+    html = mail.get_body(("html",))
+    text = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    return text, html.get_content() if html else ""
+
+
+def test_marketing_mail_without_the_link_gets_a_footer_with_it_once(workspace, centre, smtp_server):
+    ws = workspace.workspace
+    consent.record_consent(profile=centre, status=Consent.OPTED_IN, source="api", channel="email")
+    bare = queue_email(ws, centre, category="marketing", key="bare", html="<p>Sale</p>")
+    linked = queue_email(ws, centre, category="marketing", key="has", body=FOOTER)
+    receipt = queue_email(ws, centre, key="receipt", html="<p>Paid</p>")
+    for message in (bare, linked, receipt):
+        assert sending.send_message(message.pk) == Message.SENT
+
+    (bare_text, bare_html), (linked_text, _), (receipt_text, receipt_html) = (
+        parts(received) for received in smtp_server.messages
+    )
+    assert bare_text.startswith("Hi Ada\n\n-- \n")
+    [link] = CENTRE_LINK.findall(bare_text)
+    assert f"Choose what you hear from us: {link}" in bare_text
+    assert preferences.customer_for(urlsplit(link).path.split("/")[-2]) == centre
+    assert "<p>Sale</p>" in bare_html and "Choose what you hear from us</a>" in bare_html
+    # The template's own link, and no second one.
+    assert len(CENTRE_LINK.findall(linked_text)) == 1
+    assert "Choose what you hear" not in linked_text
+    assert "Choose what you hear" not in receipt_text + receipt_html
+    assert Message.objects.get(pk=bare.pk).body == "Hi Ada"  # stored as rendered
+
+
 def test_the_page_shows_past_choices_and_saving_writes_only_what_changed(
     client, workspace, centre, smtp_server
 ):

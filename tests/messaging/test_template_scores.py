@@ -51,7 +51,8 @@ def test_an_email_renders_the_customers_scores_value_and_cell(
     assert Message.objects.get(pk=response.json()["id"]).status == Message.SENT
     mail = smtp_server.messages[0]["mail"]
     assert mail["Subject"] == "For our champions"
-    assert mail.get_body(("plain",)).get_content().strip() == "RFM 5.0 (champions), effort 2.5"
+    text = mail.get_body(("plain",)).get_content()
+    assert text.splitlines()[0] == "RFM 5.0 (champions), effort 2.5"  # then the preferences footer
     assert "<p>CHAMPIONS</p>" in mail.get_body(("html",)).get_content()
 
 
