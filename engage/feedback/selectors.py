@@ -15,6 +15,7 @@ admin dashboard call. Each takes the workspace, the kind (``nps``, ``csat``,
 """
 
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
@@ -69,19 +70,23 @@ def survey_template_fatigue(workspace_id: int) -> dict[int, int]:
     return days
 
 
-def fatigue(message: Message, now: datetime) -> str | None:
+def fatigue(message: Message, now: datetime, claimed: Sequence[Message] = ()) -> str | None:
     """Why ``message`` must not ask its survey now, or None.
 
     Only a message sent with a survey's template asks; it must not go to a
-    customer who was asked (a survey message handed to the provider) or who
-    answered (through any door) within that survey's ``fatigue_days``,
+    customer who was asked (a survey message handed to the provider, or one
+    of ``claimed``, let through in the same chunk and not yet written) or
+    who answered (through any door) within that survey's ``fatigue_days``,
     whichever survey and channel it was. Up to two queries for a survey
     message; none for any other (the survey templates are kept a while)."""
     if message.template_id is None:
         return None
-    days = survey_template_fatigue(message.workspace_id).get(message.template_id)
+    templates = survey_template_fatigue(message.workspace_id)
+    days = templates.get(message.template_id)
     if not days:
         return None
+    if any(other.template_id in templates for other in claimed):
+        return f"the customer was asked for feedback within the last {days} days"
     since = now - timedelta(days=days)
     asked = (
         survey_messages(message.workspace_id)

@@ -79,7 +79,7 @@ def check(
         )
         if verdict is not None:
             return verdict
-    return _plugins(message=message, profile=profile, now=now)
+    return _plugins(message=message, profile=profile, now=now, claimed=claimed)
 
 
 def _consent(*, message, profile, channel, consents, **_):
@@ -242,11 +242,11 @@ def _rank(message: Message) -> int:
     return Message.CATEGORY_RANK[message.category]
 
 
-def _plugins(*, message, profile, now):
+def _plugins(*, message, profile, now, claimed):
     verdicts = [
         verdict
         for verdict in get_plugin_manager().hook.engage_check_send(
-            message=message, profile=profile, now=now
+            message=message, profile=profile, now=now, claimed=list(claimed)
         )
         if verdict is not None and verdict.action != ALLOW
     ]

@@ -11,6 +11,7 @@ for each hook (a test fails when one is missing).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -80,7 +81,9 @@ def engage_enrich_event(event: Event, workspace: Workspace) -> dict[str, Any] | 
 
 
 @hookspec
-def engage_check_send(message: Message, profile: Profile, now: datetime) -> Decision | None:
+def engage_check_send(
+    message: Message, profile: Profile, now: datetime, claimed: Sequence[Message]
+) -> Decision | None:
     """A policy verdict on a message about to be sent.
 
     Runs at send time, after engage's own consent, quiet-hours and cap checks
@@ -90,6 +93,10 @@ def engage_check_send(message: Message, profile: Profile, now: datetime) -> Deci
     :param message: the ``Message`` (channel, category, workspace).
     :param profile: the customer's ``Profile``.
     :param now: the current time.
+    :param claimed: the customer's other messages let through in the same
+        chunk, not yet written as sent: a check that counts what the customer
+        was sent counts these too. An implementation may leave it out of its
+        signature.
     :return: a ``Decision`` to skip or defer the send, or None for no opinion.
         All results are collected: any skip wins over any defer, and a defer
         waits for the latest proposed time.

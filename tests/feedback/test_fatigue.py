@@ -11,7 +11,7 @@ from django.utils import timezone
 from engage.feedback import services as feedback
 from engage.messaging import services
 from engage.messaging.models import Message, MessageDecision, MessageTemplate
-from engage.messaging.sending import send_message
+from engage.messaging.sending import send_due, send_message
 from engage.plugins.services import configure_plugin
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +78,36 @@ def test_other_messages_are_not_survey_messages(workspace, customer, inapp_surve
         workspace=workspace.workspace, name="news", channel="inapp", body="New in store"
     )
     assert ask(workspace, customer, news, "news-1").status == Message.SENT
+
+
+def test_two_survey_messages_in_one_chunk_on_two_channels_ask_once(
+    workspace, customer, nps_survey, inapp_survey
+):
+    configure_plugin(
+        workspace=workspace.workspace,
+        plugin_id="email",
+        settings={"backend": "outbox", "from_email": "shop@acme.example"},
+    )
+    email = nps_survey.templates.get(channel="email")
+    messages = [
+        services.create_message(
+            workspace=workspace.workspace,
+            profile=customer,
+            channel=template.channel,
+            category="service",
+            template=template,
+            idempotency_key=template.name,
+            send_now=False,
+        ).message
+        for template in (email, inapp_survey)
+    ]
+
+    send_due()  # one chunk claims both
+
+    statuses = dict(Message.objects.values_list("channel", "status"))
+    assert statuses == {"email": Message.SENT, "inapp": Message.SKIPPED}
+    skip = MessageDecision.objects.get(message=messages[1])
+    assert (skip.reason, skip.detail) == (
+        "survey_fatigue",
+        "the customer was asked for feedback within the last 30 days",
+    )
