@@ -8,7 +8,8 @@ signature is checked on the raw body before anything is read (401 when it
 is missing or wrong, and the same 401 when the source is not enabled, so a
 caller cannot learn which workspaces use which source); the calls then go
 through the same validation and storage as ``/v1``, and their messageIds are
-the importer's, so a redelivered webhook and a later import of the same record store nothing twice.
+the importer's, so a redelivered webhook and a later import of the same
+record store nothing twice.
 """
 
 import logging
