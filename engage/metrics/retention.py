@@ -101,10 +101,16 @@ def cells(
     active_sql, active_params = any_events if activity == ANY else buy_events
     low = cohorts[0] if since is None else max(since, cohorts[0])
     recent = ""
+    recent_params: list = []
     if low > cohorts[0]:
-        # Only customers active since ``low`` can add a cell there: their
+        # Only customers active since ``low`` can add a cell there, and only
+        # those first seen since then can be in a cohort counted there: their
         # first period is looked up alone, not every customer's.
         recent = "WHERE f.profile_id IN (SELECT profile_id FROM active)"
+        if first_sql != active_sql:
+            fresh = f"SELECT r.profile_id FROM ({first_sql}) r WHERE r.at >= %s"  # noqa: S608 - fixed SQL
+            recent += f" OR f.profile_id IN ({fresh})"
+            recent_params = [*first_params, sql.ts(_first_instant(grain, low))]
     # Periods are computed from timestamps once filtered by time (an index
     # range), and a cohort from each customer's first timestamp, not per event.
     query = f"""
@@ -130,6 +136,7 @@ def cells(
         sql.ts(_first_instant(grain, low)),
         sql.ts(_first_instant(grain, until + 1)),
         *first_params,
+        *recent_params,
         *cohorts,
         low,
     ]

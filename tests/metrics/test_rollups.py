@@ -1,6 +1,7 @@
 import datetime as dt
 import io
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -10,8 +11,8 @@ from engage.metrics.models import Rollup, RollupCoverage
 from engage.metrics.retention import retention
 from engage.metrics.services import roll_up
 from engage.metrics.tasks import roll_up_workspace
-from tests.customer_factories import EventFactory
-from tests.metrics.dataset import END, START, sent
+from tests.customer_factories import EventFactory, ProfileFactory
+from tests.metrics.dataset import END, START, at, did, sent
 
 
 def test_rolled_up_figures_are_the_live_ones(shop):
@@ -81,3 +82,31 @@ def test_a_full_rebuild_picks_up_a_changed_past(shop):
 
     call_command("roll_up_metrics", workspace=shop.workspace.name, full=True, stdout=io.StringIO())
     assert attribution(shop.workspace, start=START, end=END).conversions == 6
+
+
+@pytest.mark.parametrize("activity", ["any", "purchase"])
+@pytest.mark.parametrize("basis", ["first_seen", "first_purchase"])
+def test_an_incremental_run_keeps_whole_cohort_sizes(shop, basis, activity):
+    # Three customers first seen in March: one buys on 20 March, two only view pages.
+    buyer, viewer, other = (ProfileFactory(workspace=shop.workspace) for _ in range(3))
+    did(buyer, "Order Completed", at(3, 20), revenue=5)
+    did(viewer, "Page Viewed", at(3, 21), "web")
+    did(other, "Page Viewed", at(3, 22), "web")
+
+    def figures():
+        return retention(shop.workspace, start=START, end=END, basis=basis, activity=activity)
+
+    live = figures()
+    march = {row["cohort"]: row for row in live.rows}["2025-03-01"]
+    # By first activity March holds the three (Dee came in February); by
+    # first purchase, only the buyer (Ann first bought in January).
+    if basis == "first_seen":
+        assert march["size"] == 3
+        assert march["active"] == [3 if activity == "any" else 1]
+    else:
+        assert (march["size"], march["active"]) == (1, [1])
+    roll_up(shop.workspace, today=dt.date(2025, 4, 2))
+    assert figures() == live
+    # The next day's run recomputes March (the last REOPEN_DAYS of the coverage).
+    roll_up(shop.workspace, today=dt.date(2025, 4, 3))
+    assert figures() == live
