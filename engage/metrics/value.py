@@ -10,7 +10,8 @@ a purchase without a numeric revenue counts as an order of 0).
 Grouped three ways (``group``): by ``cohort`` (the first day of the month of
 acquisition), by ``source`` (``context.campaign.source`` of the first
 activity, i.e. its utm_source; '' when it had none) and by ``channel``
-(``context.channel`` of the first activity; '' when none). Per group:
+(the ``channel`` field of the first activity event: where it happened,
+such as web or ios; '' when none). Per group:
 
 - ``customers``, ``purchasers`` (with at least one purchase), ``orders``, ``revenue``;
 - ``revenue_per_customer`` = revenue / customers: the historical LTV;

@@ -1,7 +1,10 @@
+import datetime as dt
+
 import pytest
 
 from engage.metrics.attribution import MODELS, attribution
-from tests.metrics.dataset import END, START
+from tests.customer_factories import ProfileFactory
+from tests.metrics.dataset import END, START, at, did, sent
 
 
 def credit(result, model: str) -> dict:
@@ -83,3 +86,23 @@ def test_a_tiny_half_life_gives_all_to_the_newest_touch(shop):
         shop.workspace, start=START, end=START.replace(day=20), half_life_days=0.01
     )
     assert credit(result, "time_decay") == pytest.approx({"sms": 1.0})
+
+
+def test_position_with_one_touch_and_with_four(shop):
+    # In May, away from the shop's orders: Fay buys a day after one sms; Gil
+    # after an email, a webpush, a whatsapp and an sms, a day apart.
+    fay, gil = ProfileFactory(workspace=shop.workspace), ProfileFactory(workspace=shop.workspace)
+    sent(fay, "sms", at(5, 1), "f1")
+    did(fay, "Order Completed", at(5, 2), revenue=10)
+    for day, channel in enumerate(["email", "webpush", "whatsapp", "sms"], start=10):
+        sent(gil, channel, at(5, day), f"g{day}")
+    did(gil, "Order Completed", at(5, 14), revenue=100)
+
+    result = attribution(shop.workspace, start=dt.date(2025, 5, 1), end=dt.date(2025, 5, 31))
+    # Fay's sms 100%; Gil's first and last 40% each, the two between 10% each.
+    assert credit(result, "position") == pytest.approx(
+        {"sms": 1 + 0.4, "email": 0.4, "webpush": 0.1, "whatsapp": 0.1}
+    )
+    assert credit(result, "position_revenue") == pytest.approx(
+        {"sms": 10 + 40, "email": 40, "webpush": 10, "whatsapp": 10}
+    )
