@@ -11,7 +11,9 @@ row read instead of a scan of its events.
 Attribution by day adds up exactly: each conversion's credit belongs to the
 day of the conversion. A retention cell of a closed period is final too: it
 counts whole periods. Events that arrive late (an import back-filling last
-week) are picked up because each run recomputes the last ``REOPEN_DAYS``.
+year) and merges or splits that move old events lower the coverage to the
+day before the earliest day they touch (``invalidation``); each run also
+recomputes the last ``REOPEN_DAYS``.
 """
 
 from datetime import date, timedelta
@@ -71,7 +73,8 @@ def read_retention(
     through = coverage(workspace, RETENTION, key)
     if through is None:
         return {}, {}, cohorts[0]
-    since = periods.index_of(grain, through) + 1
+    # Coverage lowered mid-period (``invalidation``) leaves that period open.
+    since = periods.index_of(grain, through + timedelta(days=1))
     if since <= cohorts[0]:
         return {}, {}, cohorts[0]
     sizes: dict[int, int] = {}

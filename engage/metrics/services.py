@@ -20,7 +20,7 @@ from .retention import ACTIVITIES, BASES, cells
 
 
 def _reopened(through: date | None) -> date:
-    if through is None:
+    if through is None or through <= date.min + timedelta(days=rollups.REOPEN_DAYS):
         return date.min
     return through - timedelta(days=rollups.REOPEN_DAYS)
 
