@@ -32,11 +32,6 @@ class Product(models.Model):
         indexes = [
             models.Index(fields=["workspace", "category", "product_id"], name="catalog_category")
         ]
-        # Bulk doors of their own, apart from changing one product in the admin.
-        permissions = [
-            ("import_product", "Can upload a catalog file"),
-            ("export_product", "Can export the catalog"),
-        ]
 
     def __str__(self) -> str:
         return self.title or self.product_id

@@ -22,6 +22,8 @@ from engage.events.importing import (
     import_dir,
     load_importer,
 )
+from engage.plugins.models import PluginConfig
+from engage.plugins.services import configure_plugin
 from engage.server.publishing import publish_after_commit
 from engage.workspaces.models import Workspace
 
@@ -73,10 +75,21 @@ def start_import(
     mode: str = APPLY_VALID,
     upload=None,
     user=None,
+    turn_on: bool = False,
 ) -> ImportRun:
     """Queue an import, of ``upload`` (a Django ``UploadedFile``) when given,
     else of the importer's own source. Without a broker the run happens here
-    and the returned run has finished."""
+    and the returned run has finished.
+
+    ``turn_on`` is for a page that is the importer's own door (the catalog's
+    upload): where the workspace has no configuration of the importer, one
+    is made, enabled with its default settings, so the page works at once; a
+    configuration that disables it is kept, and the import refused."""
+    if (
+        turn_on
+        and not PluginConfig.objects.filter(workspace=workspace, plugin_id=importer_id).exists()
+    ):
+        configure_plugin(workspace=workspace, plugin_id=importer_id, settings={})
     file = upload.file if upload is not None else None
     name = upload.name if upload is not None else ""
     run = create_run(

@@ -1,5 +1,6 @@
-"""An operator uploads a catalog file in Chromium from the products list and
-reads which rows were stored and which line and column to fix."""
+"""An operator uploads a catalog file in Chromium from the products list,
+lands on its import run's page and reads which rows were stored and which
+line and column to fix."""
 
 from django.contrib.auth.models import User
 
@@ -22,15 +23,17 @@ def test_a_catalog_file_is_uploaded_from_the_products_list(open_admin_page, work
         with page.expect_navigation():
             page.click("input[type='submit'][value='Upload']")
         return {
-            "summary": page.locator(".catalog-upload-result p").inner_text(),
-            "problems": page.locator(".catalog-upload-result li").all_inner_texts(),
+            "message": page.locator(".messagelist li").inner_text(),
+            "status": page.locator(".field-status .readonly").inner_text(),
+            "problems": page.locator(".field-problems li").all_inner_texts(),
         }
 
     seen = open_admin_page(admin, "/admin/catalog/product/", upload)
 
-    assert seen["summary"] == ("3 rows read: 1 product created, 0 updated, 2 bad rows not stored.")
+    assert seen["message"].endswith("read 3, stored 1, duplicates 0, invalid 2")
+    assert seen["status"] == "succeeded"
     assert seen["problems"] == [
-        "line 3, column product_id: required: every product needs its id",
-        "line 4, column price: must be a number, such as 19.90",
+        "line 3: product_id: required: every product needs its id",
+        "line 4: price: must be a number, such as 19.90",
     ]
     assert list(Product.objects.values_list("product_id", "title")) == [("sku-1", "Runner")]
