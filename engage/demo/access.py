@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.http.request import split_domain_port
 
 from engage.server.start import Section
 from engage.workspaces.models import ApiKey, Workspace
@@ -102,8 +103,13 @@ def _admin_login(access: DemoAccess) -> str:
 
 def start_page_section(request) -> Section | None:
     """The demo's keys and login on the start page: only on a development
-    server, to a browser on the same machine (the demo serves on loopback)."""
-    if not settings.DEBUG or not _from_loopback(request):
+    server, to a browser on the same machine (the demo serves on loopback).
+
+    A reverse proxy or tunnel (ngrok, cloudflared) on the same machine also
+    connects from loopback, so the request must also name a loopback host and
+    carry no forwarding header."""
+    local = _from_loopback(request) and _loopback_host(request) and not _forwarded(request)
+    if not settings.DEBUG or not local:
         return None
     access = DemoAccess.objects.select_related("workspace").order_by("pk").first()
     if access is None:
@@ -127,7 +133,23 @@ def start_page_section(request) -> Section | None:
 
 
 def _from_loopback(request) -> bool:
+    return _is_loopback(request.META.get("REMOTE_ADDR", ""))
+
+
+FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_FORWARDED_HOST")
+
+
+def _forwarded(request) -> bool:
+    return any(header in request.META for header in FORWARDING_HEADERS)
+
+
+def _loopback_host(request) -> bool:
+    host, _port = split_domain_port(request.META.get("HTTP_HOST", ""))
+    return host == "localhost" or _is_loopback(host.strip("[]"))
+
+
+def _is_loopback(address: str) -> bool:
     try:
-        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+        return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False

@@ -74,7 +74,9 @@ def _events(start: datetime) -> list[dict]:
         {
             "type": "track",
             "userId": USER_ID,
-            "event": "Message Received",
+            # Named as the WhatsApp webhook names an inbound text, so the
+            # metrics count it as a contact on a second channel.
+            "event": "WhatsApp Message Received",
             "properties": {"text": "Do you have the jacket in size M?"},
             "context": {"channel": "whatsapp", "traits": {"phone": "+442079460958"}},
             "timestamp": at(60 * 26),

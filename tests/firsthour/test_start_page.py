@@ -49,23 +49,42 @@ def demo_access(workspace) -> DemoAccess:
 def test_a_development_server_shows_the_demos_keys_and_login(client, workspace):
     demo_access(workspace)
 
-    text = client.get("/").content.decode()
+    text = client.get("/", HTTP_HOST="localhost:8000").content.decode()
 
     for shown in (workspace.write_key, workspace.secret_key, "s3cret-demo"):
         assert shown in text
     assert "scripts/manage changepassword admin" in text
 
 
-@pytest.mark.parametrize(
-    ("debug", "remote_addr"),
-    [(False, "127.0.0.1"), (True, "203.0.113.9")],
-    ids=["production", "remote"],
-)
-def test_the_demos_keys_stay_off_a_production_or_remote_page(client, workspace, debug, remote_addr):
+@override_settings(DEBUG=True)
+@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]:8000", "localhost"])
+def test_every_loopback_host_shows_the_demos_keys(client, workspace, host):
     demo_access(workspace)
 
-    with override_settings(DEBUG=debug):
-        text = client.get("/", REMOTE_ADDR=remote_addr).content.decode()
+    assert workspace.secret_key in client.get("/", HTTP_HOST=host).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("debug", "request_meta"),
+    [
+        (False, {}),
+        (True, {"REMOTE_ADDR": "203.0.113.9"}),
+        # A tunnel or reverse proxy on the same machine connects from loopback.
+        (True, {"HTTP_HOST": "engage-demo.ngrok.app"}),
+        (True, {"HTTP_X_FORWARDED_FOR": "203.0.113.9"}),
+        (True, {"HTTP_FORWARDED": "for=203.0.113.9"}),
+        (True, {"HTTP_X_FORWARDED_HOST": "engage-demo.ngrok.app"}),
+    ],
+    ids=["production", "remote", "public-host", "x-forwarded-for", "forwarded", "x-forwarded-host"],
+)
+def test_the_demos_keys_stay_off_a_page_another_machine_may_see(
+    client, workspace, debug, request_meta
+):
+    demo_access(workspace)
+    request_meta = {"REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "localhost:8000", **request_meta}
+
+    with override_settings(DEBUG=debug, ALLOWED_HOSTS=["*"]):
+        text = client.get("/", **request_meta).content.decode()
 
     assert workspace.secret_key not in text
     assert "s3cret-demo" not in text
