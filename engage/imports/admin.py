@@ -1,7 +1,7 @@
 """Import runs in the admin: history, and the progress of those under way.
 
-Runs are started from an importer's configuration (plugins admin) or
-``manage.py import_source``; here they are only read. Static segments'
+Runs are started from an importer's configuration (plugins admin), the
+catalog's upload or ``manage.py import_source``; here they are only read. Static segments'
 members are listed here too, to export them (``exchange``). A list or page showing
 a run still under way reloads itself every few seconds (an HTTP ``Refresh``
 header), so its progress bar moves without a script.
