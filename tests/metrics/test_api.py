@@ -125,3 +125,42 @@ def test_the_definition_is_in_the_schema(get):
     operation = schema["paths"]["/api/metrics/attribution"]["get"]
     assert "position" in operation["description"]
     assert set(operation["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "parameter"),
+    [
+        ("retention", {"grian": "week"}, "grian"),
+        ("value", {"by": "journey"}, "by"),  # attribution's, not value's
+        ("journeys", {"format": "csv", "part": "edges"}, "part"),
+    ],
+)
+def test_a_parameter_the_metric_does_not_take_is_a_400(get, path, params, parameter):
+    response = get(f"/api/metrics/{path}", params)
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [parameter]
+
+
+def csv_of(get, path, **params) -> list[dict]:
+    response = get(f"/api/metrics/{path}", {**RANGE, "format": "csv", **params})
+    assert response.status_code == 200, response.content
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def test_csv_summary_keeps_the_headline_figures(get, shop):
+    # test_attribution: 5 conversions, 3 of them without a touch.
+    [attribution] = csv_of(get, "attribution", part="summary")
+    assert (attribution["conversions"], attribution["unattributed_share"]) == ("5", "0.6")
+    # test_purchases: Ann bought again 10 days later, of three first buyers.
+    [purchases] = csv_of(get, "purchases", part="summary")
+    assert (purchases["repeat_rate"], purchases["median_days"]) == (str(1 / 3), "10.0")
+    # Revenue of the customers acquired Jan to Mar: 100 + 50 + 30 + 200 + 40.
+    [value] = csv_of(get, "value", part="summary")
+    assert (value["total_customers"], value["total_revenue"]) == ("4", "420.0")
+    # Welcome's node "hello": 4 arrived, 3 left (test_journeys).
+    [node] = csv_of(get, "journeys", part="nodes")
+    assert (node["node_id"], node["entered"], node["left"]) == ("hello", "4", "3")
+    assert (
+        get("/api/metrics/journeys", {"format": "csv", "part": "nodes"})["Content-Disposition"]
+        == 'attachment; filename="journeys-nodes.csv"'
+    )

@@ -4,14 +4,16 @@ One view per metric, built from its ``Metric`` entry: the parameters it
 takes (each checked, a bad one a 400 naming it), the selector it calls with
 the key's workspace, and its definition (the selector module's docstring)
 as the operation's description. The answer is JSON, or CSV with ``?format=csv``
-or ``Accept: text/csv`` (the ``rows``, formula-escaped).
+or ``Accept: text/csv``: the ``rows``, formula-escaped, or with ``?part=`` another
+list (``nodes``) or ``summary``, the headline figures as one row. A parameter
+the metric does not take is a 400 naming it, so a typo never answers defaults.
 """
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, get_type_hints
 
 from django.http import HttpResponse
 from django.utils import timezone
@@ -33,6 +35,7 @@ DEFAULT_DAYS = 30
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_TEXT = 200
 FORMATS = ("json", "csv")
+SUMMARY = "summary"
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,30 @@ class JSONUnlessCSV(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+def check_known(params, known: set[str]) -> None:
+    for name in sorted(set(params) - known):
+        raise BadParameter(name, f"is not a parameter of this metric: {', '.join(sorted(known))}")
+
+
+def csv_parts(selector: Callable) -> tuple[str, ...]:
+    """The lists of the selector's result (``rows`` first), then ``summary``."""
+    result = get_type_hints(selector)["return"]
+    lists = [f.name for f in fields(result) if f.default_factory is list]
+    return (*sorted(lists, key=lambda name: name != "rows"), SUMMARY)
+
+
+def csv_rows(body: dict, part: str) -> list[dict]:
+    if part != SUMMARY:
+        return body[part]
+    summary: dict = {}
+    for name, value in body.items():
+        if isinstance(value, dict):
+            summary.update({f"{name}_{key}": item for key, item in value.items()})
+        elif not isinstance(value, list):
+            summary[name] = value
+    return [summary]
+
+
 def wants_csv(request: Request) -> bool:
     chosen = request.query_params.get("format")
     if chosen is not None:
@@ -160,6 +187,16 @@ def metric_view(
     name: str, selector: Callable, options: list[Option], *, summary: str, module
 ) -> type[APIView]:
     """The view of metric ``name``: reads the range and ``options``, calls ``selector``."""
+    parts = csv_parts(selector)
+    part_option = Option(
+        "part",
+        "choice",
+        "With CSV: which part of the answer to write; `summary` is the headline figures "
+        "as one row. JSON holds every part.",
+        default=parts[0],
+        choices=parts,
+    )
+    known = {"start", "end", "format", part_option.name, *(option.name for option in options)}
 
     class MetricView(APIView):
         renderer_classes = [JSONRenderer]
@@ -173,7 +210,7 @@ def metric_view(
                 *RANGE,
                 *(
                     OpenApiParameter(option.name, option.schema(), description=option.description)
-                    for option in options
+                    for option in [*options, part_option]
                 ),
             ],
             responses={
@@ -183,7 +220,9 @@ def metric_view(
         )
         def get(self, request: Request) -> Response | HttpResponse:
             params = request.query_params
+            check_known(params, known)
             csv = wants_csv(request)
+            part = part_option.read(params)
             end = _date(params, "end", timezone.now().date())
             start = _date(params, "start", _days_before(end, DEFAULT_DAYS - 1))
             kwargs = {option.name: option.read(params) for option in options}
@@ -192,9 +231,10 @@ def metric_view(
             body.update(asdict(result))
             if csv:
                 response = HttpResponse(
-                    to_csv(body["rows"]), content_type="text/csv; charset=utf-8"
+                    to_csv(csv_rows(body, part)), content_type="text/csv; charset=utf-8"
                 )
-                response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+                filename = name if part == parts[0] else f"{name}-{part}"
+                response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
                 return response
             return Response(body)
 
