@@ -166,6 +166,8 @@ def test_a_policy_changed_in_the_admin_is_read_in_the_admin_by_its_workspace_onl
         "quiet_start": "",
         "quiet_end": "",
         "default_timezone": "UTC",
+        "support_pause_days": 30,
+        "preference_topics": "[]",
     }
 
     saved = ann.post(f"/admin/messaging/messagingpolicy/{policy.pk}/change/", form)
