@@ -171,12 +171,15 @@ def snapshot(shop: Shop) -> dict:
             shop.workspace, start=START, end=END, by=by
         )
     out = {name: asdict(result) for name, result in calls.items()}
-    names = {str(shop.welcome.pk): "welcome", str(shop.template.pk): "template"}
-    for row in out["attribution_journey"]["rows"] + out["attribution_template"]["rows"]:
-        row["key"] = names.get(row["key"], row["key"])
+    # A journey and a template may share an id: each key is named in its own table.
+    journey_names = {str(shop.welcome.pk): "welcome"}
+    for row in out["attribution_journey"]["rows"]:
+        row["key"] = journey_names.get(row["key"], row["key"])
+    for row in out["attribution_template"]["rows"]:
+        row["key"] = {str(shop.template.pk): "template"}.get(row["key"], row["key"])
     for row in out["crosschannel"]["rows"]:
         if row["group"] == "journey":
-            row["key"] = names[row["key"]]
+            row["key"] = journey_names[row["key"]]
     for row in out["journeys"]["rows"] + out["journeys"]["nodes"]:
         row["journey_id"] = "welcome"
     return json.loads(json.dumps(out), parse_float=lambda number: round(float(number), 9))
