@@ -3,23 +3,15 @@
 from rest_framework import serializers
 
 from engage.api import fields
+from engage.api.customers import CustomerSerializer
 from engage.feedback import scales, services
 from engage.feedback.models import Feedback
-from engage.profiles.models import Identity
-
-IDENTIFIER_KINDS = Identity.BUILTIN_KINDS
 
 
-class AnswerSerializer(serializers.Serializer):
+class AnswerSerializer(CustomerSerializer):
     """An answer collected elsewhere (a kiosk, a call centre, another survey
     tool). The customer is ``profile_id``, or one identifier."""
 
-    profile_id = fields.IntegerField(required=False, min_value=1)
-    identifier = serializers.DictField(
-        child=fields.CharField(max_length=255),
-        required=False,
-        help_text='One identifier, e.g. {"email": "ada@example.com"}.',
-    )
     kind = fields.ChoiceField(
         choices=scales.KINDS,
         error_messages={
@@ -44,16 +36,6 @@ class AnswerSerializer(serializers.Serializer):
         max_length=100,
         help_text="The same key again returns the answer stored under it (200), once.",
     )
-
-    def validate_identifier(self, value):
-        if len(value) != 1:
-            raise serializers.ValidationError("give exactly one identifier kind and value")
-        kind = next(iter(value))
-        if kind not in IDENTIFIER_KINDS:
-            raise serializers.ValidationError(
-                f"{kind!r} is not one of {', '.join(IDENTIFIER_KINDS)}"
-            )
-        return value
 
     def validate(self, attrs):
         if ("profile_id" in attrs) == ("identifier" in attrs):

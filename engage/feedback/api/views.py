@@ -8,18 +8,17 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engage.api import parameters
+from engage.api.customers import customer_of
 from engage.api.exceptions import BadParameter
 from engage.api.schema import error
 from engage.api.scoping import workspace_of
 from engage.feedback import scales, selectors, services
 from engage.feedback.models import Feedback, Survey
-from engage.profiles.identifiers import InvalidIdentifier
-from engage.profiles.selectors import canonical_profile, profile_by_identifier
 
 from .serializers import AnswerSerializer, FeedbackSerializer, ReportSerializer
 
@@ -28,22 +27,6 @@ CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_RANGE = timedelta(days=90)
 # Longest report range: a day per row over it stays a small answer.
 MAX_RANGE = timedelta(days=3 * 366)
-
-
-def _profile(workspace, data):
-    if "profile_id" in data:
-        profile = canonical_profile(workspace=workspace, profile_id=data["profile_id"])
-        field = "profile_id"
-    else:
-        [(kind, value)] = data["identifier"].items()
-        field = "identifier"
-        try:
-            profile = profile_by_identifier(workspace=workspace, kind=kind, value=value)
-        except InvalidIdentifier as exc:
-            raise ValidationError({field: [str(exc)]}) from None
-    if profile is None:
-        raise NotFound(f"{field}: no such customer in this workspace")
-    return profile
 
 
 class FeedbackView(APIView):
@@ -77,7 +60,7 @@ class FeedbackView(APIView):
         answered_at = data["answered_at"]
         if answered_at is not None and answered_at > timezone.now() + CLOCK_SKEW:
             raise ValidationError({"answered_at": ["must not be in the future"]})
-        profile = _profile(workspace, data)
+        profile = customer_of(workspace, data)
         key = data["idempotency_key"] or str(uuid.uuid4())
         row, new = services.record_answer(
             services.Answer(

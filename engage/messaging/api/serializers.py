@@ -3,25 +3,17 @@
 from rest_framework import serializers
 
 from engage.api import fields
+from engage.api.customers import CustomerSerializer
 from engage.api.pagination import page_serializer
 from engage.messaging.models import Consent, Message, MessageDecision
 from engage.messaging.services import MAX_CANCEL_REASON
-from engage.profiles.models import Identity
-
-IDENTIFIER_KINDS = Identity.BUILTIN_KINDS
 
 
-class SendSerializer(serializers.Serializer):
+class SendSerializer(CustomerSerializer):
     """A send request. The customer is ``profile_id``, or one identifier
     (``user_id``, ``email``...); the content is ``template`` or raw
     ``subject``/``body``/``html`` (Liquid, rendered for the customer)."""
 
-    profile_id = fields.IntegerField(required=False, min_value=1)
-    identifier = serializers.DictField(
-        child=fields.CharField(max_length=255),
-        required=False,
-        help_text='One identifier, e.g. {"email": "ada@example.com"}.',
-    )
     channel = fields.CharField(max_length=64)
     category = fields.ChoiceField(choices=[c for c, _ in Message.CATEGORIES])
     topic = fields.CharField(max_length=64, required=False, default="")
@@ -38,16 +30,6 @@ class SendSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Not before this time (at most a year ahead); a past time sends now.",
     )
-
-    def validate_identifier(self, value):
-        if len(value) != 1:
-            raise serializers.ValidationError("give exactly one identifier kind and value")
-        kind = next(iter(value))
-        if kind not in IDENTIFIER_KINDS:
-            raise serializers.ValidationError(
-                f"{kind!r} is not one of {', '.join(IDENTIFIER_KINDS)}"
-            )
-        return value
 
     def validate(self, attrs):
         if ("profile_id" in attrs) == ("identifier" in attrs):

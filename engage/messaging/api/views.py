@@ -9,14 +9,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engage.api import pagination
+from engage.api.customers import customer_of
 from engage.api.exceptions import Conflict
 from engage.api.schema import error
 from engage.api.scoping import profile_or_404, workspace_of
 from engage.messaging import consent, selectors, services
 from engage.messaging.models import Message, MessageTemplate
 from engage.messaging.rendering import Content, TemplateError
-from engage.profiles.identifiers import InvalidIdentifier
-from engage.profiles.selectors import canonical_profile, profile_by_identifier
 
 from .serializers import (
     CancelSerializer,
@@ -33,22 +32,6 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 # Newest first; the id breaks ties between rows written in the same instant.
 NEWEST_FIRST = ("-created_at", "-id")
-
-
-def _profile(workspace, data):
-    if "profile_id" in data:
-        profile = canonical_profile(workspace=workspace, profile_id=data["profile_id"])
-        field = "profile_id"
-    else:
-        [(kind, value)] = data["identifier"].items()
-        field = "identifier"
-        try:
-            profile = profile_by_identifier(workspace=workspace, kind=kind, value=value)
-        except InvalidIdentifier as exc:
-            raise ValidationError({field: [str(exc)]}) from None
-    if profile is None:
-        raise NotFound(f"{field}: no such customer in this workspace")
-    return profile
 
 
 class SendMessageView(APIView):
@@ -69,7 +52,7 @@ class SendMessageView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         workspace = workspace_of(request)
-        profile = _profile(workspace, data)
+        profile = customer_of(workspace, data)
         template = None
         if "template" in data:
             template = MessageTemplate.objects.filter(
