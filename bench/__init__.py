@@ -18,3 +18,11 @@ EVENT_NAMES = (
     "Video Played",
     "Coupon Applied",
 )
+
+# Blank customers of a workspace, (workspace_id, how many): the generators then
+# draw their events by id from the range these take.
+PROFILES_SQL = """
+    INSERT INTO profiles_profile
+        (workspace_id, traits, trait_updated_at, timezone, locale, created_at)
+    SELECT %s, '{}', '{}', '', '', now() FROM generate_series(1, %s)
+"""

@@ -8,12 +8,12 @@ benchmark's plain ``GROUP BY profile_id`` over the same events. The page's
 time is the sum of its charts plus rendering a few tables.
 """
 
-import argparse
 import os
 from datetime import timedelta
 
 from bench._pg import server_version, services, setup_django
-from bench.metrics import END, START, baseline, generate, reset, timed
+from bench._timing import timed
+from bench.metrics import END, START, baseline, generate, parser, report_shop, reset
 
 RANGES = {"30 days": (END - timedelta(days=29), END), "a year": (START, END)}
 
@@ -57,32 +57,15 @@ def run(args) -> dict:
 
 
 def report(result: dict, pg: str) -> None:
-    print(
-        f"\ndashboards: PostgreSQL {pg}, {os.cpu_count()} CPUs, "
-        f"load average {result['load']:.1f} before the run"
-    )
-    print(
-        f"  {result['customers']:,} customers, {result['events']:,} events "
-        f"(generated in {result['generate']:.0f} s)"
-    )
-    base = result["baseline"]
-    print(f"    {'baseline GROUP BY profile_id':<30} {base:8.2f} s")
+    base = report_shop("dashboards", result, pg)
     for name, charts in result["ranges"].items():
         print(f"  overview over {name}: {sum(charts.values()):.2f} s")
         for chart, seconds in charts.items():
             print(f"    {chart:<30} {seconds:8.2f} s  {seconds / base:6.2f}x baseline")
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--customers", type=int, default=1_000_000)
-    p.add_argument("--events", type=int, default=20_000_000)
-    p.add_argument("--seed", type=float, default=0.42, help="setseed() value, -1 to 1")
-    return p
-
-
 def main(argv=None) -> None:
-    args = parser().parse_args(argv)
+    args = parser(__doc__.splitlines()[0]).parse_args(argv)
     with services() as env:
         setup_django(env)
         report(run(args), server_version(env["DATABASE_URL"]))

@@ -25,17 +25,13 @@ import os
 import time
 from datetime import UTC, date, datetime, timedelta
 
+from bench import PROFILES_SQL
 from bench._pg import server_version, services, setup_django
+from bench._timing import timed
 
 TODAY = date(2026, 6, 1)
 START, END = date(2025, 6, 1), date(2026, 5, 31)
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
-
-PROFILES_SQL = """
-    INSERT INTO profiles_profile
-        (workspace_id, traits, trait_updated_at, timezone, locale, created_at)
-    SELECT %s, '{}', '{}', '', '', now() FROM generate_series(1, %s)
-"""
 
 # After each customer's "Signed Up", events by a uniform draw: (upper bound, name, channel).
 MIX = (
@@ -121,12 +117,6 @@ BASELINE_SQL = """
         GROUP BY profile_id
     ) s
 """
-
-
-def timed(fn, *args, **kwargs) -> tuple[float, object]:
-    started = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return time.perf_counter() - started, result
 
 
 def reset() -> None:
@@ -250,9 +240,11 @@ def run(args) -> dict:
     }
 
 
-def report(result: dict, pg: str) -> None:
+def report_shop(bench: str, result: dict, pg: str) -> float:
+    """Print the machine and the generated shop; return the baseline the
+    figures that follow are divided by."""
     print(
-        f"\nmetrics: PostgreSQL {pg}, {os.cpu_count()} CPUs, "
+        f"\n{bench}: PostgreSQL {pg}, {os.cpu_count()} CPUs, "
         f"load average {result['load']:.1f} before the run"
     )
     print(
@@ -261,12 +253,18 @@ def report(result: dict, pg: str) -> None:
     )
     base = result["baseline"]
     print(f"    {'baseline GROUP BY profile_id':<30} {base:8.2f} s")
+    return base
+
+
+def report(result: dict, pg: str) -> None:
+    base = report_shop("metrics", result, pg)
     for name, seconds in result["metrics"].items():
         print(f"    {name:<30} {seconds:8.2f} s  {seconds / base:6.2f}x baseline")
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser(description: str = __doc__.splitlines()[0]) -> argparse.ArgumentParser:
+    """The shop's size and seed, which the dashboards benchmark takes too."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--customers", type=int, default=1_000_000)
     p.add_argument("--events", type=int, default=20_000_000)
     p.add_argument("--seed", type=float, default=0.42, help="setseed() value, -1 to 1")

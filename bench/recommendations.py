@@ -23,7 +23,9 @@ import os
 import time
 from datetime import UTC, datetime
 
+from bench import PROFILES_SQL
 from bench._pg import server_version, services, setup_django
+from bench._timing import timed
 
 AS_OF = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -34,12 +36,6 @@ PRODUCTS_SQL = """
     SELECT %(ws)s, 'p' || g, 'Product ' || g, '', '', 10 + g %% 90, 'EUR', 'c' || (g %% 50),
            g %% 20 <> 0, now()
     FROM generate_series(0, %(products)s - 1) g
-"""
-
-PROFILES_SQL = """
-    INSERT INTO profiles_profile
-        (workspace_id, traits, trait_updated_at, timezone, locale, created_at)
-    SELECT %s, '{}', '{}', '', '', now() FROM generate_series(1, %s)
 """
 
 ORDERS_SQL = """
@@ -62,12 +58,6 @@ ORDERS_SQL = """
         FROM generate_series(1, %(orders)s) g
     ) s
 """
-
-
-def timed(fn, *args, **kwargs) -> tuple[float, object]:
-    started = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return time.perf_counter() - started, result
 
 
 def reset() -> None:

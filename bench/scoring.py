@@ -22,15 +22,11 @@ import os
 import time
 from datetime import UTC, datetime
 
+from bench import PROFILES_SQL
 from bench._pg import server_version, services, setup_django
+from bench._timing import timed
 
 AS_OF = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-PROFILES_SQL = """
-    INSERT INTO profiles_profile
-        (workspace_id, traits, trait_updated_at, timezone, locale, created_at)
-    SELECT %s, '{}', '{}', '', '', now() FROM generate_series(1, %s)
-"""
 
 # Event mix by a uniform draw: (upper bound, name).
 MIX = (
@@ -78,12 +74,6 @@ BASELINE_SQL = """
     FROM events_event WHERE workspace_id = %s AND profile_id IS NOT NULL
     GROUP BY profile_id
 """
-
-
-def timed(fn, *args, **kwargs) -> tuple[float, object]:
-    started = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return time.perf_counter() - started, result
 
 
 def reset() -> None:
