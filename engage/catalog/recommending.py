@@ -93,6 +93,45 @@ def fetch_ranked(text: str, params: list) -> dict[int, list[str]]:
     return found
 
 
+def top_unbought(
+    *,
+    workspace_id: int,
+    profile_ids: list[int],
+    candidates: str,
+    params: list,
+    order: str,
+    limit: int,
+) -> dict[int, list[str]]:
+    """The first ``limit`` in-stock products per customer among
+    ``candidates``, leaving out what the customer ever bought.
+
+    ``candidates`` is SQL selecting ``profile_id, product_id`` and the columns
+    ``order`` ranks by (``c.``-qualified, best first; the product id breaks
+    ties, so the answer is stable); it may read ``bought``, the customers'
+    ``profile_id, product_id`` pairs, and takes ``params``."""
+    bought, bought_params = order_lines(
+        Dialect(connection), workspace_id=workspace_id, profile_ids=profile_ids
+    )
+    text = f"""
+        WITH bought AS (SELECT DISTINCT profile_id, product_id FROM ({bought}) l),
+        candidate AS ({candidates}),
+        ranked AS (
+            SELECT c.profile_id, c.product_id, ROW_NUMBER() OVER (
+                PARTITION BY c.profile_id ORDER BY {order}, c.product_id
+            ) AS n
+            FROM candidate c
+            JOIN catalog_product p
+              ON p.workspace_id = %s AND p.product_id = c.product_id AND p.in_stock
+            WHERE NOT EXISTS (
+                SELECT 1 FROM bought x
+                WHERE x.profile_id = c.profile_id AND x.product_id = c.product_id
+            )
+        )
+        SELECT profile_id, product_id FROM ranked WHERE n <= %s ORDER BY profile_id, n
+    """  # noqa: S608 (SQL from fixed pieces; every value is a parameter)
+    return fetch_ranked(text, [*bought_params, *params, workspace_id, limit])
+
+
 def recommend(
     workspace: Workspace,
     profiles: list[Profile],
