@@ -1,4 +1,5 @@
-"""How every app's admin shows big tables and stored JSON.
+"""How every app's admin shows big tables, stored JSON and records no one
+types in.
 
 Shared by the events, profiles and privacy admins (and any app to come), so
 that no app imports another's admin module to get them.
@@ -30,3 +31,18 @@ def pretty_json(value) -> str:
     return format_html(
         "<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
     )
+
+
+class ReadOnly:
+    """Before ``ModelAdmin`` (or an inline) in the bases: the rows are shown,
+    never added, changed or deleted by hand (computed, or a record of what
+    happened)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

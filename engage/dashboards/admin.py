@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from engage.admin_display import ReadOnly
 from engage.workspaces.admin_scoping import scoped_workspaces
 
 from . import charts
@@ -14,16 +15,7 @@ from .models import Overview
 
 
 @admin.register(Overview)
-class OverviewAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
+class OverviewAdmin(ReadOnly, admin.ModelAdmin):
     def get_urls(self):
         # The overview is the one page: there is no row to change, delete or
         # read the history of (and no table to look one up in).

@@ -5,6 +5,7 @@ channel."""
 from django import forms
 from django.contrib import admin
 
+from engage.admin_display import ReadOnly
 from engage.journeys.models import Journey
 from engage.messaging.models import MessageTemplate
 from engage.plugins.outbound import url_refusal
@@ -14,7 +15,7 @@ from .models import Feedback, FeedbackSettings, Survey
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(WorkspaceScopedAdmin):
+class FeedbackAdmin(ReadOnly, WorkspaceScopedAdmin):
     """Answers are what customers said: never added, edited or deleted by
     hand (erasing the customer removes them)."""
 
@@ -39,15 +40,6 @@ class FeedbackAdmin(WorkspaceScopedAdmin):
     @admin.display(description="comment")
     def short_comment(self, obj: Feedback) -> str:
         return obj.comment if len(obj.comment) <= 80 else obj.comment[:79] + "…"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class SurveyForm(forms.ModelForm):

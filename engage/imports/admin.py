@@ -10,6 +10,7 @@ header), so its progress bar moves without a script.
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
+from engage.admin_display import ReadOnly
 from engage.events.importing import describe_problem
 from engage.segments.models import Segment, SegmentMembership
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin, scoped_workspaces
@@ -97,7 +98,7 @@ class ImportRunAdmin(WorkspaceScopedAdmin):
 
 
 @admin.register(SegmentMembership)
-class StaticMemberAdmin(SpreadsheetImportExport, WorkspaceScopedAdmin):
+class StaticMemberAdmin(ReadOnly, SpreadsheetImportExport, WorkspaceScopedAdmin):
     """Who is in each static segment (uploaded lists), to export, and lists
     to import into them; dynamic segments' members follow from their rules."""
 
@@ -116,12 +117,3 @@ class StaticMemberAdmin(SpreadsheetImportExport, WorkspaceScopedAdmin):
 
     def get_import_resource_kwargs(self, request, **kwargs):
         return {"workspace_ids": list(scoped_workspaces(request).values_list("pk", flat=True))}
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

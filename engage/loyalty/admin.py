@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from engage.admin_display import ReadOnly
 from engage.imports.exchange import IMPORT_PERMISSION
 from engage.profiles.admin import register_profile_inline
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
@@ -141,17 +142,6 @@ def _import_row(row: dict) -> dict:
         "tier": (row.get("tier") or "").strip(),
         "points": int(points) if points.lstrip("-").isdigit() else points,
     }
-
-
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class LoyaltyAccountInline(ReadOnly, admin.TabularInline):

@@ -8,24 +8,14 @@ customer's scores and their components beside identities and traits.
 
 from django.contrib import admin
 
+from engage.admin_display import ReadOnly
 from engage.profiles.admin import register_profile_inline
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
 from .models import Score, ScoreHistory
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ScoreInline(ReadOnlyMixin, admin.TabularInline):
+class ScoreInline(ReadOnly, admin.TabularInline):
     model = Score
     fields = ["model", "value", "cell", "components", "computed_at"]
     readonly_fields = fields
@@ -37,7 +27,7 @@ register_profile_inline(ScoreInline)
 
 
 @admin.register(Score)
-class ScoreAdmin(ReadOnlyMixin, WorkspaceScopedAdmin):
+class ScoreAdmin(ReadOnly, WorkspaceScopedAdmin):
     list_display = ["profile", "model", "value", "cell", "computed_at", "workspace"]
     list_filter = ["model", "cell"]
     list_select_related = ["workspace", "profile"]
@@ -54,7 +44,7 @@ class ScoreAdmin(ReadOnlyMixin, WorkspaceScopedAdmin):
 
 
 @admin.register(ScoreHistory)
-class ScoreHistoryAdmin(ReadOnlyMixin, WorkspaceScopedAdmin):
+class ScoreHistoryAdmin(ReadOnly, WorkspaceScopedAdmin):
     list_display = ["profile", "model", "week", "value", "cell"]
     list_filter = ["model", "week"]
     search_fields = ["=profile__id"]
