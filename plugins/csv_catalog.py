@@ -21,7 +21,7 @@ read here (its export does use django-import-export:
 
 from engage.catalog.services import upsert_products
 from engage.catalog.validation import FIELDS, clean_product
-from engage.events.importing import DirectImporter, path_problem
+from engage.events.importing import DirectImporter, path_setting_problems
 from engage.imports.csvfile import csv_rows
 from engage.plugins import hookimpl
 from engage.plugins.base import ImportProblem, SettingField
@@ -43,11 +43,7 @@ class CsvCatalog(DirectImporter):
 
     @classmethod
     def check_settings(cls, settings):
-        if settings.get("path"):
-            problem = path_problem(settings["path"])
-            if problem:
-                return {"path": problem}
-        return {}
+        return path_setting_problems(settings)
 
     def read(self, *, workspace):
         for item in csv_rows(self.file, check_columns=_columns_problem):

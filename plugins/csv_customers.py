@@ -15,7 +15,7 @@ Problems are reported by line and column name, never quoting the file
 import hashlib
 import json
 
-from engage.events.importing import path_problem
+from engage.events.importing import path_setting_problems
 from engage.imports.csvfile import csv_rows
 from engage.plugins import hookimpl
 from engage.plugins.base import Importer, ImportProblem, SettingField
@@ -45,10 +45,8 @@ class CsvCustomers(Importer):
 
     @classmethod
     def check_settings(cls, settings):
-        if settings.get("path"):
-            problem = path_problem(settings["path"])
-            if problem:
-                return {"path": problem}
+        if problems := path_setting_problems(settings):
+            return problems
         try:
             check_kind(settings["source"])
         except InvalidIdentifier as exc:

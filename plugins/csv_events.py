@@ -30,7 +30,7 @@ import math
 from datetime import datetime
 
 from engage import json_limits
-from engage.events.importing import path_problem
+from engage.events.importing import path_setting_problems
 from engage.imports.csvfile import csv_rows
 from engage.plugins import hookimpl
 from engage.plugins.base import Importer, ImportProblem, SettingField
@@ -76,10 +76,8 @@ class CsvEvents(Importer):
 
     @classmethod
     def check_settings(cls, settings):
-        if settings.get("path"):
-            problem = path_problem(settings["path"])
-            if problem:
-                return {"path": problem}
+        if problems := path_setting_problems(settings):
+            return problems
         if len(settings["source"]) > 20:
             return {"source": "at most 20 characters"}
         return {}

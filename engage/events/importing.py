@@ -173,6 +173,13 @@ def path_problem(value: str) -> str | None:
     return None
 
 
+def path_setting_problems(settings: dict) -> dict[str, str]:
+    """A file importer's ``check_settings`` answer for its optional ``path``
+    setting: ``{"path": reason}``, or ``{}`` when it is blank or well formed."""
+    problem = settings.get("path") and path_problem(settings["path"])
+    return {"path": problem} if problem else {}
+
+
 def open_workspace_file(*, workspace: Workspace, path: str) -> BinaryIO:
     """``path`` opened inside the workspace's import directory, or
     ImportNotPossible saying why not (a link out of it included)."""
