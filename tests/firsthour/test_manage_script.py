@@ -1,23 +1,17 @@
 """``scripts/manage`` runs a command in the caller's directory, so the
 relative file the imports docs show (``--file orders.csv``) is the caller's."""
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from engage.events.models import Event
 from engage.plugins.services import configure_plugin
+from tests.live_processes import process_env
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 IMPORT_ORDERS = ["import_source", "csv_events", "--workspace", "acme", "--file", "orders.csv"]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -31,13 +25,9 @@ def test_a_relative_file_is_read_from_the_callers_directory(make_workspace, tmp_
     done = subprocess.run(
         [ROOT / "scripts" / "manage", *IMPORT_ORDERS],
         cwd=tmp_path,
-        env={
-            **{k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"},
-            "DATABASE_URL": database_url(),
-            # Processing is a worker's job: published to a broker that is not
-            # there (and dropped), not run inline in the importing process.
-            "CELERY_BROKER_URL": "redis://127.0.0.1:9/0",
-        },
+        # Processing is a worker's job: published to a broker that is not
+        # there (and dropped), not run inline in the importing process.
+        env=process_env(CELERY_BROKER_URL="redis://127.0.0.1:9/0"),
         capture_output=True,
         text=True,
         timeout=120,

@@ -5,17 +5,16 @@ reading the file whole, or keeping every row, would be refused memory; and a
 failing with the rows it could not read named, not succeeding without them."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from engage.events.models import Event
 from engage.imports.models import ImportRun
 from engage.plugins.services import configure_plugin
+from tests.live_processes import process_env
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 LIMIT = 512 * 1024 * 1024
@@ -27,11 +26,6 @@ resource.setrlimit(resource.RLIMIT_AS, ({LIMIT}, {LIMIT}))
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 @pytest.mark.slow
@@ -83,13 +77,9 @@ def import_capped(path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", CAPPED, "manage.py", *COMMAND, "--file", str(path)],
         cwd=ROOT,
-        env={
-            **{k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"},
-            "DATABASE_URL": database_url(),
-            # Processing is a worker's job: published to a broker that is not
-            # there (and dropped), not run inline in the importing process.
-            "CELERY_BROKER_URL": "redis://127.0.0.1:9/0",
-        },
+        # Processing is a worker's job: published to a broker that is not
+        # there (and dropped), not run inline in the importing process.
+        env=process_env(CELERY_BROKER_URL="redis://127.0.0.1:9/0"),
         capture_output=True,
         text=True,
         timeout=120,
