@@ -8,12 +8,11 @@ benchmark's plain ``GROUP BY profile_id`` over the same events. The page's
 time is the sum of its charts plus rendering a few tables.
 """
 
-import os
 from datetime import timedelta
 
 from bench._pg import server_version, services, setup_django
 from bench._timing import timed
-from bench.metrics import END, START, baseline, generate, parser, report_shop, reset
+from bench.metrics import END, START, parser, report_shop, reset, shop
 
 RANGES = {"30 days": (END - timedelta(days=29), END), "a year": (START, END)}
 
@@ -37,23 +36,10 @@ def charts_timed(workspace, start, end) -> dict[str, float]:
 
 
 def run(args) -> dict:
-    from engage.workspaces.services import create_workspace
-
-    reset()
-    load = os.getloadavg()[0]
-    workspace = create_workspace(name=f"bench-dashboards-{os.getpid()}").workspace
-    gen_seconds, events = timed(generate, workspace.pk, args.customers, args.events, args.seed)
-    base = min(baseline(workspace.pk), baseline(workspace.pk))
+    workspace, result = shop("dashboards", args)
     ranges = {name: charts_timed(workspace, *days) for name, days in RANGES.items()}
     reset()
-    return {
-        "load": load,
-        "customers": args.customers,
-        "events": events,
-        "generate": gen_seconds,
-        "baseline": base,
-        "ranges": ranges,
-    }
+    return {**result, "ranges": ranges}
 
 
 def report(result: dict, pg: str) -> None:

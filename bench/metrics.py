@@ -203,16 +203,30 @@ def metrics(workspace) -> dict[str, float]:
     return {name: timed(call)[0] for name, call in calls.items()}
 
 
-def run(args) -> dict:
-    from engage.metrics import attribution, retention
-    from engage.metrics.services import roll_up
+def shop(bench: str, args):
+    """A fresh workspace with the generated shop in it, and the figures the
+    report starts with: load, sizes, generation time and the baseline."""
     from engage.workspaces.services import create_workspace
 
     reset()
     load = os.getloadavg()[0]
-    workspace = create_workspace(name=f"bench-metrics-{os.getpid()}").workspace
+    workspace = create_workspace(name=f"bench-{bench}-{os.getpid()}").workspace
     gen_seconds, events = timed(generate, workspace.pk, args.customers, args.events, args.seed)
     base = min(baseline(workspace.pk), baseline(workspace.pk))
+    return workspace, {
+        "load": load,
+        "customers": args.customers,
+        "events": events,
+        "generate": gen_seconds,
+        "baseline": base,
+    }
+
+
+def run(args) -> dict:
+    from engage.metrics import attribution, retention
+    from engage.metrics.services import roll_up
+
+    workspace, result = shop("metrics", args)
     live = metrics(workspace)
     rollup_seconds, _ = timed(roll_up, workspace, today=TODAY)
     next_day_seconds, _ = timed(roll_up, workspace, today=TODAY + timedelta(days=1))
@@ -226,11 +240,7 @@ def run(args) -> dict:
     }
     reset()
     return {
-        "load": load,
-        "customers": args.customers,
-        "events": events,
-        "generate": gen_seconds,
-        "baseline": base,
+        **result,
         "metrics": {
             **live,
             "rollup task (first run)": rollup_seconds,
