@@ -5,32 +5,27 @@ The daily task only recomputes its last few days; a change to closed days
 rollups when they are rebuilt with ``--full``.
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from engage.metrics.services import forget, roll_up
-from engage.workspaces.models import Workspace
-from engage.workspaces.selectors import WorkspaceNotFound, workspace_named
+from engage.workspaces.management.workspace_option import (
+    add_workspace_option,
+    chosen_workspaces,
+)
 
 
 class Command(BaseCommand):
     help = "Roll up attribution and cohort retention up to yesterday, for every workspace or one."
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--workspace", help="Workspace id, name (any case) or slug; default: all."
-        )
+        add_workspace_option(parser)
         parser.add_argument(
             "--full", action="store_true", help="Drop the stored rollups and compute all history."
         )
 
     def handle(self, *args, workspace=None, full=False, **options):
-        workspaces = Workspace.objects.order_by("pk")
-        if workspace:
-            try:
-                workspaces = workspaces.filter(pk=workspace_named(workspace).pk)
-            except WorkspaceNotFound as exc:
-                raise CommandError(f"--workspace: {exc}") from None
+        workspaces = chosen_workspaces(workspace)
         today = timezone.now().date()
         for ws in workspaces:
             if full:

@@ -4,17 +4,17 @@ from django.core.management.base import BaseCommand, CommandError
 
 from engage.plugins.manager import UnknownPlugin
 from engage.scoring.services import ModelRun, compute_workspace, selected_models
-from engage.workspaces.models import Workspace
-from engage.workspaces.selectors import WorkspaceNotFound, workspace_named
+from engage.workspaces.management.workspace_option import (
+    add_workspace_option,
+    chosen_workspaces,
+)
 
 
 class Command(BaseCommand):
     help = "Compute scoring models for every workspace, or one (--workspace id, name or slug)."
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--workspace", help="Workspace id, name (any case) or slug; default: all."
-        )
+        add_workspace_option(parser)
         parser.add_argument(
             "--model",
             action="extend",
@@ -29,12 +29,7 @@ class Command(BaseCommand):
             selected_models(models)
         except UnknownPlugin as exc:
             raise CommandError(f"--model: {exc}") from None
-        workspaces = Workspace.objects.order_by("pk")
-        if workspace:
-            try:
-                workspaces = workspaces.filter(pk=workspace_named(workspace).pk)
-            except WorkspaceNotFound as exc:
-                raise CommandError(f"--workspace: {exc}") from None
+        workspaces = chosen_workspaces(workspace)
         total = workspaces.count()
         for position, ws in enumerate(workspaces, start=1):
             self.stdout.write(f"[{position}/{total}] workspace {ws.name} (id {ws.pk})")
