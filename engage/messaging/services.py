@@ -317,12 +317,14 @@ def _insert(
 
     A concurrent insert of the same key makes the statement fail once it
     commits; the keys it took are then read back and the rest inserted again.
+    Rows go in key order, so two batches sharing keys wait on each other's
+    first shared key instead of each holding one the other needs (deadlock).
     """
     raced: dict[str, Message] = {}
     while rows:
         try:
             with transaction.atomic():
-                Message.objects.bulk_create(rows.values())
+                Message.objects.bulk_create([rows[key] for key in sorted(rows)])
             break
         except IntegrityError:
             taken = _stored(workspace, set(rows))
