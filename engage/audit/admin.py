@@ -6,6 +6,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
+from engage.admin_display import ReadOnly
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
 from .models import AuditEntry
@@ -15,7 +16,7 @@ CELL = '<td><pre style="white-space:pre-wrap;margin:0">{}</pre></td>'
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(WorkspaceScopedAdmin):
+class AuditEntryAdmin(ReadOnly, WorkspaceScopedAdmin):
     list_display = ["at", "actor", "action", "object_type", "object_repr", "workspace"]
     list_filter = ["action", "object_type"]
     search_fields = ["object_repr", "actor"]
@@ -31,15 +32,6 @@ class AuditEntryAdmin(WorkspaceScopedAdmin):
         "changes",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="before → after")
     def changes(self, entry: AuditEntry):

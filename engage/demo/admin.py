@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from engage.admin_display import ReadOnly
 from engage.workspaces.admin_scoping import WorkspaceScopedAdmin
 
 from .models import OutboxEmail
@@ -26,7 +27,8 @@ FRAME_HEAD = (
 
 
 @admin.register(OutboxEmail)
-class OutboxEmailAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
+# Read-only: an email goes with its message (the customer's erasure), like the message.
+class OutboxEmailAdmin(ReadOnly, WorkspaceScopedAdmin, admin.ModelAdmin):
     list_display = ["created_at", "to", "subject", "message_link"]
     list_select_related = ["workspace"]
     search_fields = ["to", "subject"]
@@ -44,16 +46,6 @@ class OutboxEmailAdmin(WorkspaceScopedAdmin, admin.ModelAdmin):
         "headers",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # It goes with its message (the customer's erasure), like the message.
-        return False
 
     @admin.display(description="message")
     def message_link(self, obj: OutboxEmail):
