@@ -1,13 +1,19 @@
 """Who is in a segment: evaluate the compiled query, and keep the stored
 membership in step with it.
 
-A refresh is set-based: the segment's query runs inside one ``INSERT …
-SELECT`` for the profiles entering and one ``UPDATE`` for those leaving, so
-the membership itself never moves profile ids through Python. Each entry and
-exit is also written as an event on the profile (``segment_entered`` /
-``segment_exited``, already processed) through the events app's
-``record_events``, 1,000 at a time, so it shows on the timeline and is
-announced: segments referring to this one, and later journeys, react to it.
+Both ways of keeping it in step are set-based. A full refresh runs the
+segment's query inside one ``INSERT … SELECT`` for the profiles entering and
+one ``UPDATE`` for those leaving, so the membership itself never moves
+profile ids through Python. The real-time re-check of a few profiles
+(``refresh_profiles``) does the opposite, for many segments at once: one
+statement evaluates every segment's query for those profiles, one reads
+their current stays, and the difference is written in one insert and one
+update, so a batch costs the same statements for 2 segments as for 20.
+
+Each entry and exit is also written as an event on the profile
+(``segment_entered`` / ``segment_exited``, already processed) through the
+events app's ``record_events``, 1,000 at a time, so it shows on the timeline
+and is announced: segments referring to this one, and journeys, react to it.
 The message id of those events is derived from the membership row, so running
 the same refresh twice writes nothing twice.
 """
@@ -21,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from engage.dialect import Dialect
 from engage.events.recording import CHUNK, EventToRecord, record_events
 from engage.profiles import repoint
 
@@ -36,6 +43,9 @@ STALE = Q(kind=Segment.DYNAMIC) & (
 ENTERED = "segment_entered"
 EXITED = "segment_exited"
 MEMBERSHIPS = SegmentMembership._meta.db_table
+# Parameters per statement of a re-check's evaluation: SQLite allows 32,766
+# (PostgreSQL 65,535), and there each profile id of a re-check is one.
+MAX_PARAMS = 30_000
 
 logger = logging.getLogger(__name__)
 
@@ -69,23 +79,18 @@ def refresh(
     """Bring a dynamic segment's stored membership in line with its rules.
 
     With ``profile_ids`` only those profiles are re-checked (the real-time
-    path); otherwise the whole workspace is. A full refresh locks the segment
-    row, so two of them take turns; re-checks of a few profiles do not, so
-    processing workers never queue behind each other on a busy segment (two
-    re-checks entering the same profile meet on the one-current-stay unique
-    index, and the second inserts nothing).
+    path, ``refresh_profiles`` for one segment); otherwise the whole
+    workspace is. A full refresh locks the segment row, so two of them take
+    turns.
     """
-    if segment.kind != Segment.DYNAMIC:
-        raise ValueError("only dynamic segments have rules to refresh")
+    if profile_ids is not None:
+        changes = refresh_profiles([segment], profile_ids, now=now)
+        return changes.get(segment.pk, Change(entered=0, exited=0))
+    _require_rules(segment)
     now = now or timezone.now()
-    if profile_ids is not None and not profile_ids:
-        return Change(entered=0, exited=0)
-    query = member_query(
-        segment.rules, workspace_id=segment.workspace_id, now=now, profile_ids=profile_ids
-    )
+    query = member_query(segment.rules, workspace_id=segment.workspace_id, now=now)
     with transaction.atomic():
-        if profile_ids is None:
-            Segment.objects.select_for_update().filter(pk=segment.pk).first()
+        Segment.objects.select_for_update().filter(pk=segment.pk).first()
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {MEMBERSHIPS} (segment_id, profile_id, entered_at)"  # noqa: S608 - constant tables; the member query is parameterized
@@ -95,21 +100,176 @@ def refresh(
                 [segment.pk, _db(now), *query.params, segment.pk],
             )
             entered = cursor.rowcount
-            scope, scope_params = "", []
-            if profile_ids is not None:
-                scope = f" AND profile_id IN ({', '.join(['%s'] * len(profile_ids))})"
-                scope_params = list(profile_ids)
             cursor.execute(
                 f"UPDATE {MEMBERSHIPS} SET exited_at = %s"  # noqa: S608 - constant tables; the member query is parameterized
-                f" WHERE segment_id = %s AND exited_at IS NULL{scope}"
+                " WHERE segment_id = %s AND exited_at IS NULL"
                 f" AND profile_id NOT IN ({query.sql})",
-                [_db(now), segment.pk, *scope_params, *query.params],
+                [_db(now), segment.pk, *query.params],
             )
             exited = cursor.rowcount
-        if entered or exited or profile_ids is None:
-            _record_events(segment, now, entered=entered, exited=exited, profile_ids=profile_ids)
-            _record_size(segment, now, full=profile_ids is None, change=entered - exited)
+        _record_events(segment, now, entered=entered, exited=exited)
+        _record_size(segment, now)
     return Change(entered=entered, exited=exited)
+
+
+def refresh_profiles(
+    segments: list[Segment],
+    profile_ids: list[int],
+    *,
+    now: datetime.datetime | None = None,
+) -> dict[int, Change]:
+    """Re-check ``segments`` for ``profile_ids``: the real-time path after a
+    batch of events. Returns the change of each segment that changed.
+
+    The statements are the same whatever the number of segments: one
+    evaluates every segment's query for the profiles (``UNION ALL``), one
+    reads their current stays, one inserts the stays that begin and one ends
+    those that stop, one records their events (announced once, after the
+    commit), and two store the counts and today's sizes of the segments that
+    changed. No segment row is locked until those last two, so workers
+    re-checking the same segments only queue on them briefly. Two re-checks
+    entering the same profile meet on the one-current-stay unique index: the
+    second inserts nothing and records no event; likewise a stay ends once.
+    """
+    for segment in segments:
+        _require_rules(segment)
+    ids = sorted(set(profile_ids))
+    if not segments or not ids:
+        return {}
+    now = now or timezone.now()
+    by_id = {segment.pk: segment for segment in segments}
+    with transaction.atomic():
+        members = _members(segments, ids, now)
+        stays = _current_stays(list(by_id), ids)
+        entered = _begin_stays(sorted(members - stays.keys()), now)
+        exited = _end_stays(sorted(stays[key] for key in stays.keys() - members), now)
+        if not entered and not exited:
+            return {}
+        record_events(
+            [
+                _membership_event(by_id[segment_id], name, membership_id, profile_id, now)
+                for name, rows in ((ENTERED, entered), (EXITED, exited))
+                for membership_id, segment_id, profile_id in rows
+            ]
+        )
+        entries = Counter(segment_id for _, segment_id, _ in entered)
+        exits = Counter(segment_id for _, segment_id, _ in exited)
+        changes = {
+            segment_id: Change(entered=entries[segment_id], exited=exits[segment_id])
+            for segment_id in sorted({*entries, *exits})
+        }
+        sizes = _move_counts(
+            {segment_id: c.entered - c.exited for segment_id, c in changes.items()}, now
+        )
+    for segment_id, size in sizes.items():
+        by_id[segment_id].member_count = size
+    return changes
+
+
+def _require_rules(segment: Segment) -> None:
+    if segment.kind != Segment.DYNAMIC:
+        raise ValueError("only dynamic segments have rules to refresh")
+
+
+def _members(
+    segments: list[Segment], profile_ids: list[int], now: datetime.datetime
+) -> set[tuple[int, int]]:
+    """(segment id, profile id) of every member among ``profile_ids``, each
+    segment's query restricted to them, the queries joined by ``UNION ALL``.
+
+    On PostgreSQL the profile ids are one array parameter per use, so it is
+    one statement; on SQLite, a list of parameters each, so the union is cut
+    where it would pass ``MAX_PARAMS``.
+    """
+    parts = []
+    for segment in segments:
+        query = member_query(
+            segment.rules, workspace_id=segment.workspace_id, now=now, profile_ids=profile_ids
+        )
+        parts.append((f"SELECT {int(segment.pk)}, q.id FROM ({query.sql}) q", query.params))  # noqa: S608 - an id; the member query is parameterized
+    found: set[tuple[int, int]] = set()
+    with connection.cursor() as cursor:
+        while parts:
+            statement, params = [], []
+            while parts and (not statement or len(params) + len(parts[0][1]) <= MAX_PARAMS):
+                sql, part_params = parts.pop(0)
+                statement.append(sql)
+                params += part_params
+            cursor.execute(" UNION ALL ".join(statement), params)
+            found.update((segment_id, profile_id) for segment_id, profile_id in cursor.fetchall())
+    return found
+
+
+def _current_stays(segment_ids: list[int], profile_ids: list[int]) -> dict[tuple[int, int], int]:
+    """(segment id, profile id) -> id of the current stay, for those segments and profiles."""
+    dialect = Dialect(connection)
+    segments_sql, segments_params = dialect.in_ids("segment_id", segment_ids)
+    profiles_sql, profiles_params = dialect.in_ids("profile_id", profile_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT segment_id, profile_id, id FROM {MEMBERSHIPS}"  # noqa: S608 - constant table; ids are params
+            f" WHERE exited_at IS NULL AND {segments_sql} AND {profiles_sql}",
+            [*segments_params, *profiles_params],
+        )
+        return {(segment_id, profile_id): pk for segment_id, profile_id, pk in cursor.fetchall()}
+
+
+def _begin_stays(
+    pairs: list[tuple[int, int]], now: datetime.datetime
+) -> list[tuple[int, int, int]]:
+    """Insert a current stay for each (segment id, profile id), in that order
+    (so two workers entering the same profiles wait on each other instead of
+    deadlocking); returns (id, segment id, profile id) of the rows written,
+    without those another re-check wrote first."""
+    written = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(pairs), CHUNK):
+            chunk = pairs[start : start + CHUNK]
+            if connection.vendor == "postgresql":
+                rows = "unnest(%s::bigint[], %s::bigint[])"
+                params = [[s for s, _ in chunk], [p for _, p in chunk]]
+            else:
+                rows = "(VALUES " + ", ".join(["(%s, %s)"] * len(chunk)) + ")"
+                params = [value for pair in chunk for value in pair]
+            cursor.execute(
+                f"INSERT INTO {MEMBERSHIPS} (segment_id, profile_id, entered_at)"  # noqa: S608 - constant table; ids are params
+                # WHERE TRUE: SQLite would read the ON of the upsert as a join's.
+                f" SELECT v.*, %s FROM {rows} v WHERE TRUE ON CONFLICT DO NOTHING"
+                " RETURNING id, segment_id, profile_id",
+                [_db(now), *params],
+            )
+            written += cursor.fetchall()
+    return written
+
+
+def _end_stays(stay_ids: list[int], now: datetime.datetime) -> list[tuple[int, int, int]]:
+    """End the stays ``stay_ids`` that have not ended yet; returns (id,
+    segment id, profile id) of those this call ended."""
+    dialect = Dialect(connection)
+    ended = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(stay_ids), CHUNK):
+            ids_sql, ids_params = dialect.in_ids("id", stay_ids[start : start + CHUNK])
+            cursor.execute(
+                f"UPDATE {MEMBERSHIPS} SET exited_at = %s"  # noqa: S608 - constant table; ids are params
+                f" WHERE {ids_sql} AND exited_at IS NULL RETURNING id, segment_id, profile_id",
+                [_db(now), *ids_params],
+            )
+            ended += cursor.fetchall()
+    return ended
+
+
+def _membership_event(
+    segment: Segment, name: str, membership_id: int, profile_id: int, now: datetime.datetime
+) -> EventToRecord:
+    return EventToRecord(
+        workspace_id=segment.workspace_id,
+        profile_id=profile_id,
+        name=name,
+        message_id=f"{name}:{membership_id}",
+        timestamp=now,
+        properties={"segment_id": segment.pk, "segment_name": segment.name},
+    )
 
 
 def add_members(segment: Segment, profile_ids: list[int], *, replace: bool = False) -> Change:
@@ -134,48 +294,27 @@ def add_members(segment: Segment, profile_ids: list[int], *, replace: bool = Fal
         ).update(exited_at=now)
         entered = len(wanted - current)
         _record_events(segment, now, entered=entered, exited=len(leaving))
-        _record_size(segment, now, full=True, change=0)
+        _record_size(segment, now)
     return Change(entered=entered, exited=len(leaving))
 
 
-def _record_events(
-    segment: Segment,
-    now: datetime.datetime,
-    *,
-    entered: int,
-    exited: int,
-    profile_ids: list[int] | None = None,
-) -> None:
+def _record_events(segment: Segment, now: datetime.datetime, *, entered: int, exited: int) -> None:
     """One event per membership that started or ended at ``now``, through the
     events app's ``record_events``, which announces them after the commit (so
     segments referring to this one re-check).
 
-    With ``profile_ids`` (a re-check) the memberships are found through the
-    (profile, segment) index instead of scanning the whole segment. They are
-    read and written ``CHUNK`` at a time, so a refresh entering a million
-    customers never holds them all.
+    The memberships are read and written ``CHUNK`` at a time, so a refresh
+    entering a million customers never holds them all.
     """
-    properties = {"segment_id": segment.pk, "segment_name": segment.name}
     for name, column, count in ((ENTERED, "entered_at", entered), (EXITED, "exited_at", exited)):
         if not count:
             continue
         changed = SegmentMembership.objects.filter(segment=segment, **{column: now})
-        if profile_ids is not None:
-            changed = changed.filter(profile_id__in=profile_ids)
         rows = []
         for membership_id, profile_id in changed.values_list("id", "profile_id").iterator(
             chunk_size=CHUNK
         ):
-            rows.append(
-                EventToRecord(
-                    workspace_id=segment.workspace_id,
-                    profile_id=profile_id,
-                    name=name,
-                    message_id=f"{name}:{membership_id}",
-                    timestamp=now,
-                    properties=properties,
-                )
-            )
+            rows.append(_membership_event(segment, name, membership_id, profile_id, now))
             if len(rows) == CHUNK:
                 record_events(rows)
                 rows = []
@@ -189,29 +328,50 @@ def _db(value: datetime.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _record_size(segment: Segment, now: datetime.datetime, *, full: bool, change: int) -> None:
-    """Store the segment's member count and today's size (the last write of the day wins).
-
-    A re-check or a merge moves the count by ``change`` and reads it back in
-    one statement, and today's size is upserted in one more: two statements
-    for each segment a batch changed, on the segment's own row, so workers
-    re-checking the same segment only queue on it for those two.
-    """
-    if full:
-        size = SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True).count()
-        Segment.objects.filter(pk=segment.pk).update(member_count=size, refreshed_at=now)
-    else:
-        table = connection.ops.quote_name(Segment._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET member_count = member_count + %s"  # noqa: S608 - the model's table; values are params
-                " WHERE id = %s RETURNING member_count",
-                [change, segment.pk],
-            )
-            size = cursor.fetchone()[0]
+def _record_size(segment: Segment, now: datetime.datetime) -> None:
+    """Store the segment's member count, counted, and today's size (the last
+    write of the day wins)."""
+    size = SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True).count()
+    Segment.objects.filter(pk=segment.pk).update(member_count=size, refreshed_at=now)
     segment.member_count = size
+    _store_sizes({segment.pk: size}, now)
+
+
+def _move_counts(changes: dict[int, int], now: datetime.datetime) -> dict[int, int]:
+    """Move each segment's member count by its change and store today's
+    sizes; returns the new counts.
+
+    Two statements whatever the number of segments (a re-check, a batch of
+    merges): one ``UPDATE … RETURNING`` of the counts, one upsert of the
+    sizes. On PostgreSQL the rows are locked in id order first, so two
+    workers moving the counts of the same segments queue instead of
+    deadlocking.
+    """
+    if not changes:
+        return {}
+    table = connection.ops.quote_name(Segment._meta.db_table)
+    ids_sql, ids_params = Dialect(connection).in_ids("id", sorted(changes))
+    lock = " ORDER BY id FOR UPDATE" if connection.vendor == "postgresql" else ""
+    cases = " ".join(["WHEN %s THEN %s"] * len(changes))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET member_count = member_count + CASE id {cases} END"  # noqa: S608 - the model's table; values are params
+            f" WHERE id IN (SELECT id FROM {table} WHERE {ids_sql}{lock})"
+            " RETURNING id, member_count",
+            [value for pair in sorted(changes.items()) for value in pair] + ids_params,
+        )
+        sizes = dict(cursor.fetchall())
+    _store_sizes(sizes, now)
+    return sizes
+
+
+def _store_sizes(sizes: dict[int, int], now: datetime.datetime) -> None:
+    """Upsert today's size of each segment, in one statement, in segment order."""
     SegmentSize.objects.bulk_create(
-        [SegmentSize(segment=segment, date=now.date(), size=size)],
+        [
+            SegmentSize(segment_id=segment_id, date=now.date(), size=size)
+            for segment_id, size in sorted(sizes.items())
+        ],
         update_conflicts=True,
         unique_fields=["segment", "date"],
         update_fields=["size"],
@@ -252,8 +412,7 @@ def repoint_memberships(*, pairs: list[tuple[int, int, int]]) -> None:
             SegmentMembership.objects.filter(pk__in=[pk for pk, _ in doubled]).update(exited_at=now)
             # Two members became one customer: each such segment has one member less.
             ended = Counter(segment_id for _, segment_id in doubled)
-            for segment in Segment.objects.filter(pk__in=ended):
-                _record_size(segment, now, full=False, change=-ended[segment.pk])
+            _move_counts({segment_id: -count for segment_id, count in ended.items()}, now)
         cursor.execute(
             f"WITH {moves} UPDATE {table} SET profile_id = ("  # noqa: S608 - the model's table, ids are params
             f" SELECT survivor_id FROM moves WHERE merged_id = {table}.profile_id)"

@@ -92,23 +92,20 @@ def recheck(*, workspace_id: int, profile_ids: list[int], segment_ids: list[int]
     """Re-check ``segment_ids`` for ``profile_ids``, then the segments that
     refer to one whose membership changed; returns how many memberships changed.
 
-    Validation refuses reference cycles, so each round goes one level further
-    up the references and the rounds end. The workspace's segments are read
-    once for all the rounds.
+    Each round re-checks all of its segments at once
+    (``membership.refresh_profiles``: the same statements for 2 segments as
+    for 20, its membership events announced once). Validation refuses
+    reference cycles, so each round goes one level further up the references
+    and the rounds end. The workspace's segments are read once for all the
+    rounds.
     """
     changed = 0
     dynamic = _dynamic_segments(workspace_id)
     pending = set(segment_ids)
     while pending:
-        moved = set()
-        for segment in dynamic:
-            if segment.pk not in pending:
-                continue
-            change = membership.refresh(segment, profile_ids=profile_ids)
-            if change.entered or change.exited:
-                changed += change.entered + change.exited
-                moved.add(segment.pk)
-        pending = {s.pk for s in _referring(dynamic, moved)} if moved else set()
+        changes = membership.refresh_profiles([s for s in dynamic if s.pk in pending], profile_ids)
+        changed += sum(change.entered + change.exited for change in changes.values())
+        pending = {s.pk for s in _referring(dynamic, set(changes))} if changes else set()
     return changed
 
 
