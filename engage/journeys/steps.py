@@ -36,6 +36,7 @@ from engage.messaging.models import Message, MessageDecision
 from engage.segments.membership import evaluate
 
 from . import graph
+from .inserts import insert_rows
 from .locks import hold_customers
 from .models import Enrollment, Journey, JourneyVersion, NodeCount
 from .nodes import NODE_TYPES
@@ -186,7 +187,8 @@ class _Run:
 
     def __init__(self, now: datetime):
         self.now = now
-        self.decisions: list[MessageDecision] = []
+        # The ledger rows' columns ({attname: values}), one insert at the end.
+        self.decisions: dict[str, list] = defaultdict(list)
         self.counts: dict[tuple[int, str, str], int] = defaultdict(int)
         # (version id, node id) -> enrollments arriving there in this batch.
         self.arrivals: dict[tuple[int, str], list[Enrollment]] = defaultdict(list)
@@ -194,22 +196,34 @@ class _Run:
         # Enrollments parked at the node they stand at, until they leave it.
         self.woken: set[int] = set()
 
-    def ledger(self, enrollment, version, node_id, action, reason, **fields) -> None:
-        self.decisions.append(
-            MessageDecision(
-                workspace_id=enrollment.workspace_id,
-                profile_id=enrollment.profile_id,
-                origin_profile_id=enrollment.profile_id,
-                action=action,
-                reason=reason,
-                source=Message.JOURNEY,
-                journey_id=enrollment.journey_id,
-                journey_version=version.number,
-                journey_node_id=node_id,
-                enrollment_id=enrollment.pk,
-                **fields,
-            )
-        )
+    def ledger(
+        self,
+        enrollment,
+        version,
+        node_id,
+        action,
+        reason,
+        *,
+        detail: str = "",
+        channel: str = "",
+        message: Message | None = None,
+        until: datetime | None = None,
+    ) -> None:
+        row = self.decisions
+        row["workspace_id"].append(enrollment.workspace_id)
+        row["profile_id"].append(enrollment.profile_id)
+        row["origin_profile_id"].append(enrollment.profile_id)
+        row["action"].append(action)
+        row["reason"].append(reason)
+        row["detail"].append(detail)
+        row["channel"].append(channel)
+        row["message_id"].append(message.pk if message is not None else None)
+        row["until"].append(until)
+        row["source"].append(Message.JOURNEY)
+        row["journey_id"].append(enrollment.journey_id)
+        row["journey_version"].append(version.number)
+        row["journey_node_id"].append(node_id)
+        row["enrollment_id"].append(enrollment.pk)
 
     def count(self, version, node_id: str, edge: str, n: int = 1) -> None:
         self.counts[(version.pk, node_id, edge)] += n
@@ -355,7 +369,9 @@ def _run_node(run: _Run, version, node_id: str, enrollments) -> None:
 def _write(run: _Run, claimed: list[Enrollment]) -> None:
     # One statement (Django's bulk_update took 4 of a 500-row batch's 4.4 s).
     update_rows(Enrollment, claimed, ENROLLMENT_FIELDS)
-    MessageDecision.objects.bulk_create(run.decisions)
+    # From columns, as entry writes its rows: ``bulk_create`` of model
+    # instances was 70 of the 155 ms a batch of 475 entries took to park.
+    insert_rows(MessageDecision, run.decisions)
     _add_counts(run.counts)
 
 
