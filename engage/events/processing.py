@@ -24,6 +24,8 @@ reason is marked processed with a warning and logged, so that one bad event
 cannot block the queue.
 """
 
+import contextlib
+import gc
 import logging
 import time
 from dataclasses import dataclass
@@ -124,13 +126,37 @@ def process_batch(*, batch_size: int, outcome: Outcome) -> tuple[int, int]:
     conflict is retried and a bad event is set aside without holding up the
     others.
     """
+    with _collector_paused():
+        try:
+            return _process_batch(batch_size, outcome, careful=False)
+        except AllLeft:
+            raise
+        except Exception:
+            logger.info("batch failed; processing it again event by event", exc_info=True)
+        return _process_batch(batch_size, outcome, careful=True)
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Keep Python's cyclic garbage collector from running during a batch.
+
+    A batch holds thousands of objects (its events, profiles, identities)
+    until it ends. Collections during it promote them to the oldest
+    generation, whose growth soon sets off a full collection, which walks
+    every object of the Django process: measured, 22-45 µs of the worker's
+    CPU per event (of 135-170). Nothing of a batch needs cycles collected
+    before it ends, and most of its objects are freed by their reference
+    counts when it does, so what is left for the collector afterwards is
+    little. A caller that had the collector off keeps it off.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
     try:
-        return _process_batch(batch_size, outcome, careful=False)
-    except AllLeft:
-        raise
-    except Exception:
-        logger.info("batch failed; processing it again event by event", exc_info=True)
-    return _process_batch(batch_size, outcome, careful=True)
+        yield
+    finally:
+        gc.enable()
 
 
 def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> tuple[int, int]:
