@@ -94,19 +94,45 @@ def recheck(*, workspace_id: int, profile_ids: list[int], segment_ids: list[int]
 
     Each round re-checks all of its segments at once
     (``membership.refresh_profiles``: the same statements for 2 segments as
-    for 20, its membership events announced once). Validation refuses
-    reference cycles, so each round goes one level further up the references
-    and the rounds end. The workspace's segments are read once for all the
-    rounds.
+    for 20, its membership events announced once), as of the memberships
+    stored before it. So a segment waits for a later round while it refers,
+    directly or through others, to a segment still to be re-checked: it is
+    evaluated once what it refers to is final, and a customer never enters
+    and leaves it in the same re-check. Validation refuses reference cycles,
+    so the rounds end. The workspace's segments are read once for all of them.
     """
     changed = 0
     dynamic = _dynamic_segments(workspace_id)
-    pending = set(segment_ids)
+    below = _referred_below(dynamic)
+    # Those deleted or made static since the re-check was asked for are left alone.
+    pending = set(segment_ids) & {s.pk for s in dynamic}
     while pending:
-        changes = membership.refresh_profiles([s for s in dynamic if s.pk in pending], profile_ids)
+        waiting = [s for s in dynamic if s.pk in pending]
+        # A cycle (validation refuses them) would leave none ready: take them all.
+        ready = [s for s in waiting if not below[s.pk] & pending] or waiting
+        changes = membership.refresh_profiles(ready, profile_ids)
         changed += sum(change.entered + change.exited for change in changes.values())
-        pending = {s.pk for s in _referring(dynamic, set(changes))} if changes else set()
+        pending -= {s.pk for s in ready}
+        pending |= {s.pk for s in _referring(dynamic, set(changes))}
     return changed
+
+
+def _referred_below(segments: list[Segment]) -> dict[int, set[int]]:
+    """Each segment's id mapped to the ids of every segment it refers to,
+    directly or through others."""
+    direct = {s.pk: schema.referenced_segment_ids(s.rules) for s in segments}
+    below: dict[int, set[int]] = {}
+
+    def reach(pk: int) -> set[int]:
+        if pk not in below:
+            below[pk] = set()  # a cycle (refused by validation) ends here
+            for ref in direct.get(pk, ()):
+                below[pk] |= {ref, *reach(ref)}
+        return below[pk]
+
+    for pk in direct:
+        reach(pk)
+    return below
 
 
 def _dynamic_segments(workspace_id: int) -> list[Segment]:

@@ -18,6 +18,7 @@ def test_definitions_and_membership_work_the_same_on_sqlite(tmp_path):
             "tests/segments/test_compiler.py",
             "tests/segments/test_membership.py",
             "tests/segments/test_realtime.py",
+            "tests/segments/test_recheck_agrees.py",
             "-q",
             "-p",
             "no:xdist",
