@@ -111,11 +111,14 @@ def _normalize_phone(value: str, region: str) -> str:
 
 def is_junk(value: str, *, extra_blocked=()) -> bool:
     """True for placeholder values that must never tie two customers together."""
+    return _junk(value, (*settings.ENGAGE_BLOCKED_IDENTIFIERS, *extra_blocked))
+
+
+def _junk(value: str, blocked) -> bool:
     folded = value.strip().strip("'\"").strip().lower()
     if folded in JUNK_VALUES or ALL_ZEROS.match(folded):
         return True
-    blocked = {v.strip().lower() for v in (*settings.ENGAGE_BLOCKED_IDENTIFIERS, *extra_blocked)}
-    return folded in blocked
+    return folded in {v.strip().lower() for v in blocked}
 
 
 # Lower ranks win when a limit forces an identifier out; external kinds rank
@@ -231,17 +234,35 @@ def extract_identifiers(*, event, workspace) -> Extracted:
 
 
 def _usable(kind, raw, where, workspace, warnings) -> Identifier | None:
-    try:
-        value = normalize(kind, raw, phone_region=workspace.default_phone_region)
-    except InvalidIdentifier as exc:
-        warnings.append(f"{where}: {exc.reason}; not used to identify the customer")
-        return None
-    if is_junk(value, extra_blocked=workspace.blocked_identifiers):
-        warnings.append(
-            f"{where}: {value!r} is a placeholder value; never used to identify the customer"
-        )
+    check = _checked if type(raw) in (str, int) else _checked.__wrapped__
+    value, refusal = check(
+        kind,
+        raw,
+        workspace.default_phone_region,
+        tuple(workspace.blocked_identifiers),
+        tuple(settings.ENGAGE_BLOCKED_IDENTIFIERS),
+    )
+    if refusal:
+        warnings.append(f"{where}: {refusal}")
         return None
     return Identifier(kind, value)
+
+
+# A customer's identifiers come back with most of their events (an
+# anonymousId with every page view), and normalizing and checking one costs
+# several µs even when it is valid: the outcome is kept per process, for
+# every string or number value, valid or not. A pure function of its
+# arguments, which carry both block lists.
+@functools.lru_cache(maxsize=16_384, typed=True)
+def _checked(kind, raw, region, blocked, settings_blocked) -> tuple[str, str]:
+    """(normalized value, "") when ``raw`` is usable, else ("", why not)."""
+    try:
+        value = normalize(kind, raw, phone_region=region)
+    except InvalidIdentifier as exc:
+        return "", f"{exc.reason}; not used to identify the customer"
+    if _junk(value, (*settings_blocked, *blocked)):
+        return "", f"{value!r} is a placeholder value; never used to identify the customer"
+    return value, ""
 
 
 def identity_limit(workspace, kind: str) -> int:

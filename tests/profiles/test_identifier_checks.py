@@ -31,3 +31,21 @@ def test_a_valid_email_and_phone_normalize_the_same_on_every_event(workspace):
         ("email", "grace.h@example.com"),
         ("phone", "+14155552671"),
     }
+
+
+def test_a_value_used_before_is_refused_once_the_workspace_blocks_it(workspace, settings):
+    ws = workspace.workspace
+    first = send(ws, "track", anonymous_id="kiosk-7")
+    seen = send(ws, "track", anonymous_id="device-qa")
+    ws.blocked_identifiers = ["Kiosk-7"]
+    ws.save()
+    blocked = send(ws, "track", anonymous_id="kiosk-7")
+    settings.ENGAGE_BLOCKED_IDENTIFIERS = ["device-qa"]
+    by_setting = send(ws, "track", anonymous_id="device-qa", user_id="u-9")
+
+    assert first.warnings == seen.warnings == []
+    assert first.profile_id is not None and seen.profile_id is not None
+    assert blocked.profile_id is None
+    assert any("placeholder value" in w for w in blocked.warnings), blocked.warnings
+    assert any("placeholder value" in w for w in by_setting.warnings), by_setting.warnings
+    assert set(by_setting.profile.identities.values_list("kind", "value")) == {("user_id", "u-9")}
