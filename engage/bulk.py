@@ -13,6 +13,21 @@ from uuid import UUID
 from django.db import connection, models
 from django.utils import timezone
 
+# Column types whose arrays go to PostgreSQL as their text (``int_array``).
+INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
+
+
+def int_array(values) -> str:
+    """The text of a PostgreSQL array of these integers (None as NULL), to
+    cast on the server (``%s::bigint[]``): psycopg passes a string as it is,
+    where it dumps a list element by element, 1.6 µs each (0.15 µs here)."""
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+
+
+def array_param(db_type: str, values: list):
+    """``values`` as one array parameter for a column of ``db_type``."""
+    return int_array(values) if db_type in INTEGER_TYPES else values
+
 
 def update_rows(model, rows: list, fields: list[str]) -> None:
     """Write ``fields`` of ``rows`` with one statement.
@@ -31,8 +46,9 @@ def update_rows(model, rows: list, fields: list[str]) -> None:
         return
     quote = connection.ops.quote_name
     pk = model._meta.pk
-    columns, types, sets, shared = [quote(pk.column)], [f"{pk.db_type(connection)}[]"], [], []
-    arrays = [[row.pk for row in rows]]
+    pk_type = pk.db_type(connection)
+    columns, types, sets, shared = [quote(pk.column)], [f"{pk_type}[]"], [], []
+    arrays = [array_param(pk_type, [row.pk for row in rows])]
     for name in fields:
         field = model._meta.get_field(name)
         column = quote(field.column)
@@ -51,7 +67,7 @@ def update_rows(model, rows: list, fields: list[str]) -> None:
             columns.append(column)
             types.append(f"{kind}[]")
             sets.append(f"{column} = v.{column}{cast}")
-            arrays.append(values)
+            arrays.append(array_param(kind, values))
     placeholders = ", ".join(f"%s::{kind}" for kind in types)
     # Names and types come from the model; every value is a parameter.
     sql = (

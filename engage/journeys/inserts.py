@@ -14,6 +14,8 @@ import json
 from django.db import connection, models
 from django.utils import timezone
 
+from engage.bulk import array_param
+
 
 def insert_rows(
     model, columns: dict[str, list], *, skip_conflicts: bool = False, returning=("id",)
@@ -49,7 +51,7 @@ def insert_rows(
             shared.append(column[0])
         else:
             unnested.append(f"%s::{kind}[]")
-            arrays.append(column)
+            arrays.append(array_param(kind, column))
             expr = f"v.c{len(unnested)}"
         selected.append(f"({expr})::jsonb" if is_json else expr)
     aliases = ", ".join(f"c{i + 1}" for i in range(len(unnested)))

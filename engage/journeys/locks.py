@@ -14,6 +14,7 @@ locks any enrollment (processing's order: customers, then enrollments).
 
 from django.db import connection
 
+from engage.bulk import int_array
 from engage.profiles.models import Profile
 
 
@@ -28,7 +29,7 @@ def hold_customers(profile_ids, *, skip_locked: bool) -> set[int]:
     skip = " SKIP LOCKED" if skip_locked else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE{skip}",  # noqa: S608 - the model's table
-            [ids],
+            f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR KEY SHARE{skip}",  # noqa: S608 - the model's table
+            [int_array(ids)],
         )
         return {row[0] for row in cursor.fetchall()}
