@@ -1,14 +1,16 @@
 """The real-time re-check of every segment for every customer ends where a
 full refresh of each segment, in reference order, ends: the same stays, the
 same membership events on each timeline, the same counts and sizes; over
-generated customers, histories and segments, some referring to others."""
+generated customers, histories and segments, some referring to others. And
+re-checks running at once end where one would."""
 
 import datetime as dt
 import random
+import threading
 
 import pytest
 import time_machine
-from django.db import transaction
+from django.db import connection, transaction
 
 from engage.events.models import Event
 from engage.profiles.models import Profile
@@ -130,3 +132,54 @@ def test_a_recheck_of_every_customer_agrees_with_a_full_refresh(make_workspace, 
     assert rechecked[3] == {name: refreshed[3][name] for name in changed}
     assert any(stay[3] == LATER for stay in refreshed[0])  # someone left
     assert any(stay[2] == LATER for stay in refreshed[0])  # someone entered
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_rechecks_of_many_segments_end_as_one_would(workspace):
+    """Four workers re-check the same segments for the same customers at once:
+    each stay begins once, with one event, and each count moves once."""
+    ws = workspace.workspace
+    rng = random.Random(7)
+    profiles = customers(ws, rng, 20)
+    segments = [
+        Segment.objects.create(workspace=ws, name=f"segment {n}", rules=r)
+        for n, r in enumerate(
+            [
+                {"trait": {"key": "plan", "op": "equals", "value": "pro"}},
+                {"trait": {"key": "plan", "op": "equals", "value": "free"}},
+                {"event": {"name": "Order Completed"}},
+                {"event": {"name": "Page Viewed", "did": False}},
+                {"or": [{"event": {"name": "App Opened"}}, {"event": {"name": "Page Viewed"}}]},
+            ]
+        )
+    ]
+    barrier, errors = threading.Barrier(4), []
+
+    def recheck(order):
+        try:
+            barrier.wait(timeout=5)
+            realtime.recheck(
+                workspace_id=ws.pk, profile_ids=[p.pk for p in profiles], segment_ids=order
+            )
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    ids = [s.pk for s in segments]
+    threads = [threading.Thread(target=recheck, args=(ids[::step],)) for step in (1, -1, 1, -1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert errors == []
+
+    stays = SegmentMembership.objects.filter(segment__in=segments)
+    assert stays.count() == stays.values("segment", "profile").distinct().count() > 20
+    entered = Event.objects.filter(workspace=ws, name="segment_entered")
+    assert sorted(entered.values_list("message_id", flat=True)) == sorted(
+        f"segment_entered:{pk}" for pk in stays.values_list("pk", flat=True)
+    )
+    for segment in segments:
+        segment.refresh_from_db()
+        assert segment.member_count == stays.filter(segment=segment).count()
