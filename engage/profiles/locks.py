@@ -20,7 +20,11 @@ import hashlib
 
 from django.db import connection, transaction
 
+from engage import json_rows
+
 from .models import Identity, Profile
+
+_PROFILE_FIELDS = [field.attname for field in Profile._meta.concrete_fields]
 
 # How often the canonical profiles are looked up again when a concurrent merge
 # moves them while we wait for their locks. Each retry follows at least one
@@ -105,12 +109,20 @@ def try_lock_profiles(profile_ids) -> dict[int, Profile]:
     ids = set(profile_ids)
     if not ids:
         return {}
-    locked = {
-        profile.pk: profile
-        for profile in Profile.objects.select_for_update(skip_locked=True)
-        .filter(pk__in=ids)
-        .order_by("pk")
-    }
+    if connection.vendor == "postgresql":
+        # Without the ORM (see engage.json_rows): a batch locks hundreds.
+        found = json_rows.load(
+            Profile,
+            _PROFILE_FIELDS,
+            f"SELECT {json_rows.select_list(Profile, _PROFILE_FIELDS)} "  # noqa: S608
+            f"FROM {connection.ops.quote_name(Profile._meta.db_table)} "
+            "WHERE id = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED",
+            [sorted(ids)],
+        )
+    else:
+        found = Profile.objects.select_for_update(skip_locked=True).filter(pk__in=ids)
+        found = found.order_by("pk")
+    locked = {profile.pk: profile for profile in found}
     if len(locked) != len(ids):
         raise ProfilesBusy
     if any(profile.merged_into_id is not None for profile in locked.values()):

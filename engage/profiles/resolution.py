@@ -42,6 +42,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from engage import json_rows
 from engage.bulk import insert_rows, update_rows
 
 from .identifiers import (
@@ -67,6 +68,8 @@ from .signals import profiles_merged
 from .updates import apply_event
 
 Key = tuple[int, Identifier]  # (workspace id, identifier)
+# What resolution reads of the identities of the profiles a batch found.
+_IDENTITY_FIELDS = ["id", "workspace_id", "profile_id", "kind", "value"]
 
 
 @dataclass
@@ -236,9 +239,19 @@ def _find(keys: set[Key]) -> dict[Key, int]:
 def _identities_of(profiles: dict[int, Profile]) -> list[Identity]:
     if not profiles:
         return []
+    if connection.vendor == "postgresql":
+        # Without the ORM (see engage.json_rows): a batch reads hundreds.
+        return json_rows.load(
+            Identity,
+            _IDENTITY_FIELDS,
+            f"SELECT {json_rows.select_list(Identity, _IDENTITY_FIELDS)} "  # noqa: S608
+            f"FROM {connection.ops.quote_name(Identity._meta.db_table)} "
+            "WHERE profile_id = ANY(%s) ORDER BY id",
+            [list(profiles)],
+        )
     return list(
         Identity.objects.filter(profile_id__in=list(profiles))
-        .only("pk", "workspace_id", "profile_id", "kind", "value")
+        .only(*_IDENTITY_FIELDS)
         .order_by("pk")
     )
 
