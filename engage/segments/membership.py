@@ -122,11 +122,11 @@ def refresh_profiles(
     batch of events. Returns the change of each segment that changed.
 
     The statements are the same whatever the number of segments: one
-    evaluates every segment's query for the profiles (``UNION ALL``), one
-    reads their current stays, one inserts the stays that begin and one ends
-    those that stop, one records their events (announced once, after the
-    commit), and two store the counts and today's sizes of the segments that
-    changed. No segment row is locked until those last two, so workers
+    evaluates every segment's query for the profiles (``UNION ALL``, serial
+    on PostgreSQL), one reads their current stays, one inserts the stays
+    that begin and one ends those that stop, one records their events
+    (announced once, after the commit), and two store the counts and today's
+    sizes of the segments that changed. No segment row is locked until those last two, so workers
     re-checking the same segments only queue on them briefly. Two re-checks
     entering the same profile meet on the one-current-stay unique index: the
     second inserts nothing and records no event; likewise a stay ends once.
@@ -139,6 +139,13 @@ def refresh_profiles(
     now = now or timezone.now()
     by_id = {segment.pk: segment for segment in segments}
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # Each part of the union is a few index probes: PostgreSQL
+                # would run it in parallel workers, whose start costs more
+                # than the statement (20 segments, 250 customers, EXPLAIN
+                # ANALYZE: 18-24 ms in parallel, 9 ms serial).
+                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         members = _members(segments, ids, now)
         stays = _current_stays(list(by_id), ids)
         entered = _begin_stays(sorted(members - stays.keys()), now)
