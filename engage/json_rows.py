@@ -65,6 +65,7 @@ def load(model, attnames: list[str], sql: str, params: list) -> list:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    alias = connection.alias  # a look-up through asgiref's Local each time
     instances = []
     for (row,) in rows:
         values = json.loads(row)
@@ -73,9 +74,9 @@ def load(model, attnames: list[str], sql: str, params: list) -> list:
                 values[i] = datetime.fromisoformat(values[i])
         instance = model.__new__(model)
         instance.__dict__.update(zip(attnames, values, strict=True))
-        instance._state = ModelState()
-        instance._state.adding = False
-        instance._state.db = connection.alias
+        instance._state = state = ModelState()
+        state.adding = False
+        state.db = alias
         instances.append(instance)
     return instances
 

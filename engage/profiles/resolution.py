@@ -35,11 +35,13 @@ transaction holds any of them, else one by one; one merged away meanwhile by
 another worker rolls the look-up back to its savepoint and starts it again.
 """
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from engage import json_rows
@@ -310,11 +312,12 @@ class _Graph:
             for other in found[1:]:
                 self._merge(survivor, other, sighting, identifiers, existing)
         else:
-            survivor = Node(Profile(workspace=workspace), (1, next(self._sequence)), [])
+            survivor = Node(_new_profile(workspace), (1, next(self._sequence)), [])
             self.created.append(survivor)
         for identifier in identifiers:
             if identifier not in existing:
-                identity = Identity(workspace_id=ws, kind=identifier.kind, value=identifier.value)
+                kind, value = identifier
+                identity = _unsaved(Identity, workspace_id=ws, kind=kind, value=value)
                 survivor.identities.append(identity)
                 self.owner[(ws, identifier)] = survivor
                 self.new_identities.append(((ws, identifier), identity))
@@ -438,6 +441,30 @@ class _Graph:
             profiles_merged.send(
                 sender=ProfileMerge, workspace=self.workspaces[workspace_id], pairs=pairs
             )
+
+
+def _new_profile(workspace) -> Profile:
+    profile = _unsaved(Profile, workspace_id=workspace.pk)
+    profile._state.fields_cache["workspace"] = workspace
+    return profile
+
+
+def _unsaved(model, **values):
+    """A new ``model`` instance holding ``values`` and every other field's default.
+
+    What ``model(**values)`` makes, without ``Model.__init__``: 6-8 µs per
+    instance, and a batch creates an identity or a profile for most events.
+    """
+    instance = model.__new__(model)
+    instance.__dict__.update(
+        {name: default() for name, default in _defaults(model)}, _state=ModelState(), **values
+    )
+    return instance
+
+
+@functools.cache
+def _defaults(model) -> list:
+    return [(field.attname, field.get_default) for field in model._meta.concrete_fields]
 
 
 def _detail(merge: _Merge) -> str:
