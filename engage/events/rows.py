@@ -15,6 +15,7 @@ claim's poison-row handling is the same.
 from django.db import connection
 
 from engage import json_rows
+from engage.bulk import int_array
 
 from .models import Event
 
@@ -41,7 +42,7 @@ def pending_before(last_id: int, claimed: list[int], attnames: list[str]) -> lis
         attnames,
         f"SELECT {json_rows.select_list(Event, attnames)} FROM {_quoted_table()} "  # noqa: S608
         "WHERE processed_at IS NULL AND id < %s AND id <> ALL(%s) ORDER BY id",
-        [last_id, claimed],
+        [last_id, int_array(claimed)],
     )
 
 

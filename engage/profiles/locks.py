@@ -21,6 +21,7 @@ import hashlib
 from django.db import connection, transaction
 
 from engage import json_rows
+from engage.bulk import int_array
 
 from .models import Identity, Profile
 
@@ -58,7 +59,7 @@ def lock_identifiers(workspace_id: int, pairs) -> None:
         cursor.execute(
             "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%s::bigint[]) AS k "
             "ORDER BY 1) AS keys",
-            [keys],
+            [int_array(keys)],
         )
 
 
@@ -117,7 +118,7 @@ def try_lock_profiles(profile_ids) -> dict[int, Profile]:
             f"SELECT {json_rows.select_list(Profile, _PROFILE_FIELDS)} "  # noqa: S608
             f"FROM {connection.ops.quote_name(Profile._meta.db_table)} "
             "WHERE id = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED",
-            [sorted(ids)],
+            [int_array(sorted(ids))],
         )
     else:
         found = Profile.objects.select_for_update(skip_locked=True).filter(pk__in=ids)

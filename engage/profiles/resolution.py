@@ -37,6 +37,7 @@ another worker rolls the look-up back to its savepoint and starts it again.
 
 import functools
 import itertools
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -45,7 +46,7 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 
 from engage import json_rows
-from engage.bulk import insert_rows, update_rows
+from engage.bulk import insert_rows, int_array, update_rows
 
 from .identifiers import (
     EXTERNAL_RANK,
@@ -198,8 +199,8 @@ def _load(sightings: list[Sighting]) -> "_Graph":
 def _find(keys: set[Key]) -> dict[Key, int]:
     """{(workspace id, identifier): profile id} for the identifiers already known.
 
-    One statement for the whole batch: on PostgreSQL a join with the
-    ``unnest`` of the keys, elsewhere (SQLite, one writer) an OR of
+    One statement for the whole batch: on PostgreSQL a join with the keys
+    as one JSON document (``json_to_recordset``), elsewhere (SQLite, one writer) an OR of
     IN lists per workspace and kind.
     """
     if not keys:
@@ -208,15 +209,11 @@ def _find(keys: set[Key]) -> dict[Key, int]:
     if connection.vendor == "postgresql":
         sql = (
             f"SELECT i.workspace_id, i.kind, i.value, i.profile_id FROM {table} AS i "  # noqa: S608
-            "JOIN unnest(%s::bigint[], %s::text[], %s::text[]) AS k(w, kind, value) "
+            "JOIN json_to_recordset(%s::json) AS k(w bigint, kind text, value text) "
             "ON i.workspace_id = k.w AND i.kind = k.kind AND i.value = k.value"
         )
-        ordered = list(keys)
-        params = [
-            [w for w, _ in ordered],
-            [i.kind for _, i in ordered],
-            [i.value for _, i in ordered],
-        ]
+        # One JSON document: psycopg would dump arrays element by element.
+        params = [json.dumps([{"w": w, "kind": kind, "value": value} for w, (kind, value) in keys])]
     else:
         groups: dict[tuple[int, str], list[str]] = {}
         for workspace_id, identifier in keys:
@@ -249,7 +246,7 @@ def _identities_of(profiles: dict[int, Profile]) -> list[Identity]:
             f"SELECT {json_rows.select_list(Identity, _IDENTITY_FIELDS)} "  # noqa: S608
             f"FROM {connection.ops.quote_name(Identity._meta.db_table)} "
             "WHERE profile_id = ANY(%s) ORDER BY id",
-            [list(profiles)],
+            [int_array(profiles)],
         )
     return list(
         Identity.objects.filter(profile_id__in=list(profiles))
