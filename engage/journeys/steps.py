@@ -28,9 +28,11 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, Func, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
+from engage import json_rows
 from engage.bulk import update_rows
 from engage.messaging.models import Message, MessageDecision
 from engage.segments.membership import evaluate
@@ -53,6 +55,8 @@ MAX_STEPS_PER_BATCH = 50
 # How soon an enrollment whose customer another transaction held is claimed again.
 HELD_RETRY = timedelta(seconds=1)
 
+# What a claim reads of an enrollment: all of it, for the nodes.
+CLAIMED = [field.attname for field in Enrollment._meta.concrete_fields]
 # What a step changes on an enrollment.
 ENROLLMENT_FIELDS = [
     "node_id",
@@ -302,7 +306,14 @@ def claimable(now: datetime) -> QuerySet:
 
 
 def _claim(now: datetime, limit: int) -> list[Enrollment]:
-    return list(claimable(now)[:limit])
+    due = claimable(now)[:limit]
+    if connection.vendor != "postgresql":
+        return list(due)
+    # Without the ORM's instances (``engage.json_rows``): a batch claims
+    # hundreds, and each cost 20 µs through it, times parsed by Django's loader.
+    row = Cast(Func(*(F(name) for name in CLAIMED), function="json_build_array"), TextField())
+    sql, params = due.annotate(row=row).values_list("row", flat=True).query.sql_with_params()
+    return json_rows.load(Enrollment, CLAIMED, sql, list(params))
 
 
 def _exit_on_condition(run: _Run, claimed: list[Enrollment], versions) -> list[Enrollment]:
