@@ -127,10 +127,11 @@ def insert_rows(model, rows: list) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, [json.dumps(document, default=_plain)])
         ids = [found for (found,) in cursor.fetchall()]
+    alias = connection.alias  # a look-up through asgiref's Local each time
     for row, found in zip(rows, ids, strict=True):
         row.pk = found
         row._state.adding = False
-        row._state.db = connection.alias
+        row._state.db = alias
 
 
 def _value(field, value):
