@@ -169,14 +169,16 @@ class Extracted:
     previous_id: str = ""  # an alias's previousId, normalized; its kind is looked up
     warnings: list[str] = field(default_factory=list)
 
-    def lock_pairs(self) -> list[tuple[str, str]]:
-        pairs = [(i.kind, i.value) for i in self.identifiers]
-        if self.previous_id:
-            pairs += [
-                (Identity.USER_ID, self.previous_id),
-                (Identity.ANONYMOUS_ID, self.previous_id),
-            ]
-        return pairs
+    def lock_pairs(self) -> list[Identifier]:
+        """Every (kind, value) the event may touch: its identifiers, and both kinds
+        an alias's previousId may be known as."""
+        if not self.previous_id:
+            return list(self.identifiers)
+        return [
+            *self.identifiers,
+            Identifier(Identity.USER_ID, self.previous_id),
+            Identifier(Identity.ANONYMOUS_ID, self.previous_id),
+        ]
 
 
 def extract_identifiers(*, event, workspace) -> Extracted:

@@ -175,11 +175,7 @@ def resolve_batch(sightings: list[Sighting]) -> list[Resolved]:
 
 
 def _load(sightings: list[Sighting]) -> "_Graph":
-    keys = {
-        (s.workspace.pk, Identifier(kind, value))
-        for s in sightings
-        for kind, value in s.extracted.lock_pairs()
-    }
+    keys = {(s.workspace.pk, i) for s in sightings for i in s.extracted.lock_pairs()}
     lock = try_lock_profiles  # one statement, unless another transaction holds one
     for _ in range(MAX_LOCK_ATTEMPTS):
         try:
@@ -285,10 +281,11 @@ class _Graph:
             previous = self._previous_identifier(ws, extracted.previous_id, identifiers)
             if previous not in identifiers:
                 identifiers = sorted([*identifiers, previous], key=lambda i: i.rank)
+        owner = self.owner
         while identifiers:
-            nodes = {self.owner[(ws, i)] for i in identifiers if (ws, i) in self.owner}
-            new = [i for i in identifiers if (ws, i) not in self.owner]
-            if len(nodes) <= 1 and not new:
+            existing = {i: owner[(ws, i)] for i in identifiers if (ws, i) in owner}
+            nodes = set(existing.values())
+            if len(nodes) <= 1 and len(existing) == len(identifiers):
                 break  # nothing would change on the profile
             over = _over_limit(workspace, identifiers, nodes)
             if not over:
@@ -302,8 +299,7 @@ class _Graph:
         if not identifiers:
             return Resolved(None, warnings)
 
-        existing = {i: self.owner[(ws, i)] for i in identifiers if (ws, i) in self.owner}
-        found = sorted(set(existing.values()), key=lambda n: n.order)
+        found = sorted(nodes, key=lambda n: n.order)
         if found:
             survivor = found[0]
             for other in found[1:]:
