@@ -213,21 +213,21 @@ class _Run:
         message: Message | None = None,
         until: datetime | None = None,
     ) -> None:
-        row = self.decisions
-        row["workspace_id"].append(enrollment.workspace_id)
-        row["profile_id"].append(enrollment.profile_id)
-        row["origin_profile_id"].append(enrollment.profile_id)
-        row["action"].append(action)
-        row["reason"].append(reason)
-        row["detail"].append(detail)
-        row["channel"].append(channel)
-        row["message_id"].append(message.pk if message is not None else None)
-        row["until"].append(until)
-        row["source"].append(Message.JOURNEY)
-        row["journey_id"].append(enrollment.journey_id)
-        row["journey_version"].append(version.number)
-        row["journey_node_id"].append(node_id)
-        row["enrollment_id"].append(enrollment.pk)
+        columns = self.decisions
+        columns["workspace_id"].append(enrollment.workspace_id)
+        columns["profile_id"].append(enrollment.profile_id)
+        columns["origin_profile_id"].append(enrollment.profile_id)
+        columns["action"].append(action)
+        columns["reason"].append(reason)
+        columns["detail"].append(detail)
+        columns["channel"].append(channel)
+        columns["message_id"].append(message.pk if message is not None else None)
+        columns["until"].append(until)
+        columns["source"].append(Message.JOURNEY)
+        columns["journey_id"].append(enrollment.journey_id)
+        columns["journey_version"].append(version.number)
+        columns["journey_node_id"].append(node_id)
+        columns["enrollment_id"].append(enrollment.pk)
 
     def count(self, version, node_id: str, edge: str, n: int = 1) -> None:
         self.counts[(version.pk, node_id, edge)] += n
