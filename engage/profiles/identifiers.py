@@ -237,7 +237,7 @@ def extract_identifiers(*, event, workspace) -> Extracted:
 
 def _usable(kind, raw, where, workspace, warnings) -> Identifier | None:
     check = _checked if type(raw) in (str, int) else _checked.__wrapped__
-    value, refusal = check(
+    identifier, refusal = check(
         kind,
         raw,
         workspace.default_phone_region,
@@ -246,8 +246,7 @@ def _usable(kind, raw, where, workspace, warnings) -> Identifier | None:
     )
     if refusal:
         warnings.append(f"{where}: {refusal}")
-        return None
-    return Identifier(kind, value)
+    return identifier
 
 
 # A customer's identifiers come back with most of their events (an
@@ -256,15 +255,15 @@ def _usable(kind, raw, where, workspace, warnings) -> Identifier | None:
 # every string or number value, valid or not. A pure function of its
 # arguments, which carry both block lists.
 @functools.lru_cache(maxsize=16_384, typed=True)
-def _checked(kind, raw, region, blocked, settings_blocked) -> tuple[str, str]:
-    """(normalized value, "") when ``raw`` is usable, else ("", why not)."""
+def _checked(kind, raw, region, blocked, settings_blocked) -> tuple[Identifier | None, str]:
+    """(the Identifier, "") when ``raw`` is usable, else (None, why not)."""
     try:
         value = normalize(kind, raw, phone_region=region)
     except InvalidIdentifier as exc:
-        return "", f"{exc.reason}; not used to identify the customer"
+        return None, f"{exc.reason}; not used to identify the customer"
     if _junk(value, (*settings_blocked, *blocked)):
-        return "", f"{value!r} is a placeholder value; never used to identify the customer"
-    return value, ""
+        return None, f"{value!r} is a placeholder value; never used to identify the customer"
+    return Identifier(kind, value), ""
 
 
 def identity_limit(workspace, kind: str) -> int:

@@ -52,7 +52,8 @@ def lock_identifiers(workspace_id: int, pairs) -> None:
     Sorted, so that two transactions locking overlapping sets cannot deadlock.
     Other databases run one writer at a time and need none.
     """
-    keys = sorted({lock_key(workspace_id, kind, value) for kind, value in pairs})
+    # A batch's events repeat their identifiers: each is hashed once.
+    keys = sorted({lock_key(workspace_id, kind, value) for kind, value in set(pairs)})
     if not keys or connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
