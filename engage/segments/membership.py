@@ -43,8 +43,9 @@ STALE = Q(kind=Segment.DYNAMIC) & (
 ENTERED = "segment_entered"
 EXITED = "segment_exited"
 MEMBERSHIPS = SegmentMembership._meta.db_table
-# Parameters per statement of a re-check's evaluation: SQLite allows 32,766
-# (PostgreSQL 65,535), and there each profile id of a re-check is one.
+# Parameters per statement of a re-check: SQLite allows 32,766 (PostgreSQL
+# 65,535), and there each id of a re-check is one (on PostgreSQL a list of
+# ids is one array parameter).
 MAX_PARAMS = 30_000
 
 logger = logging.getLogger(__name__)
@@ -230,8 +231,8 @@ def _begin_stays(
     without those another re-check wrote first."""
     written = []
     with connection.cursor() as cursor:
-        for start in range(0, len(pairs), CHUNK):
-            chunk = pairs[start : start + CHUNK]
+        for start in range(0, len(pairs), MAX_PARAMS // 2):
+            chunk = pairs[start : start + MAX_PARAMS // 2]
             if connection.vendor == "postgresql":
                 rows = "unnest(%s::bigint[], %s::bigint[])"
                 params = [[s for s, _ in chunk], [p for _, p in chunk]]
@@ -255,8 +256,8 @@ def _end_stays(stay_ids: list[int], now: datetime.datetime) -> list[tuple[int, i
     dialect = Dialect(connection)
     ended = []
     with connection.cursor() as cursor:
-        for start in range(0, len(stay_ids), CHUNK):
-            ids_sql, ids_params = dialect.in_ids("id", stay_ids[start : start + CHUNK])
+        for start in range(0, len(stay_ids), MAX_PARAMS):
+            ids_sql, ids_params = dialect.in_ids("id", stay_ids[start : start + MAX_PARAMS])
             cursor.execute(
                 f"UPDATE {MEMBERSHIPS} SET exited_at = %s"  # noqa: S608 - constant table; ids are params
                 f" WHERE {ids_sql} AND exited_at IS NULL RETURNING id, segment_id, profile_id",
