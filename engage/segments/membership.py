@@ -359,7 +359,8 @@ def _move_counts(changes: dict[int, int], now: datetime.datetime) -> dict[int, i
         return {}
     table = connection.ops.quote_name(Segment._meta.db_table)
     ids_sql, ids_params = Dialect(connection).in_ids("id", sorted(changes))
-    lock = " ORDER BY id FOR UPDATE" if connection.vendor == "postgresql" else ""
+    # The lock the UPDATE takes anyway (the count is no key), taken in id order.
+    lock = " ORDER BY id FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
     cases = " ".join(["WHEN %s THEN %s"] * len(changes))
     with connection.cursor() as cursor:
         cursor.execute(
