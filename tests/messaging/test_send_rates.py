@@ -25,6 +25,9 @@ from .helpers import queue_email
 from .test_chunked_sending import customers
 
 RATE = 10
+# Sends a loaded machine may bunch into one second (two workers each
+# sending at the full rate would put 20 there, no bucket 40).
+JITTER = 2
 COUNT = 40
 
 # Each worker: connect, say so, wait for the go file, then send whatever is
@@ -77,7 +80,9 @@ def timed_smtp(settings, monkeypatch):
 def most_in_one_second(arrivals: list[float]) -> int:
     """The most arrivals in any window of one second starting at an arrival,
     less 50 ms for the loopback's jitter: sends booked 100 ms apart reach the
-    server a few milliseconds early or late."""
+    server a few milliseconds early or late (and, on a loaded machine, a
+    worker put to sleep between its booked instant and its send arrives late,
+    next to the following one: hence ``JITTER`` below)."""
     arrivals = sorted(arrivals)
     return max(sum(1 for t in arrivals[i:] if t < start + 0.95) for i, start in enumerate(arrivals))
 
@@ -120,7 +125,7 @@ def test_two_workers_keep_to_the_channels_send_rate(workspace, timed_smtp, bucke
     assert len(timed_smtp.messages) == COUNT, "each message once"
     # 40 at 10 a second: the first goes at once, the last 3.9 s later.
     assert max(timed_smtp.arrivals) - min(timed_smtp.arrivals) >= 3.5
-    assert most_in_one_second(timed_smtp.arrivals) <= RATE
+    assert most_in_one_second(timed_smtp.arrivals) <= RATE + JITTER
 
 
 @pytest.mark.parametrize("channel_id", sorted(channels()))
