@@ -35,6 +35,7 @@ from django.db import DatabaseError, DataError, IntegrityError, connection, tran
 from django.utils import timezone
 
 from engage.bulk import update_rows
+from engage.conflicts import lost_race
 from engage.plugins.enrichment import enrich_event
 from engage.profiles.identifiers import extract_identifiers
 from engage.profiles.locks import ProfilesMoved, lock_identifiers
@@ -49,9 +50,6 @@ logger = logging.getLogger(__name__)
 
 # Attempts per event when the database reports a conflict with another worker.
 MAX_EVENT_ATTEMPTS = 4
-# SQLSTATEs worth retrying: deadlock_detected, serialization_failure,
-# lock_not_available.
-RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
 EVENT_FIELDS = ["profile", "origin_profile_id", "processed_at", "warnings"]
 
 
@@ -368,7 +366,7 @@ def _process_with_retries(event: Event, workspaces, extracted, *, now) -> None:
         except (IntegrityError, ProfilesMoved) as exc:
             failure = exc
         except DatabaseError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            if lost_race(exc):
                 failure = exc
             elif isinstance(exc, DataError):  # a value of this event, not the database
                 _set_failed(event, warnings, exc, now=now)

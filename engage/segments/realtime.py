@@ -12,14 +12,22 @@ a static segment's members) through the ``segment_entered`` /
 ``segment_exited`` events it records.
 """
 
+import logging
 from collections import defaultdict
 
+from django.db import DatabaseError
+
+from engage.conflicts import lost_race
 from engage.events.signals import RecordedEvent
 
 from . import membership, schema
 from .models import Segment, SegmentMembership
 
 MEMBERSHIP_EVENTS = (membership.ENTERED, membership.EXITED)
+# Runs of a re-check round aborted by the database for losing a race.
+ROUND_ATTEMPTS = 4
+
+logger = logging.getLogger(__name__)
 
 
 def affected_segments(
@@ -110,11 +118,32 @@ def recheck(*, workspace_id: int, profile_ids: list[int], segment_ids: list[int]
         waiting = [s for s in dynamic if s.pk in pending]
         # A cycle (validation refuses them) would leave none ready: take them all.
         ready = [s for s in waiting if not below[s.pk] & pending] or waiting
-        changes = membership.refresh_profiles(ready, profile_ids)
+        changes = _refresh_retrying(ready, profile_ids)
         changed += sum(change.entered + change.exited for change in changes.values())
         pending -= {s.pk for s in ready}
         pending |= {s.pk for s in _referring(dynamic, set(changes))}
     return changed
+
+
+def _refresh_retrying(segments: list[Segment], profile_ids: list[int]) -> dict:
+    """One round, run again when the database aborts it for losing a race.
+
+    A full refresh holds its segment's row while it inserts the segment's
+    stays; a round inserts first and takes the rows of its changed segments
+    last, so the two can deadlock on a customer both enter, and the round may
+    be the one PostgreSQL aborts. Nothing of it was kept and it is
+    idempotent; without running it again, a segment on traits alone (never
+    refreshed on a schedule) would keep the wrong answer for those customers.
+    """
+    attempt = 1
+    while True:
+        try:
+            return membership.refresh_profiles(segments, profile_ids)
+        except DatabaseError as exc:
+            if attempt == ROUND_ATTEMPTS or not lost_race(exc):
+                raise
+            logger.info("segment re-check lost a race (attempt %d): %s", attempt, exc)
+            attempt += 1
 
 
 def _referred_below(segments: list[Segment]) -> dict[int, set[int]]:
