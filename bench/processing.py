@@ -413,9 +413,16 @@ def run(env: dict, args) -> dict:
     reset(workspace.pk, plain)
     results["no_merges"] = measure("process", 1, args.batch_size)
     if args.segments or args.journeys:
+        from django.conf import settings
+
         from bench.pipeline import prepare
 
         reset(workspace.pk, messages)
+        # Their first refreshes and steps run here, not through this process's
+        # publisher thread: a fork that caught that thread importing the
+        # broker's transport left the worker waiting for ever on the import's
+        # lock.
+        settings.CELERY_TASK_ALWAYS_EAGER = True
         prepare(workspace, segments=args.segments, journeys=args.journeys)
         results["downstream"] = measure("downstream", 1, args.batch_size, args.seconds)
     report(results, args, len(messages), users, second_devices)
