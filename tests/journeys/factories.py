@@ -16,3 +16,24 @@ def live_journey(workspace, definition: dict, *, name: str = "journey") -> Journ
     journey.live_version = version
     journey.save(update_fields=["live_version"])
     return journey
+
+
+# Park at a one-hour wait, then leave: the engine's cheapest full walk.
+WAIT_THEN_EXIT = {
+    "trigger": {"manual": True},
+    "start": "pause",
+    "nodes": {
+        "pause": {"type": "wait", "duration": {"hours": 1}, "next": "done"},
+        "done": {"type": "exit"},
+    },
+}
+
+# Entered on every order, as the pipeline benchmark's journeys are.
+ORDERS = {
+    "trigger": {"event": "Order Completed"},
+    "start": "pause",
+    "nodes": {
+        "pause": {"type": "wait", "duration": {"days": 1}, "next": "done"},
+        "done": {"type": "exit"},
+    },
+}

@@ -15,19 +15,10 @@ from engage.messaging.models import MessageDecision
 from engage.profiles.models import Profile
 from tests.customer_factories import ProfileFactory
 
-from .factories import live_journey
+from .factories import WAIT_THEN_EXIT, live_journey
 from .walking import T0, counts, enroll
 
 pytestmark = pytest.mark.django_db
-
-WAIT_THEN_EXIT = {
-    "trigger": {"manual": True},
-    "start": "pause",
-    "nodes": {
-        "pause": {"type": "wait", "duration": {"hours": 1}, "next": "done"},
-        "done": {"type": "exit"},
-    },
-}
 
 
 def ledger(enrollment: Enrollment) -> list[tuple]:

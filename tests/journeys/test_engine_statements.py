@@ -17,19 +17,11 @@ from engage.journeys.models import Enrollment
 from engage.messaging.models import MessageDecision
 from tests.customer_factories import ProfileFactory
 
-from .factories import live_journey
+from .factories import WAIT_THEN_EXIT, live_journey
 from .walking import T0, enroll
 
 pytestmark = pytest.mark.django_db
 
-WAIT_THEN_EXIT = {
-    "trigger": {"manual": True},
-    "start": "pause",
-    "nodes": {
-        "pause": {"type": "wait", "duration": {"hours": 1}, "next": "done"},
-        "done": {"type": "exit"},
-    },
-}
 UNTIL = T0 + dt.timedelta(hours=1)
 
 

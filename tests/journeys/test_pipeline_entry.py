@@ -14,19 +14,10 @@ from engage.journeys.receivers import on_events_recorded
 from engage.messaging.models import MessageDecision
 from tests.customer_factories import ProfileFactory
 
-from .factories import live_journey
+from .factories import ORDERS, live_journey
 from .walking import enroll
 
 pytestmark = pytest.mark.django_db
-
-ORDERS = {
-    "trigger": {"event": "Order Completed"},
-    "start": "pause",
-    "nodes": {
-        "pause": {"type": "wait", "duration": {"days": 1}, "next": "done"},
-        "done": {"type": "exit"},
-    },
-}
 
 
 def recorded_quietly(events):
