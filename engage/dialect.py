@@ -18,6 +18,8 @@ from typing import Any
 
 from django.db import connection
 
+from engage.bulk import int_array
+
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 SQLITE_DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
 SQLITE_NUMBER = "IN ('integer', 'real')"
@@ -69,7 +71,7 @@ class Dialect:
 
     def in_ids(self, column: str, ids: list[int]) -> tuple[str, list]:
         if self.pg:
-            return f"{column} = ANY(%s::bigint[])", [list(ids)]
+            return f"{column} = ANY(%s::bigint[])", [int_array(ids)]
         if not ids:
             return self.false, []
         return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)

@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from engage.bulk import int_array
 from engage.dialect import Dialect
 from engage.events.recording import CHUNK, EventToRecord, record_events
 from engage.profiles import repoint
@@ -235,7 +236,7 @@ def _begin_stays(
             chunk = pairs[start : start + MAX_PARAMS // 2]
             if connection.vendor == "postgresql":
                 rows = "unnest(%s::bigint[], %s::bigint[])"
-                params = [[s for s, _ in chunk], [p for _, p in chunk]]
+                params = [int_array(s for s, _ in chunk), int_array(p for _, p in chunk)]
             else:
                 rows = "(VALUES " + ", ".join(["(%s, %s)"] * len(chunk)) + ")"
                 params = [value for pair in chunk for value in pair]
