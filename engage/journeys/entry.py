@@ -35,11 +35,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from engage.messaging.models import Message, MessageDecision
+from engage.messaging.models import MessageDecision
 from engage.profiles.models import Profile
 
 from . import engine
 from .inserts import insert_rows
+from .ledger import JourneyLedger
 from .models import Enrollment, Journey
 
 NOT_LIVE = "not_live"
@@ -253,25 +254,23 @@ def _insert(live: dict[int, Journey], eligible: dict, events: dict, now) -> list
 
 def _ledger(live: dict[int, Journey], entered: list[dict]) -> None:
     """The ``enter`` ledger row of each new enrollment (one statement)."""
-    columns: dict[str, list] = defaultdict(list)
+    ledger = JourneyLedger()
     for row in entered:
         journey = live[row["journey_id"]]
         version = journey.live_version
         event_id = row["trigger_event_id"]
-        columns["workspace_id"].append(row["workspace_id"])
-        columns["profile_id"].append(row["profile_id"])
-        columns["origin_profile_id"].append(row["profile_id"])
-        columns["action"].append(MessageDecision.ENTER)
-        columns["reason"].append(
-            _trigger_kind(version.definition.get("trigger") or {}) if event_id else MANUAL
+        ledger.add(
+            workspace_id=row["workspace_id"],
+            profile_id=row["profile_id"],
+            journey_id=journey.pk,
+            version_number=version.number,
+            node_id=row["node_id"],
+            enrollment_id=row["id"],
+            action=MessageDecision.ENTER,
+            reason=_trigger_kind(version.definition.get("trigger") or {}) if event_id else MANUAL,
+            detail=str(event_id or ""),
         )
-        columns["detail"].append(str(event_id or ""))
-        columns["source"].append(Message.JOURNEY)
-        columns["journey_id"].append(journey.pk)
-        columns["journey_version"].append(version.number)
-        columns["journey_node_id"].append(row["node_id"])
-        columns["enrollment_id"].append(row["id"])
-    insert_rows(MessageDecision, columns)
+    ledger.write()
 
 
 def _trigger_kind(trigger: dict) -> str:

@@ -26,7 +26,7 @@ from engage.segments.conditions import event as event_condition
 from engage.segments.membership import EXITED
 
 from .incoming import Chunk, Seen
-from .inserts import insert_rows
+from .ledger import JourneyLedger
 from .locks import hold_customers
 from .models import Enrollment
 
@@ -86,26 +86,26 @@ def _end(ends: dict[int, tuple[str, Seen]], now) -> tuple[set[int], set[int]]:
         moved = {e.pk for e in locked if e.profile_id not in held}
         locked = [e for e in locked if e.profile_id in held]
         by_reason: dict[str, list[int]] = defaultdict(list)
-        ledger: dict[str, list] = defaultdict(list)
+        ledger = JourneyLedger()
         for enrollment in locked:
             reason, seen = ends[enrollment.pk]
             by_reason[reason].append(enrollment.pk)
-            ledger["workspace_id"].append(enrollment.workspace_id)
-            ledger["profile_id"].append(enrollment.profile_id)
-            ledger["origin_profile_id"].append(enrollment.profile_id)
-            ledger["action"].append(MessageDecision.EXIT)
-            ledger["reason"].append(reason)
-            ledger["detail"].append(str(seen.id))
-            ledger["source"].append(Message.JOURNEY)
-            ledger["journey_id"].append(enrollment.journey_id)
-            ledger["journey_version"].append(enrollment.version_number)
-            ledger["journey_node_id"].append(enrollment.node_id)
-            ledger["enrollment_id"].append(enrollment.pk)
+            ledger.add(
+                workspace_id=enrollment.workspace_id,
+                profile_id=enrollment.profile_id,
+                journey_id=enrollment.journey_id,
+                version_number=enrollment.version_number,
+                node_id=enrollment.node_id,
+                enrollment_id=enrollment.pk,
+                action=MessageDecision.EXIT,
+                reason=reason,
+                detail=str(seen.id),
+            )
         for reason, ids in by_reason.items():
             Enrollment.objects.filter(pk__in=ids).update(
                 ended_at=now, end_reason=reason, waiting=False, next_run_at=None, waiting_for=""
             )
-        insert_rows(MessageDecision, ledger)
+        ledger.write()
         _cancel_queued([e for e in locked if ends[e.pk][0] == Enrollment.CONVERTED])
     return {enrollment.pk for enrollment in locked}, moved
 

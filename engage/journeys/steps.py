@@ -38,7 +38,7 @@ from engage.messaging.models import Message, MessageDecision
 from engage.segments.membership import evaluate
 
 from . import graph
-from .inserts import insert_rows
+from .ledger import JourneyLedger
 from .locks import hold_customers
 from .models import Enrollment, Journey, JourneyVersion, NodeCount
 from .nodes import NODE_TYPES
@@ -191,8 +191,7 @@ class _Run:
 
     def __init__(self, now: datetime):
         self.now = now
-        # The ledger rows' columns ({attname: values}), one insert at the end.
-        self.decisions: dict[str, list] = defaultdict(list)
+        self.decisions = JourneyLedger()
         self.counts: dict[tuple[int, str, str], int] = defaultdict(int)
         # (version id, node id) -> enrollments arriving there in this batch.
         self.arrivals: dict[tuple[int, str], list[Enrollment]] = defaultdict(list)
@@ -213,21 +212,20 @@ class _Run:
         message: Message | None = None,
         until: datetime | None = None,
     ) -> None:
-        columns = self.decisions
-        columns["workspace_id"].append(enrollment.workspace_id)
-        columns["profile_id"].append(enrollment.profile_id)
-        columns["origin_profile_id"].append(enrollment.profile_id)
-        columns["action"].append(action)
-        columns["reason"].append(reason)
-        columns["detail"].append(detail)
-        columns["channel"].append(channel)
-        columns["message_id"].append(message.pk if message is not None else None)
-        columns["until"].append(until)
-        columns["source"].append(Message.JOURNEY)
-        columns["journey_id"].append(enrollment.journey_id)
-        columns["journey_version"].append(version.number)
-        columns["journey_node_id"].append(node_id)
-        columns["enrollment_id"].append(enrollment.pk)
+        self.decisions.add(
+            workspace_id=enrollment.workspace_id,
+            profile_id=enrollment.profile_id,
+            journey_id=enrollment.journey_id,
+            version_number=version.number,
+            node_id=node_id,
+            enrollment_id=enrollment.pk,
+            action=action,
+            reason=reason,
+            detail=detail,
+            channel=channel,
+            message_id=message.pk if message is not None else None,
+            until=until,
+        )
 
     def count(self, version, node_id: str, edge: str, n: int = 1) -> None:
         self.counts[(version.pk, node_id, edge)] += n
@@ -382,7 +380,7 @@ def _write(run: _Run, claimed: list[Enrollment]) -> None:
     update_rows(Enrollment, claimed, ENROLLMENT_FIELDS)
     # From columns, as entry writes its rows: ``bulk_create`` of model
     # instances was 70 of the 155 ms a batch of 475 entries took to park.
-    insert_rows(MessageDecision, run.decisions)
+    run.decisions.write()
     _add_counts(run.counts)
 
 
