@@ -24,7 +24,9 @@ import json
 from datetime import datetime
 
 from django.db import connection, models
+from django.db.models import F, Func, TextField
 from django.db.models.base import ModelState
+from django.db.models.functions import Cast
 
 # Columns whose JSON form is the value itself (numbers, strings, booleans,
 # JSON); times are parsed. Anything else (decimals, dates, UUIDs) would come
@@ -80,6 +82,13 @@ def load(model, attnames: list[str], sql: str, params: list) -> list:
         state.db = alias
         instances.append(instance)
     return instances
+
+
+def load_queryset(queryset, attnames: list[str]) -> list:
+    """The rows of ``queryset`` (its filters, order, slice and locks), built as ``load`` does."""
+    row = Cast(Func(*(F(name) for name in attnames), function="json_build_array"), TextField())
+    sql, params = queryset.annotate(row=row).values_list("row", flat=True).query.sql_with_params()
+    return load(queryset.model, attnames, sql, list(params))
 
 
 @functools.cache
