@@ -12,6 +12,7 @@ from engage.events.recording import EventToRecord, record_events
 from engage.events.signals import events_recorded
 from engage.profiles.models import Profile
 from engage.segments import realtime
+from engage.segments.compiler import member_query
 from engage.segments.membership import ENTERED, EXITED
 from engage.segments.models import SegmentMembership
 from engage.segments.services import save_segment
@@ -136,3 +137,30 @@ def test_rechecking_ten_segments_costs_the_statements_of_two(
     assert len(ten_rounds) == 2
     assert len(ten_rounds[0]) >= 8
     assert ten_rounds[1] == {ten_segments[-1].pk}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's plan")
+def test_a_count_is_rechecked_reading_the_batchs_events_not_the_workspaces(make_workspace):
+    """Re-checking 50 of 400 customers reads a fraction of what all 400 do.
+    As a semi-join PostgreSQL read every event of that name in the
+    workspace (as many pages for 50 as for 400), or re-ran the whole count
+    for every customer, growing with the square of the batch."""
+    ws = make_workspace("counts").workspace
+    rng = random.Random(3)
+    profiles = Profile.objects.bulk_create(Profile(workspace=ws) for _ in range(400))
+    for _ in range(3):
+        track(ws, profiles, "Page Viewed", rng)
+    rules = {"event": {"name": "Page Viewed", "at_least": 2}}
+    now = dt.datetime.now(dt.UTC)
+
+    def pages_read(count: int) -> int:
+        ids = [p.pk for p in profiles[:count]]
+        query = member_query(rules, workspace_id=ws.pk, now=now, profile_ids=ids)
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query.sql, query.params)
+            (plan,) = cursor.fetchone()[0]
+            cursor.execute(query.sql, query.params)
+            assert len(cursor.fetchall()) == count  # everyone viewed three pages
+        return plan["Plan"]["Shared Hit Blocks"]
+
+    assert 3 * pages_read(50) < pages_read(400)

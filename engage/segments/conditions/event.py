@@ -7,6 +7,8 @@ Each test becomes an ``EXISTS`` probe ("did X"), or an
 first/last occurrences, so PostgreSQL answers with semi/anti joins over the
 ``(workspace, name, timestamp, profile)`` and ``(profile, name, timestamp)``
 event indexes instead of a loop over profiles (see docs/performance.md).
+The real-time re-check, over a given few profiles, asks counts and
+occurrences per profile instead (a correlated ``EXISTS … HAVING``).
 """
 
 import datetime
@@ -134,17 +136,24 @@ def _exists(where: list[str], params: list) -> tuple[str, list]:
 
 
 def _grouped(compiler, where, params, having, having_params, membership) -> tuple[str, list]:
-    where = [*where, "e.profile_id IS NOT NULL"]
-    params = list(params)
     if compiler.profile_ids is not None:
-        ids_sql, ids_params = compiler.d.in_ids("e.profile_id", compiler.profile_ids)
-        where.append(ids_sql)
-        params += ids_params
+        # A re-check of a few hundred profiles: one probe of the per-profile
+        # index each. As a semi-join PostgreSQL could re-run the whole
+        # grouped subquery for every profile when it underestimated them
+        # (20 segments, 500 customers: 78 ms a round, against 10 ms).
+        negate = "NOT " if membership == "NOT IN" else ""
+        conditions = " AND ".join(["e.profile_id = p.id", *where])
+        sql = (
+            f"{negate}EXISTS (SELECT 1 FROM {EVENTS} e WHERE {conditions}"  # noqa: S608 - table/column names are constants, values are params
+            f" GROUP BY e.profile_id HAVING {having})"
+        )
+        return sql, [*params, *having_params]
     sql = (
         f"p.id {membership} (SELECT e.profile_id FROM {EVENTS} e WHERE "  # noqa: S608 - table/column names are constants, values are params
-        f"{' AND '.join(where)} GROUP BY e.profile_id HAVING {having})"
+        f"{' AND '.join([*where, 'e.profile_id IS NOT NULL'])} GROUP BY e.profile_id"
+        f" HAVING {having})"
     )
-    return sql, params + having_params
+    return sql, [*params, *having_params]
 
 
 def matches(body: dict, event, *, now: datetime.datetime) -> bool:
