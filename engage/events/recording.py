@@ -56,41 +56,14 @@ def record_events(rows: list[EventToRecord]) -> list[RecordedEvent]:
 
 
 def _insert(rows: list[EventToRecord], now: datetime) -> list[RecordedEvent]:
-    adapt = connection.ops.adapt_datetimefield_value
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    row_sql = (
-        f"(%s, %s, 'track', %s, '', '', '', '', %s, %s, '[]', %s{cast}, '{{}}', '{{}}',"
-        " %s, %s, %s, %s)"
-    )
-    params: list = []
     by_key = {}
     for row in rows:
-        message_id = row.message_id[:100]
-        if (row.workspace_id, message_id) in by_key:
-            continue
-        by_key[(row.workspace_id, message_id)] = row
-        params += [
-            row.workspace_id,
-            message_id,
-            row.name,
-            adapt(row.timestamp),
-            adapt(now),
-            json.dumps(row.properties),
-            row.channel[:32],
-            row.profile_id,
-            row.profile_id,
-            adapt(now),
-        ]
+        by_key.setdefault((row.workspace_id, row.message_id[:100]), row)
     if not by_key:
         return []
+    insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_values
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {Event._meta.db_table} ({_COLUMNS}) VALUES "  # noqa: S608 - constant table and columns; values are params
-            + ", ".join([row_sql] * len(by_key))
-            + " ON CONFLICT (workspace_id, message_id) DO NOTHING"
-            " RETURNING id, workspace_id, message_id",
-            params,
-        )
+        cursor.execute(*insert(by_key, now))
         written = cursor.fetchall()
     recorded = []
     for event_id, workspace_id, message_id in written:
@@ -107,3 +80,59 @@ def _insert(rows: list[EventToRecord], now: datetime) -> list[RecordedEvent]:
             )
         )
     return recorded
+
+
+def _insert_postgresql(by_key: dict, now: datetime) -> tuple[str, list]:
+    """The rows as one JSON document decoded on the server: as ``VALUES``
+    with ten parameters a row, quoting them into the statement and
+    PostgreSQL parsing it cost 60 µs a row (a re-check of 20 segments
+    records about two for every event processed)."""
+    document = json.dumps(
+        [
+            [
+                w,
+                m,
+                row.name,
+                row.timestamp.isoformat(),
+                row.properties,
+                row.channel[:32],
+                row.profile_id,
+            ]
+            for (w, m), row in by_key.items()
+        ]
+    )
+    sql = (
+        f"INSERT INTO {Event._meta.db_table} ({_COLUMNS})"  # noqa: S608 - constant table and columns; values are params
+        " SELECT (r->>0)::bigint, r->>1, 'track', r->>2, '', '', '', '', (r->>3)::timestamptz,"
+        " %s, '[]', r->4, '{}', '{}', r->>5, (r->>6)::bigint, (r->>6)::bigint, %s"
+        " FROM jsonb_array_elements(%s::jsonb) AS r"
+        " ON CONFLICT (workspace_id, message_id) DO NOTHING"
+        " RETURNING id, workspace_id, message_id"
+    )
+    return sql, [now, now, document]
+
+
+def _insert_values(by_key: dict, now: datetime) -> tuple[str, list]:
+    adapt = connection.ops.adapt_datetimefield_value
+    row_sql = "(%s, %s, 'track', %s, '', '', '', '', %s, %s, '[]', %s, '{}', '{}', %s, %s, %s, %s)"
+    params: list = []
+    for (workspace_id, message_id), row in by_key.items():
+        params += [
+            workspace_id,
+            message_id,
+            row.name,
+            adapt(row.timestamp),
+            adapt(now),
+            json.dumps(row.properties),
+            row.channel[:32],
+            row.profile_id,
+            row.profile_id,
+            adapt(now),
+        ]
+    sql = (
+        f"INSERT INTO {Event._meta.db_table} ({_COLUMNS}) VALUES "  # noqa: S608 - constant table and columns; values are params
+        + ", ".join([row_sql] * len(by_key))
+        + " ON CONFLICT (workspace_id, message_id) DO NOTHING"
+        " RETURNING id, workspace_id, message_id"
+    )
+    return sql, params
