@@ -118,7 +118,7 @@ class Enrollment(FollowsCustomer):
         ]
         indexes = [
             models.Index(
-                fields=["next_run_at"],
+                fields=["next_run_at", "id"],
                 condition=models.Q(ended_at__isnull=True, next_run_at__isnull=False),
                 name="enrollment_due",
             ),

@@ -10,7 +10,7 @@ import time
 from collections import Counter
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from engage.journeys import engine, steps
@@ -233,3 +233,50 @@ def test_a_sweep_that_finds_nothing_due_probes_the_partial_index(workspace):
 
     assert "enrollment_due" in plan, plan
     assert "Seq Scan on journeys_enrollment" not in plan, plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_on_a_table_never_analyzed_reads_the_due_index_in_order(workspace):
+    """After a first burst of entries PostgreSQL has no statistics: it took
+    every active enrollment of the live journeys and sorted them, so each
+    claim grew with the backlog of due customers instead of costing one batch."""
+    ws = workspace.workspace
+    now = timezone.now()
+    profiles = Profile.objects.bulk_create([Profile(workspace=ws) for _ in range(2000)])
+    for n in range(5):
+        journey = live_journey(ws, {"start": "pause", "nodes": {}}, name=f"journey {n}")
+        version = JourneyVersion.objects.get(journey=journey)
+        Enrollment.objects.bulk_create(
+            Enrollment(
+                workspace=ws,
+                journey=journey,
+                version=version,
+                profile=profile,
+                origin_profile_id=profile.pk,
+                node_id="pause",
+                next_run_at=now - dt.timedelta(seconds=n % 7),
+                entered_at=now,
+            )
+            for n, profile in enumerate(profiles)
+        )
+    plans = []
+
+    def explain(execute, sql, params, many, context):
+        if "FOR UPDATE" in sql and Enrollment._meta.db_table in sql:
+            with connection.connection.cursor() as cursor:  # not through this wrapper
+                cursor.execute("EXPLAIN " + sql, params)
+                plans.append("\n".join(line for (line,) in cursor.fetchall()))
+        return execute(sql, params, many, context)
+
+    with transaction.atomic(), connection.execute_wrapper(explain):
+        claimed = steps._claim(now, steps.BATCH_SIZE)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW enable_sort")
+            assert cursor.fetchone() == ("on",)  # the rest of the batch plans as usual
+
+    (plan,) = plans
+    assert "enrollment_due" in plan, plan
+    assert "Sort" not in plan, plan
+    assert [e.pk for e in claimed] == [
+        e.pk for e in sorted(Enrollment.objects.all(), key=lambda e: (e.next_run_at, e.pk))
+    ][: steps.BATCH_SIZE]
