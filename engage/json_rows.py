@@ -75,13 +75,20 @@ def load(model, attnames: list[str], sql: str, params: list) -> list:
         for i in times:
             if values[i] is not None:
                 values[i] = datetime.fromisoformat(values[i])
-        instance = model.__new__(model)
-        instance.__dict__.update(zip(attnames, values, strict=True))
-        instance._state = state = ModelState()
-        state.adding = False
-        state.db = alias
-        instances.append(instance)
+        instances.append(build(model, dict(zip(attnames, values, strict=True)), db=alias))
     return instances
+
+
+def build(model, values: dict, *, db: str | None):
+    """An instance holding ``values`` ({attname: value}), made as ``load``
+    makes each; ``db`` None for one not yet written (``Model.__init__``
+    costs 30 µs for a journey's enrollment)."""
+    instance = model.__new__(model)
+    instance.__dict__.update(values)
+    instance._state = state = ModelState()
+    state.adding = db is None
+    state.db = db
+    return instance
 
 
 def load_queryset(queryset, attnames: list[str]) -> list:

@@ -21,9 +21,12 @@ It is set-based whatever the number of customers and journeys (the
 triggers of a chunk of events enter every journey at once): one statement
 locks the journeys, one finds the known customers, one each reads their
 history (re-entry) and today's entries (daily limit), one inserts the
-enrollments (``ON CONFLICT DO NOTHING`` on the one-active constraint: an
-entry or merge racing this one refuses the customer, not the batch), and
-one the ledger rows.
+enrollments, one the ledger rows and one the node counts. Before the
+insert the new enrollments take their first steps in memory, as far as
+node types that only read and park go (``steps.start``): a journey that
+begins with a wait needs nothing more from the engine. A merge racing the
+entry with the same customer fails the insert on the one-active
+constraint, and the entry runs again.
 """
 
 import datetime
@@ -35,10 +38,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from engage import json_rows
 from engage.messaging.models import MessageDecision
 from engage.profiles.models import Profile
 
-from . import engine
+from . import engine, steps
 from .inserts import insert_rows
 from .ledger import JourneyLedger
 from .models import Enrollment, Journey
@@ -50,6 +54,16 @@ REENTRY_NEVER = "reentry_never"
 REENTRY_TOO_SOON = "reentry_too_soon"
 DAILY_LIMIT = "daily_limit"
 MANUAL = "manual"
+
+# What a new enrollment holds before its walk, besides the entry's columns.
+UNSET = {
+    "visit": 0,
+    "waiting": False,
+    "waiting_for": "",
+    "wake_event_id": None,
+    "ended_at": None,
+    "end_reason": "",
+}
 
 
 @dataclass
@@ -108,8 +122,8 @@ def enroll_many(
         return _enroll(wanted, events, now)
     except IntegrityError:
         # A customer was erased meanwhile (their row is checked at commit),
-        # or, on SQLite, another writer entered one: once that has
-        # committed, the rules see it.
+        # or another writer (a merge, on SQLite any) entered one: once that
+        # has committed, the rules see it.
         return _enroll(wanted, events, now)
 
 
@@ -122,7 +136,7 @@ def _enroll(wanted: dict[int, list[int]], events: dict, now) -> dict[int, EntryR
         journeys = {
             journey.pk: journey
             for journey in Journey.objects.select_for_update(of=("self",))
-            .select_related("live_version")
+            .select_related("live_version", "workspace")
             .filter(pk__in=list(wanted))
             .order_by("pk")
         }
@@ -136,17 +150,8 @@ def _enroll(wanted: dict[int, list[int]], events: dict, now) -> dict[int, EntryR
         if not live:
             return results
         eligible = _eligible(live, {pk: wanted[pk] for pk in live}, now, results)
-        entered = _insert(live, eligible, events, now)
-        if entered:
-            _ledger(live, entered)
-            engine.kick()
-        for row in entered:
+        for row in _enter(live, eligible, events, now):
             results[row["journey_id"]].rows.append(row)
-        for pk, ids in eligible.items():
-            written = {row["profile_id"] for row in results[pk].rows}
-            for profile_id in ids:
-                if profile_id not in written:
-                    results[pk].refused[profile_id] = ALREADY_ACTIVE
     return results
 
 
@@ -220,9 +225,54 @@ def _daily_limits(live: dict[int, Journey], eligible: dict[int, list[int]], now,
         eligible[pk] = eligible[pk][:room]
 
 
-def _insert(live: dict[int, Journey], eligible: dict, events: dict, now) -> list[dict]:
-    """Insert the enrollments (one statement); returns the columns of those
-    written, a customer another transaction entered meanwhile left out."""
+def _enter(live: dict[int, Journey], eligible: dict, events: dict, now) -> list[dict]:
+    """Walk the new enrollments as far as they go at entry (``steps.start``),
+    then write them as they stand, their ledger rows and the node counts;
+    returns the columns each entered with. A customer another writer
+    entered meanwhile fails the insert, and ``enroll_many`` runs the entry
+    again, which then refuses them."""
+    columns = _columns(live, eligible, events, now)
+    if not columns:
+        return []
+    size = len(columns["profile_id"])
+    # Ids for the walk until the insert gives the real ones: it only reads
+    # and parks, and the ledger rows are renumbered below.
+    enrollments = [
+        json_rows.build(
+            Enrollment,
+            {**UNSET, "id": -1 - i, "state": {}, **{n: values[i] for n, values in columns.items()}},
+            db=None,
+        )
+        for i in range(size)
+    ]
+    versions = {}
+    for journey in live.values():
+        journey.live_version.journey = journey
+        versions[journey.live_version_id] = journey.live_version
+    decisions = _ledger(live, enrollments)
+    run = steps.start(enrollments, versions, now, decisions)
+    written = insert_rows(
+        Enrollment,
+        {
+            name: [getattr(e, name) for e in enrollments]
+            for name in (*columns, *steps.ENROLLMENT_FIELDS)
+        },
+        returning=("id", "journey_id", "profile_id"),
+    )
+    ids = {(journey_id, profile_id): pk for pk, journey_id, profile_id in written}
+    real = {e.pk: ids[(e.journey_id, e.profile_id)] for e in enrollments}
+    decisions.columns["enrollment_id"] = [real[pk] for pk in decisions.columns["enrollment_id"]]
+    run.write()
+    if any(e.ended_at is None and e.next_run_at <= now for e in enrollments):
+        engine.kick()
+    return [
+        {"id": real[-1 - i], **{name: values[i] for name, values in columns.items()}}
+        for i in range(size)
+    ]
+
+
+def _columns(live: dict[int, Journey], eligible: dict, events: dict, now) -> dict[str, list]:
+    """The columns of the new enrollments: at the start node, due now."""
     columns: dict[str, list] = defaultdict(list)
     for pk, ids in eligible.items():
         journey, triggers = live[pk], events[pk]
@@ -236,41 +286,27 @@ def _insert(live: dict[int, Journey], eligible: dict, events: dict, now) -> list
             columns["next_run_at"].append(now)
             columns["trigger_event_id"].append(triggers.get(profile_id))
             columns["entered_at"].append(now)
-    if not columns:
-        return []
-    written = insert_rows(
-        Enrollment, columns, skip_conflicts=True, returning=("id", "journey_id", "profile_id")
-    )
-    ids = {(journey_id, profile_id): pk for pk, journey_id, profile_id in written}
-    entered = []
-    for i, journey_id in enumerate(columns["journey_id"]):
-        key = (journey_id, columns["profile_id"][i])
-        if key in ids:
-            entered.append(
-                {"id": ids[key], **{name: values[i] for name, values in columns.items()}}
-            )
-    return entered
+    return columns
 
 
-def _ledger(live: dict[int, Journey], entered: list[dict]) -> None:
-    """The ``enter`` ledger row of each new enrollment (one statement)."""
+def _ledger(live: dict[int, Journey], enrollments: list[Enrollment]) -> JourneyLedger:
+    """The ``enter`` ledger row of each new enrollment."""
     ledger = JourneyLedger()
-    for row in entered:
-        journey = live[row["journey_id"]]
-        version = journey.live_version
-        event_id = row["trigger_event_id"]
+    for enrollment in enrollments:
+        version = live[enrollment.journey_id].live_version
+        event_id = enrollment.trigger_event_id
         ledger.add(
-            workspace_id=row["workspace_id"],
-            profile_id=row["profile_id"],
-            journey_id=journey.pk,
+            workspace_id=enrollment.workspace_id,
+            profile_id=enrollment.profile_id,
+            journey_id=enrollment.journey_id,
             version_number=version.number,
-            node_id=row["node_id"],
-            enrollment_id=row["id"],
+            node_id=enrollment.node_id,
+            enrollment_id=enrollment.pk,
             action=MessageDecision.ENTER,
             reason=_trigger_kind(version.definition.get("trigger") or {}) if event_id else MANUAL,
             detail=str(event_id or ""),
         )
-    ledger.write()
+    return ledger
 
 
 def _trigger_kind(trigger: dict) -> str:

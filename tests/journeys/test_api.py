@@ -285,6 +285,8 @@ def test_the_ledger_shows_each_step_with_its_journey_and_node(api, workspace):
     assert steps == [
         ("enter", "manual", "journey", journey.pk, 1, "pause"),
         ("wait", "duration", "journey", journey.pk, 1, "pause"),
+        ("wake", "timeout", "journey", journey.pk, 1, "pause"),
+        ("exit", "completed", "journey", journey.pk, 1, "done"),
     ]
     [enrollment] = api("get", f"/api/profiles/{ada.pk}/journeys").json()["results"]
     assert {r["enrollment_id"] for r in rows} == {enrollment["id"]}

@@ -9,17 +9,20 @@ import pytest
 from django.db import close_old_connections, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from engage.journeys import entry
+from engage.journeys import engine, entry
 from engage.journeys.models import Enrollment, Journey
 from engage.messaging.models import MessageDecision
 from engage.profiles.merge import merge_profiles
-from engage.profiles.models import ProfileMerge
+from engage.profiles.models import Profile, ProfileMerge
 from tests.customer_factories import EventFactory, ProfileFactory
 
 from .factories import live_journey
-from .walking import T0, ledger
+from .walking import T0, counts, ledger
 
 pytestmark = pytest.mark.django_db
+
+
+PRO = {"trait": {"key": "plan", "op": "equals", "value": "pro"}}
 
 
 def definition(**entry_rules) -> dict:
@@ -40,7 +43,7 @@ def end(enrollment: Enrollment, at) -> None:
     )
 
 
-def test_customers_enter_at_the_start_due_now_with_the_trigger_event_in_the_ledger(workspace):
+def test_customers_entering_a_journey_that_begins_with_a_wait_are_parked_by_the_entry(workspace):
     ws = workspace.workspace
     journey = live_journey(ws, definition())
     ann, bob = ProfileFactory.create_batch(2, workspace=ws)
@@ -56,12 +59,13 @@ def test_customers_enter_at_the_start_due_now_with_the_trigger_event_in_the_ledg
     assert result.refused == {}
     by_profile = {e.profile_id: e for e in Enrollment.objects.filter(journey=journey)}
     assert set(by_profile) == {ann.pk, bob.pk}
+    assert {e.pk for e in result.entered} == {e.pk for e in by_profile.values()}
     first = by_profile[ann.pk]
     assert (first.node_id, first.next_run_at, first.entered_at, first.waiting, first.visit) == (
         "pause",
+        T0 + dt.timedelta(days=1),
         T0,
-        T0,
-        False,
+        True,
         0,
     )
     assert (first.trigger_event_id, first.version_id, first.origin_profile_id) == (
@@ -69,15 +73,80 @@ def test_customers_enter_at_the_start_due_now_with_the_trigger_event_in_the_ledg
         journey.live_version_id,
         ann.pk,
     )
-    assert ledger(first) == [("enter", "event", "pause")]
-    row = MessageDecision.objects.get(enrollment_id=first.pk)
+    assert ledger(first) == [("enter", "event", "pause"), ("wait", "duration", "pause")]
+    row = MessageDecision.objects.filter(enrollment_id=first.pk).earliest("id")
     assert (row.detail, row.source, row.journey_id, row.journey_version) == (
         str(signed_up.pk),
         "journey",
         journey.pk,
         1,
     )
-    assert ledger(by_profile[bob.pk]) == [("enter", "manual", "pause")]
+    assert ledger(by_profile[bob.pk]) == [
+        ("enter", "manual", "pause"),
+        ("wait", "duration", "pause"),
+    ]
+    assert counts(journey) == {("pause", ""): 2}
+    assert engine.advance(now=T0 + dt.timedelta(hours=23)) == 0  # nothing left for the engine
+
+
+def test_the_walk_at_entry_stops_at_a_step_that_writes_and_leaves_it_to_the_engine(workspace):
+    ws = workspace.workspace
+    journey = live_journey(
+        ws,
+        {
+            "trigger": {"manual": True},
+            "start": "pro?",
+            "nodes": {
+                "pro?": {"type": "branch", "condition": PRO, "next": {"yes": "mark", "no": "done"}},
+                "mark": {"type": "update_traits", "traits": {"vip": True}, "next": "done"},
+                "done": {"type": "exit"},
+            },
+        },
+    )
+    pro = ProfileFactory(workspace=ws, traits={"plan": "pro"})
+    free = ProfileFactory(workspace=ws, traits={"plan": "free"})
+
+    entry.enroll(journey=journey, profile_ids=[pro.pk, free.pk], now=T0)
+
+    walked = Enrollment.objects.get(profile=pro)
+    assert (walked.node_id, walked.visit, walked.next_run_at, walked.ended_at) == (
+        "mark",
+        1,
+        T0,
+        None,
+    )
+    assert ledger(walked) == [("enter", "manual", "pro?"), ("branch", "yes", "pro?")]
+    assert Profile.objects.get(pk=pro.pk).traits == {"plan": "pro"}  # not yet: the engine writes
+    ended = Enrollment.objects.get(profile=free)
+    assert (ended.node_id, ended.ended_at, ended.end_reason) == ("done", T0, "completed")
+    assert ledger(ended)[-1] == ("exit", "completed", "done")
+
+    assert engine.advance(now=T0) == 1
+    assert Profile.objects.get(pk=pro.pk).traits == {"plan": "pro", "vip": True}
+    assert Enrollment.objects.get(profile=pro).end_reason == "completed"
+    assert counts(journey) == {
+        ("pro?", ""): 2,
+        ("pro?", "yes"): 1,
+        ("pro?", "no"): 1,
+        ("mark", ""): 1,
+        ("mark", "next"): 1,
+        ("done", ""): 2,
+    }
+
+
+def test_a_customer_matching_the_exit_condition_ends_at_entry(workspace):
+    ws = workspace.workspace
+    churned = {"trait": {"key": "plan", "op": "equals", "value": "churned"}}
+    journey = live_journey(ws, {**definition(), "exit": {"when": churned}})
+    stays = ProfileFactory(workspace=ws, traits={"plan": "pro"})
+    leaves = ProfileFactory(workspace=ws, traits={"plan": "churned"})
+
+    entry.enroll(journey=journey, profile_ids=[stays.pk, leaves.pk], now=T0)
+
+    assert Enrollment.objects.get(profile=stays).waiting
+    left = Enrollment.objects.get(profile=leaves)
+    assert (left.ended_at, left.end_reason) == (T0, "exited_condition")
+    assert ledger(left) == [("enter", "manual", "pause"), ("exit", "exited_condition", "pause")]
 
 
 def test_only_a_live_journey_takes_customers(workspace):

@@ -12,7 +12,11 @@ a line here (or, outside engage, a plugin's ``engage_node_types`` hook):
   ``batch`` (``engine.StepBatch``: enrollments of one version standing at
   this node, locked by the engine) by calling ``batch.go``, ``batch.wait``
   or ``batch.end`` once for each. Work that reads the database does it for
-  the whole batch at once (one query, not one per customer).
+  the whole batch at once (one query, not one per customer);
+- ``AT_ENTRY`` (optional, false by default): ``run`` only reads and moves
+  enrollments (no send, no write, no call out), so entry may run it for
+  customers entering now, before their rows are written and while their
+  ids are provisional (``steps.start``).
 """
 
 from collections.abc import Iterator, MutableMapping

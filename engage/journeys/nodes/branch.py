@@ -14,6 +14,7 @@ from engage.segments.membership import evaluate
 YES = "yes"
 NO = "no"
 TYPE = "branch"
+AT_ENTRY = True
 
 
 def outcomes(node: dict) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from ..models import Enrollment
 
 TYPE = "exit"
+AT_ENTRY = True
 
 
 def outcomes(node: dict) -> tuple[str, ...]:

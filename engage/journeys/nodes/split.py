@@ -15,6 +15,7 @@ from engage.messaging.models import MessageDecision
 from .. import graph
 
 TYPE = "split"
+AT_ENTRY = True
 PERCENT = 100
 
 

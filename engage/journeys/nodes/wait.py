@@ -3,6 +3,7 @@
 from .. import graph
 
 TYPE = "wait"
+AT_ENTRY = True
 
 
 def outcomes(node: dict) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ from .. import graph
 from ..responses import RESPONSE, responded_since
 
 TYPE = "wait_for"
+AT_ENTRY = True
 MATCHED = "matched"
 TIMEOUT = "timeout"
 SENDING_TYPES = ("send", "ladder")

@@ -21,6 +21,7 @@ from engage.profiles.models import Profile
 from .. import graph
 
 TYPE = "wait_until"
+AT_ENTRY = True
 TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
