@@ -12,7 +12,7 @@ Rules (docs/identity.md explains them for operators):
   the identities the merged profile brought and the traits the survivor took
   from it. Events keep ``origin_profile_id``, the profile they were first
   attributed to, so a split knows which events to hand back.
-- Profiles are locked (``SELECT … FOR UPDATE``, in id order) before anything
+- Profiles are locked (``SELECT … FOR NO KEY UPDATE``, in id order) before anything
   moves, and re-read after locking: if another worker merged one of them in
   the meantime, the canonical profile is locked instead.
 """
