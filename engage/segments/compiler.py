@@ -47,22 +47,35 @@ def member_query(
     """The query selecting the member profile ids of ``rules`` as of ``now``.
 
     With ``profile_ids`` only those profiles are considered (the real-time
-    re-check); the restriction is pushed into the event subqueries too, so
-    they probe the per-profile index instead of scanning a whole window.
+    re-check); see ``member_condition``.
     """
-    dialect = Dialect(connection)
-    compiler = Compiler(dialect, workspace_id=workspace_id, now=now, profile_ids=profile_ids)
-    condition, params = compiler.node(rules)
+    condition = member_condition(rules, workspace_id=workspace_id, now=now, profile_ids=profile_ids)
     sql = (
         f"SELECT p.id FROM {PROFILES} p"  # noqa: S608 - table/column names are constants, values are params
         " WHERE p.workspace_id = %s AND p.merged_into_id IS NULL"
     )
     head = [workspace_id]
     if profile_ids is not None:
-        ids_sql, ids_params = dialect.in_ids("p.id", profile_ids)
+        ids_sql, ids_params = Dialect(connection).in_ids("p.id", profile_ids)
         sql += f" AND {ids_sql}"
         head += ids_params
-    return Query(f"{sql} AND ({condition})", head + params)
+    return Query(f"{sql} AND ({condition.sql})", head + condition.params)
+
+
+def member_condition(
+    rules: dict,
+    *,
+    workspace_id: int,
+    now: datetime.datetime,
+    profile_ids: list[int] | None = None,
+) -> Query:
+    """The condition of ``rules`` on the profile ``p``. With ``profile_ids``
+    (a re-check of those profiles) counts and occurrences are asked per
+    profile instead of for the whole workspace (see ``conditions.event``)."""
+    compiler = Compiler(
+        Dialect(connection), workspace_id=workspace_id, now=now, profile_ids=profile_ids
+    )
+    return Query(*compiler.node(rules))
 
 
 class Compiler:

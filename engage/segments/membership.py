@@ -20,7 +20,7 @@ the same refresh twice writes nothing twice.
 
 import datetime
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -32,7 +32,7 @@ from engage.dialect import Dialect
 from engage.events.recording import CHUNK, EventToRecord, record_events
 from engage.profiles import repoint
 
-from .compiler import member_query
+from .compiler import PROFILES, member_condition, member_query
 from .models import Segment, SegmentMembership, SegmentSize
 
 # A dynamic segment whose rules were saved after its last full refresh: its
@@ -183,29 +183,46 @@ def _require_rules(segment: Segment) -> None:
 def _members(
     segments: list[Segment], profile_ids: list[int], now: datetime.datetime
 ) -> set[tuple[int, int]]:
-    """(segment id, profile id) of every member among ``profile_ids``, each
-    segment's query restricted to them, the queries joined by ``UNION ALL``.
+    """(segment id, profile id) of every member among ``profile_ids``.
 
-    On PostgreSQL the profile ids are one array parameter per use, so it is
-    one statement; on SQLite, a list of parameters each, so the union is cut
-    where it would pass ``MAX_PARAMS``.
+    One statement per workspace reads each profile once and answers every
+    segment's condition as a column of its row. In the select list
+    PostgreSQL keeps each condition a subquery run for that profile (index
+    probes), where in a ``WHERE`` it made them joins, planned for the table
+    sizes its statistics gave: on tables growing faster than they are
+    analyzed, each of the 20 segments read every profile and every order of
+    the workspace (the pipeline benchmark: 60 to 550 ms a round). The ids
+    are cut where the parameters would pass ``MAX_PARAMS`` (SQLite).
     """
-    parts = []
+    by_workspace: dict[int, list[Segment]] = defaultdict(list)
     for segment in segments:
-        query = member_query(
-            segment.rules, workspace_id=segment.workspace_id, now=now, profile_ids=profile_ids
-        )
-        parts.append((f"SELECT {int(segment.pk)}, q.id FROM ({query.sql}) q", query.params))  # noqa: S608 - an id; the member query is parameterized
+        by_workspace[segment.workspace_id].append(segment)
+    dialect = Dialect(connection)
     found: set[tuple[int, int]] = set()
     with connection.cursor() as cursor:
-        while parts:
-            statement, params = [], []
-            while parts and (not statement or len(params) + len(parts[0][1]) <= MAX_PARAMS):
-                sql, part_params = parts.pop(0)
-                statement.append(sql)
-                params += part_params
-            cursor.execute(" UNION ALL ".join(statement), params)
-            found.update((segment_id, profile_id) for segment_id, profile_id in cursor.fetchall())
+        for workspace_id, group in by_workspace.items():
+            columns, params = [], []
+            for segment in group:
+                condition = member_condition(
+                    segment.rules, workspace_id=workspace_id, now=now, profile_ids=profile_ids
+                )
+                # Named, so the statement reads as which segments it re-checks.
+                columns.append(f'({condition.sql}) AS "segment {int(segment.pk)}"')
+                params += condition.params
+            size = max(1, MAX_PARAMS - len(params))
+            for start in range(0, len(profile_ids), size):
+                ids_sql, ids_params = dialect.in_ids("p.id", profile_ids[start : start + size])
+                cursor.execute(
+                    f"SELECT p.id, {', '.join(columns)} FROM {PROFILES} p"  # noqa: S608 - constant table; the conditions are parameterized
+                    f" WHERE p.workspace_id = %s AND p.merged_into_id IS NULL AND {ids_sql}",
+                    [*params, workspace_id, *ids_params],
+                )
+                for profile_id, *matches in cursor.fetchall():
+                    found.update(
+                        (segment.pk, profile_id)
+                        for segment, match in zip(group, matches, strict=True)
+                        if match
+                    )
     return found
 
 

@@ -28,7 +28,7 @@ PRO_BUYERS = {
 def refreshes(queries, segment) -> int:
     """The re-checks of ``segment`` among ``queries`` (each evaluates its
     member query once, among those of the other segments re-checked)."""
-    return sum(q["sql"].count(f"SELECT {segment.pk}, q.id FROM (") for q in queries)
+    return sum(q["sql"].count(f'AS "segment {segment.pk}"') for q in queries)
 
 
 def test_a_batch_setting_a_trait_and_tracking_an_event_rechecks_their_segment_once(
