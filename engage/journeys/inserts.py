@@ -19,14 +19,9 @@ from django.utils import timezone
 from engage.bulk import array_param
 
 
-def insert_rows(
-    model, columns: dict[str, list], *, skip_conflicts: bool = False, returning=("id",)
-) -> list[tuple]:
+def insert_rows(model, columns: dict[str, list], *, returning=("id",)) -> list[tuple]:
     """Insert one row per position of ``columns`` ({attname: values}); returns
-    the ``returning`` attnames of the rows written. ``skip_conflicts``: a row
-    a unique constraint refuses is left out (``ON CONFLICT DO NOTHING``) on
-    PostgreSQL; the caller has already left such rows out on SQLite, where
-    no other writer can add one meanwhile."""
+    the ``returning`` attnames of the rows written."""
     size = len(next(iter(columns.values()), []))
     if not size:
         return []
@@ -65,7 +60,6 @@ def insert_rows(
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(names)}) "
         f"SELECT {', '.join(selected)}{source}"
-        + (" ON CONFLICT DO NOTHING" if skip_conflicts else "")
         + f" RETURNING {', '.join(quote(model._meta.get_field(n).column) for n in returning)}"
     )
     arrays = [*shared, *arrays]

@@ -204,27 +204,32 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
     assert counts(journey)[("done", "")] == 3
 
 
-@pytest.mark.django_db
-def test_a_sweep_that_finds_nothing_due_probes_the_partial_index(workspace):
-    ws = workspace.workspace
-    journey = live_journey(ws, {"start": "pause", "nodes": {}})
+def at_pause(journey, profiles, due, *, entered_at, waiting=False) -> None:
+    """An enrollment at ``pause`` for each of ``profiles``, the n-th due at ``due(n)``."""
     version = JourneyVersion.objects.get(journey=journey)
-    later = timezone.now() + dt.timedelta(days=3)
-    profiles = Profile.objects.bulk_create([Profile(workspace=ws) for _ in range(3000)])
     Enrollment.objects.bulk_create(
         Enrollment(
-            workspace=ws,
+            workspace=journey.workspace,
             journey=journey,
             version=version,
             profile=profile,
             origin_profile_id=profile.pk,
             node_id="pause",
-            waiting=True,
-            next_run_at=later,
-            entered_at=later,
+            waiting=waiting,
+            next_run_at=due(n),
+            entered_at=entered_at,
         )
-        for profile in profiles
+        for n, profile in enumerate(profiles)
     )
+
+
+@pytest.mark.django_db
+def test_a_sweep_that_finds_nothing_due_probes_the_partial_index(workspace):
+    ws = workspace.workspace
+    journey = live_journey(ws, {"start": "pause", "nodes": {}})
+    later = timezone.now() + dt.timedelta(days=3)
+    profiles = Profile.objects.bulk_create([Profile(workspace=ws) for _ in range(3000)])
+    at_pause(journey, profiles, lambda n: later, waiting=True, entered_at=later)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Enrollment._meta.db_table}")
         cursor.execute(f"ANALYZE {Journey._meta.db_table}")
@@ -243,22 +248,9 @@ def test_a_claim_on_a_table_never_analyzed_reads_the_due_index_in_order(workspac
     ws = workspace.workspace
     now = timezone.now()
     profiles = Profile.objects.bulk_create([Profile(workspace=ws) for _ in range(2000)])
-    for n in range(5):
-        journey = live_journey(ws, {"start": "pause", "nodes": {}}, name=f"journey {n}")
-        version = JourneyVersion.objects.get(journey=journey)
-        Enrollment.objects.bulk_create(
-            Enrollment(
-                workspace=ws,
-                journey=journey,
-                version=version,
-                profile=profile,
-                origin_profile_id=profile.pk,
-                node_id="pause",
-                next_run_at=now - dt.timedelta(seconds=n % 7),
-                entered_at=now,
-            )
-            for n, profile in enumerate(profiles)
-        )
+    for k in range(5):
+        journey = live_journey(ws, {"start": "pause", "nodes": {}}, name=f"journey {k}")
+        at_pause(journey, profiles, lambda n: now - dt.timedelta(seconds=n % 7), entered_at=now)
     plans = []
 
     def explain(execute, sql, params, many, context):
