@@ -30,6 +30,7 @@ constraint, and the entry runs again.
 """
 
 import datetime
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -54,6 +55,8 @@ REENTRY_NEVER = "reentry_never"
 REENTRY_TOO_SOON = "reentry_too_soon"
 DAILY_LIMIT = "daily_limit"
 MANUAL = "manual"
+
+logger = logging.getLogger(__name__)
 
 # What a new enrollment holds before its walk, besides the entry's columns.
 UNSET = {
@@ -235,22 +238,22 @@ def _enter(live: dict[int, Journey], eligible: dict, events: dict, now) -> list[
     if not columns:
         return []
     size = len(columns["profile_id"])
-    # Ids for the walk until the insert gives the real ones: it only reads
-    # and parks, and the ledger rows are renumbered below.
-    enrollments = [
-        json_rows.build(
-            Enrollment,
-            {**UNSET, "id": -1 - i, "state": {}, **{n: values[i] for n, values in columns.items()}},
-            db=None,
-        )
-        for i in range(size)
-    ]
     versions = {}
     for journey in live.values():
         journey.live_version.journey = journey
         versions[journey.live_version_id] = journey.live_version
+    enrollments = _new(columns)
     decisions = _ledger(live, enrollments)
-    run = steps.start(enrollments, versions, now, decisions)
+    try:
+        with transaction.atomic():  # a node that fails takes back only its reads
+            run = steps.start(enrollments, versions, now, decisions)
+    except Exception:
+        # Entering matters more than the first steps: the engine runs
+        # them (and reports the node again if it fails there too).
+        logger.exception("the first steps of %s entries failed; the engine runs them", size)
+        enrollments = _new(columns)
+        decisions = _ledger(live, enrollments)
+        run = steps.start([], versions, now, decisions)
     written = insert_rows(
         Enrollment,
         {
@@ -268,6 +271,20 @@ def _enter(live: dict[int, Journey], eligible: dict, events: dict, now) -> list[
     return [
         {"id": real[-1 - i], **{name: values[i] for name, values in columns.items()}}
         for i in range(size)
+    ]
+
+
+def _new(columns: dict[str, list]) -> list[Enrollment]:
+    """The enrollments of ``columns``, with ids for the walk until the insert
+    gives the real ones (it only reads and parks; the ledger rows are
+    renumbered)."""
+    return [
+        json_rows.build(
+            Enrollment,
+            {**UNSET, "id": -1 - i, "state": {}, **{n: values[i] for n, values in columns.items()}},
+            db=None,
+        )
+        for i in range(len(columns["profile_id"]))
     ]
 
 

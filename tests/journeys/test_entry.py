@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from engage.journeys import engine, entry
 from engage.journeys.models import Enrollment, Journey
+from engage.journeys.nodes import wait
 from engage.messaging.models import MessageDecision
 from engage.profiles.merge import merge_profiles
 from engage.profiles.models import Profile, ProfileMerge
@@ -132,6 +133,30 @@ def test_the_walk_at_entry_stops_at_a_step_that_writes_and_leaves_it_to_the_engi
         ("mark", "next"): 1,
         ("done", ""): 2,
     }
+
+
+def test_customers_still_enter_when_a_first_step_fails_and_the_engine_runs_it(
+    workspace, monkeypatch, caplog
+):
+    ws = workspace.workspace
+    journey = live_journey(ws, definition())
+    ann = ProfileFactory(workspace=ws)
+
+    def broken(batch):
+        raise RuntimeError("a node type's bug")
+
+    monkeypatch.setattr(wait, "run", broken)
+    result = entry.enroll(journey=journey, profile_ids=[ann.pk], now=T0)
+
+    enrollment = Enrollment.objects.get(profile=ann)
+    assert [e.pk for e in result.entered] == [enrollment.pk]
+    assert (enrollment.node_id, enrollment.next_run_at, enrollment.waiting) == ("pause", T0, False)
+    assert ledger(enrollment) == [("enter", "manual", "pause")]
+    assert "the first steps of 1 entries failed" in caplog.text
+    monkeypatch.undo()
+    assert engine.advance(now=T0) == 1
+    assert ledger(enrollment)[-1] == ("wait", "duration", "pause")
+    assert counts(journey) == {("pause", ""): 1}
 
 
 def test_a_customer_matching_the_exit_condition_ends_at_entry(workspace):
