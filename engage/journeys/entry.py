@@ -313,12 +313,9 @@ def _ledger(live: dict[int, Journey], enrollments: list[Enrollment]) -> JourneyL
         version = live[enrollment.journey_id].live_version
         event_id = enrollment.trigger_event_id
         ledger.add(
-            workspace_id=enrollment.workspace_id,
-            profile_id=enrollment.profile_id,
-            journey_id=enrollment.journey_id,
+            enrollment,
             version_number=version.number,
             node_id=enrollment.node_id,
-            enrollment_id=enrollment.pk,
             action=MessageDecision.ENTER,
             reason=_trigger_kind(version.definition.get("trigger") or {}) if event_id else MANUAL,
             detail=str(event_id or ""),

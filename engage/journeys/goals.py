@@ -91,12 +91,9 @@ def _end(ends: dict[int, tuple[str, Seen]], now) -> tuple[set[int], set[int]]:
             reason, seen = ends[enrollment.pk]
             by_reason[reason].append(enrollment.pk)
             ledger.add(
-                workspace_id=enrollment.workspace_id,
-                profile_id=enrollment.profile_id,
-                journey_id=enrollment.journey_id,
+                enrollment,
                 version_number=enrollment.version_number,
                 node_id=enrollment.node_id,
-                enrollment_id=enrollment.pk,
                 action=MessageDecision.EXIT,
                 reason=reason,
                 detail=str(seen.id),

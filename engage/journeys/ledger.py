@@ -20,13 +20,10 @@ class JourneyLedger:
 
     def add(
         self,
+        enrollment,
         *,
-        workspace_id: int,
-        profile_id: int,
-        journey_id: int,
         version_number: int,
         node_id: str,
-        enrollment_id: int,
         action: str,
         reason: str,
         detail: str = "",
@@ -34,10 +31,11 @@ class JourneyLedger:
         message_id: int | None = None,
         until: datetime | None = None,
     ) -> None:
+        """A row about ``enrollment`` (its workspace, customer, journey and id)."""
         columns = self.columns
-        columns["workspace_id"].append(workspace_id)
-        columns["profile_id"].append(profile_id)
-        columns["origin_profile_id"].append(profile_id)
+        columns["workspace_id"].append(enrollment.workspace_id)
+        columns["profile_id"].append(enrollment.profile_id)
+        columns["origin_profile_id"].append(enrollment.profile_id)
         columns["action"].append(action)
         columns["reason"].append(reason)
         columns["detail"].append(detail)
@@ -45,10 +43,10 @@ class JourneyLedger:
         columns["message_id"].append(message_id)
         columns["until"].append(until)
         columns["source"].append(Message.JOURNEY)
-        columns["journey_id"].append(journey_id)
+        columns["journey_id"].append(enrollment.journey_id)
         columns["journey_version"].append(version_number)
         columns["journey_node_id"].append(node_id)
-        columns["enrollment_id"].append(enrollment_id)
+        columns["enrollment_id"].append(enrollment.pk)
 
     def write(self) -> None:
         insert_rows(MessageDecision, self.columns)

@@ -212,12 +212,9 @@ class _Run:
         until: datetime | None = None,
     ) -> None:
         self.decisions.add(
-            workspace_id=enrollment.workspace_id,
-            profile_id=enrollment.profile_id,
-            journey_id=enrollment.journey_id,
+            enrollment,
             version_number=version.number,
             node_id=node_id,
-            enrollment_id=enrollment.pk,
             action=action,
             reason=reason,
             detail=detail,
