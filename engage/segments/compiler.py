@@ -37,56 +37,39 @@ class Query:
     params: list
 
 
-def member_query(
-    rules: dict,
-    *,
-    workspace_id: int,
-    now: datetime.datetime,
-    profile_ids: list[int] | None = None,
-) -> Query:
-    """The query selecting the member profile ids of ``rules`` as of ``now``.
-
-    With ``profile_ids`` only those profiles are considered (the real-time
-    re-check); see ``member_condition``.
-    """
-    condition = member_condition(rules, workspace_id=workspace_id, now=now, profile_ids=profile_ids)
+def member_query(rules: dict, *, workspace_id: int, now: datetime.datetime) -> Query:
+    """The query selecting the member profile ids of ``rules`` as of ``now``
+    (for a few given profiles, ``membership.matching`` asks instead)."""
+    condition = member_condition(rules, workspace_id=workspace_id, now=now)
     sql = (
         f"SELECT p.id FROM {PROFILES} p"  # noqa: S608 - table/column names are constants, values are params
         " WHERE p.workspace_id = %s AND p.merged_into_id IS NULL"
+        f" AND ({condition.sql})"
     )
-    head = [workspace_id]
-    if profile_ids is not None:
-        ids_sql, ids_params = Dialect(connection).in_ids("p.id", profile_ids)
-        sql += f" AND {ids_sql}"
-        head += ids_params
-    return Query(f"{sql} AND ({condition.sql})", head + condition.params)
+    return Query(sql, [workspace_id, *condition.params])
 
 
 def member_condition(
-    rules: dict,
-    *,
-    workspace_id: int,
-    now: datetime.datetime,
-    profile_ids: list[int] | None = None,
+    rules: dict, *, workspace_id: int, now: datetime.datetime, per_profile: bool = False
 ) -> Query:
-    """The condition of ``rules`` on the profile ``p``. With ``profile_ids``
-    (a re-check of those profiles) counts and occurrences are asked per
-    profile instead of for the whole workspace (see ``conditions.event``)."""
+    """The condition of ``rules`` on the profile ``p``. ``per_profile`` (a
+    re-check of a few given profiles) asks counts and occurrences of each
+    profile instead of the whole workspace (see ``conditions.event``)."""
     compiler = Compiler(
-        Dialect(connection), workspace_id=workspace_id, now=now, profile_ids=profile_ids
+        Dialect(connection), workspace_id=workspace_id, now=now, per_profile=per_profile
     )
     return Query(*compiler.node(rules))
 
 
 class Compiler:
     """Walks the groups; each leaf is compiled by its module in ``conditions``,
-    which reads ``d``, ``workspace_id``, ``now`` and ``profile_ids`` here."""
+    which reads ``d``, ``workspace_id``, ``now`` and ``per_profile`` here."""
 
-    def __init__(self, dialect, *, workspace_id, now, profile_ids):
+    def __init__(self, dialect, *, workspace_id, now, per_profile):
         self.d = dialect
         self.workspace_id = workspace_id
         self.now = now
-        self.profile_ids = profile_ids
+        self.per_profile = per_profile
 
     def node(self, node: dict) -> tuple[str, list]:
         kind = schema.node_kind(node)

@@ -65,11 +65,62 @@ def evaluate(
     now: datetime.datetime,
     profile_ids: list[int] | None = None,
 ) -> set[int]:
-    """The ids of the profiles matching ``rules`` as of ``now``."""
-    query = member_query(rules, workspace_id=workspace_id, now=now, profile_ids=profile_ids)
+    """The ids of the profiles matching ``rules`` as of ``now`` (among
+    ``profile_ids``, when given: see ``matching``)."""
+    if profile_ids is not None:
+        found = matching(
+            {"rules": rules}, workspace_id=workspace_id, now=now, profile_ids=profile_ids
+        )
+        return {profile_id for _, profile_id in found}
+    query = member_query(rules, workspace_id=workspace_id, now=now)
     with connection.cursor() as cursor:
         cursor.execute(query.sql, query.params)
         return {row[0] for row in cursor.fetchall()}
+
+
+def matching(
+    conditions: dict[str, dict],
+    *,
+    workspace_id: int,
+    now: datetime.datetime,
+    profile_ids: list[int],
+) -> set[tuple[str, int]]:
+    """(name, profile id) for each rule tree of ``conditions`` ({name: rules})
+    that a profile among ``profile_ids`` matches as of ``now``.
+
+    One statement reads each profile once and answers every rule tree as a
+    column of its row, named by its name. In the select list PostgreSQL
+    keeps each condition a subquery run for that profile (index probes),
+    where in a ``WHERE`` it made them joins, planned for the table sizes its
+    statistics gave: on tables growing faster than they are analyzed, each
+    of 20 segments re-checked read every profile and every order of the
+    workspace (the pipeline benchmark: 60 to 550 ms a round). The ids are
+    cut where the parameters would pass ``MAX_PARAMS`` (SQLite).
+    """
+    names = list(conditions)
+    columns, params = [], []
+    for name in names:
+        condition = member_condition(
+            conditions[name], workspace_id=workspace_id, now=now, per_profile=True
+        )
+        columns.append(f"({condition.sql}) AS {connection.ops.quote_name(name)}")
+        params += condition.params
+    dialect = Dialect(connection)
+    found: set[tuple[str, int]] = set()
+    size = max(1, MAX_PARAMS - len(params))
+    with connection.cursor() as cursor:
+        for start in range(0, len(profile_ids), size):
+            ids_sql, ids_params = dialect.in_ids("p.id", profile_ids[start : start + size])
+            cursor.execute(
+                f"SELECT p.id, {', '.join(columns)} FROM {PROFILES} p"  # noqa: S608 - constant table; the conditions are parameterized
+                f" WHERE p.workspace_id = %s AND p.merged_into_id IS NULL AND {ids_sql}",
+                [*params, workspace_id, *ids_params],
+            )
+            for profile_id, *matches in cursor.fetchall():
+                found.update(
+                    (name, profile_id) for name, match in zip(names, matches, strict=True) if match
+                )
+    return found
 
 
 def refresh(
@@ -183,46 +234,17 @@ def _require_rules(segment: Segment) -> None:
 def _members(
     segments: list[Segment], profile_ids: list[int], now: datetime.datetime
 ) -> set[tuple[int, int]]:
-    """(segment id, profile id) of every member among ``profile_ids``.
-
-    One statement per workspace reads each profile once and answers every
-    segment's condition as a column of its row. In the select list
-    PostgreSQL keeps each condition a subquery run for that profile (index
-    probes), where in a ``WHERE`` it made them joins, planned for the table
-    sizes its statistics gave: on tables growing faster than they are
-    analyzed, each of the 20 segments read every profile and every order of
-    the workspace (the pipeline benchmark: 60 to 550 ms a round). The ids
-    are cut where the parameters would pass ``MAX_PARAMS`` (SQLite).
-    """
-    by_workspace: dict[int, list[Segment]] = defaultdict(list)
+    """(segment id, profile id) of every member among ``profile_ids``: one
+    ``matching`` statement per workspace, each segment's column named after
+    it, so the statement reads as which segments it re-checks."""
+    by_workspace: dict[int, dict[str, Segment]] = defaultdict(dict)
     for segment in segments:
-        by_workspace[segment.workspace_id].append(segment)
-    dialect = Dialect(connection)
+        by_workspace[segment.workspace_id][f"segment {int(segment.pk)}"] = segment
     found: set[tuple[int, int]] = set()
-    with connection.cursor() as cursor:
-        for workspace_id, group in by_workspace.items():
-            columns, params = [], []
-            for segment in group:
-                condition = member_condition(
-                    segment.rules, workspace_id=workspace_id, now=now, profile_ids=profile_ids
-                )
-                # Named, so the statement reads as which segments it re-checks.
-                columns.append(f'({condition.sql}) AS "segment {int(segment.pk)}"')
-                params += condition.params
-            size = max(1, MAX_PARAMS - len(params))
-            for start in range(0, len(profile_ids), size):
-                ids_sql, ids_params = dialect.in_ids("p.id", profile_ids[start : start + size])
-                cursor.execute(
-                    f"SELECT p.id, {', '.join(columns)} FROM {PROFILES} p"  # noqa: S608 - constant table; the conditions are parameterized
-                    f" WHERE p.workspace_id = %s AND p.merged_into_id IS NULL AND {ids_sql}",
-                    [*params, workspace_id, *ids_params],
-                )
-                for profile_id, *matches in cursor.fetchall():
-                    found.update(
-                        (segment.pk, profile_id)
-                        for segment, match in zip(group, matches, strict=True)
-                        if match
-                    )
+    for workspace_id, named in by_workspace.items():
+        conditions = {name: segment.rules for name, segment in named.items()}
+        rows = matching(conditions, workspace_id=workspace_id, now=now, profile_ids=profile_ids)
+        found.update((named[name].pk, profile_id) for name, profile_id in rows)
     return found
 
 

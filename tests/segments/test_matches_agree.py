@@ -169,7 +169,7 @@ def lookalikes(v) -> list:
 def sql_verdicts(conn, props: dict, flts: list[dict]) -> list[bool]:
     """Each filter's verdict on ``props``, from the SQL segments compile."""
     dialect = Dialect(conn)
-    compiler = Compiler(dialect, workspace_id=1, now=NOW, profile_ids=None)
+    compiler = Compiler(dialect, workspace_id=1, now=NOW, per_profile=False)
     tests, params = [], []
     for flt in flts:
         sql, ps = value.to_sql(compiler, "e.properties", flt["property"], flt["op"], flt["value"])

@@ -8,7 +8,7 @@ plus a line here:
   (``validation.Checker``), each naming the path of the bad field;
 - ``to_sql(compiler, body)``: a two-valued SQL condition on profile ``p`` and
   its parameters, built with ``compiler.d`` (the SQL dialect), ``now``,
-  ``workspace_id`` and ``profile_ids`` (``compiler.Compiler``);
+  ``workspace_id`` and ``per_profile`` (``compiler.Compiler``);
 - ``describe(body, segment_names)``: the plain-language phrase;
 - ``dependencies(body)``: what can change its answer (``schema.Dependencies``).
 

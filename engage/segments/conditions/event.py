@@ -136,7 +136,7 @@ def _exists(where: list[str], params: list) -> tuple[str, list]:
 
 
 def _grouped(compiler, where, params, having, having_params, membership) -> tuple[str, list]:
-    if compiler.profile_ids is not None:
+    if compiler.per_profile:
         # A re-check of a few hundred profiles: one probe of the per-profile
         # index each. As a semi-join PostgreSQL could re-run the whole
         # grouped subquery for every profile when it underestimated them
