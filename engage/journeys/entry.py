@@ -12,14 +12,16 @@ opened it:
 - at most ``daily_limit`` entries per journey per (UTC) day, first come
   first in.
 
-The journeys' rows are locked while the rules are checked and the rows
-written, so two entries at once (two workers' events, an event and an
-operator) see each other's customers and counts, and a pause or stop
-(which lock the same row) never interleaves with an entry.
+Entries hold their journeys and customers while the rules are checked and
+the rows written (``locks``): a pause, stop or publish never
+interleaves with an entry, and two entries at once (two workers' events, an
+event and an operator) see each other's customers, and each other's counts
+where a journey has a daily limit. Entries of different customers into the
+same journeys go on side by side.
 
 It is set-based whatever the number of customers and journeys (the
-triggers of a chunk of events enter every journey at once): one statement
-locks the journeys, one finds the known customers, one each reads their
+triggers of a chunk of events enter every journey at once): two statements
+lock the journeys and customers, one finds the known customers, one each reads their
 history (re-entry) and today's entries (daily limit), one inserts the
 enrollments, one the ledger rows and one the node counts. Before the
 insert the new enrollments take their first steps in memory, as far as
@@ -46,6 +48,7 @@ from engage.profiles.models import Profile
 from . import engine, steps
 from .inserts import insert_rows
 from .ledger import JourneyLedger
+from .locks import hold_entries, share_journeys
 from .models import Enrollment, Journey
 
 NOT_LIVE = "not_live"
@@ -136,10 +139,10 @@ def _enroll(wanted: dict[int, list[int]], events: dict, now) -> dict[int, EntryR
     if not wanted:
         return results
     with transaction.atomic():
+        share_journeys(wanted)
         journeys = {
             journey.pk: journey
-            for journey in Journey.objects.select_for_update(of=("self",))
-            .select_related("live_version", "workspace")
+            for journey in Journey.objects.select_related("live_version", "workspace")
             .filter(pk__in=list(wanted))
             .order_by("pk")
         }
@@ -152,6 +155,10 @@ def _enroll(wanted: dict[int, list[int]], events: dict, now) -> dict[int, EntryR
                 live[pk] = journey
         if not live:
             return results
+        hold_entries(
+            limited=[pk for pk, journey in live.items() if _daily_limit(journey) is not None],
+            profile_ids={profile_id for pk in live for profile_id in wanted[pk]},
+        )
         eligible = _eligible(live, {pk: wanted[pk] for pk in live}, now, results)
         for row in _enter(live, eligible, events, now):
             results[row["journey_id"]].rows.append(row)
@@ -204,9 +211,7 @@ def _daily_limits(live: dict[int, Journey], eligible: dict[int, list[int]], now,
     limits = {
         pk: limit
         for pk, journey in live.items()
-        if eligible[pk]
-        and (limit := (journey.live_version.definition.get("entry") or {}).get("daily_limit"))
-        is not None
+        if eligible[pk] and (limit := _daily_limit(journey)) is not None
     }
     if not limits:
         return
@@ -226,6 +231,10 @@ def _daily_limits(live: dict[int, Journey], eligible: dict[int, list[int]], now,
         for profile_id in eligible[pk][room:]:
             results[pk].refused[profile_id] = DAILY_LIMIT
         eligible[pk] = eligible[pk][:room]
+
+
+def _daily_limit(journey: Journey) -> int | None:
+    return (journey.live_version.definition.get("entry") or {}).get("daily_limit")
 
 
 def _enter(live: dict[int, Journey], eligible: dict, events: dict, now) -> list[dict]:

@@ -15,12 +15,22 @@ those whose customer is busy), a goal before it locks any enrollment
 The references themselves (a ledger row's, a message's) are checked at
 commit with ``FOR KEY SHARE``, which processing's lock lets through: writers
 that only refer to a customer never wait for processing, nor it for them.
+
+Entries into the same journeys do not wait for each other either
+(``share_journeys``, ``hold_entries``): they share-lock the journeys' rows, which a pause, a
+stop or a publish (``FOR UPDATE``) excludes, and serialize only where the
+rules need it: per customer, so that two entries of one customer cannot both
+pass the re-entry rules, and per journey only for a ``daily_limit``, whose
+count would otherwise be read by both. They lock in that order (journeys,
+limits in id order, customers in key order), so entries cannot deadlock.
 """
 
 from django.db import connection
 
 from engage.bulk import int_array
 from engage.profiles.models import Profile
+
+from .models import Journey
 
 
 def hold_customers(profile_ids, *, skip_locked: bool) -> set[int]:
@@ -38,3 +48,39 @@ def hold_customers(profile_ids, *, skip_locked: bool) -> set[int]:
             [int_array(ids)],
         )
         return {row[0] for row in cursor.fetchall()}
+
+
+# Namespaces of the two-key advisory locks entries take (scoring uses 0x5C0E).
+ENTRY_CUSTOMER_KEY = 0x3E7C
+ENTRY_DAILY_LIMIT_KEY = 0x3E7D
+
+
+def share_journeys(journey_ids) -> None:
+    """Share-lock the journeys' rows until the transaction ends (first of
+    the entry's locks). SQLite has one writer: nothing to take."""
+    if connection.vendor != "postgresql":
+        return
+    table = connection.ops.quote_name(Journey._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR SHARE",  # noqa: S608 - the model's table
+            [int_array(sorted(journey_ids))],
+        )
+
+
+def hold_entries(*, limited, profile_ids) -> None:
+    """Take the daily-limit lock of the ``limited`` journeys, then each
+    customer's entry lock, until the transaction ends."""
+    if connection.vendor != "postgresql":
+        return
+    # Advisory keys are 32-bit: customers 2**31 ids apart share one, which
+    # only makes their entries take turns.
+    customers = {profile_id % 2**31 for profile_id in profile_ids}
+    with connection.cursor() as cursor:
+        for key, ids in ((ENTRY_DAILY_LIMIT_KEY, limited), (ENTRY_CUSTOMER_KEY, customers)):
+            if ids:
+                cursor.execute(
+                    "SELECT count(pg_advisory_xact_lock(%s, k)) FROM "
+                    "(SELECT unnest(%s::int[]) AS k ORDER BY 1) AS keys",
+                    [key, int_array(sorted(ids))],
+                )
