@@ -89,11 +89,15 @@ class Enrollment(FollowsCustomer):
     ]
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="enrollments")
+    # Both lead an index of Meta's: a single-column one more would only be
+    # one more to write for every entry.
+    journey = models.ForeignKey(
+        Journey, on_delete=models.CASCADE, related_name="enrollments", db_index=False
+    )
     version = models.ForeignKey(
         JourneyVersion, on_delete=models.PROTECT, related_name="enrollments"
     )
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+", db_index=False)
     node_id = models.CharField(max_length=64)
     visit = models.PositiveIntegerField(default=0)
     waiting = models.BooleanField(default=False)
@@ -134,7 +138,10 @@ class NodeCount(models.Model):
     """How many enrollments arrived at a node (``edge`` empty) or left it by
     each edge; added to once per engine batch, read by the counts API."""
 
-    version = models.ForeignKey(JourneyVersion, on_delete=models.CASCADE, related_name="counts")
+    # Leads the unique constraint's index.
+    version = models.ForeignKey(
+        JourneyVersion, on_delete=models.CASCADE, related_name="counts", db_index=False
+    )
     node_id = models.CharField(max_length=64)
     edge = models.CharField(max_length=64, blank=True)
     count = models.BigIntegerField(default=0)

@@ -319,7 +319,8 @@ class MessageDecision(FollowsCustomer):
     SOURCES = [(MESSAGE, "message"), (Message.JOURNEY, "journey"), (Message.BROADCAST, "broadcast")]
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
+    # Leads ``decision_per_profile``.
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+", db_index=False)
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions"
     )

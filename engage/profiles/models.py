@@ -17,7 +17,10 @@ class Profile(models.Model):
         "locale",
     )
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="profiles")
+    # Leads ``profile_ws_last_seen``.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="profiles", db_index=False
+    )
     traits = models.JSONField(default=dict, blank=True)
     # {trait: ISO-8601 event time of the value held}: the latest update wins,
     # also across merges and for events that arrive late.
