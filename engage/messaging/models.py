@@ -321,8 +321,15 @@ class MessageDecision(FollowsCustomer):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
     # Leads ``decision_per_profile``.
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Indexed where set (``decision_per_message``): a journey's rows, most
+    # of the ledger, name no message.
     message = models.ForeignKey(
-        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions"
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="decisions",
+        db_index=False,
     )
     channel = models.CharField(max_length=64)
     action = models.CharField(max_length=8, choices=ACTIONS)
@@ -338,7 +345,14 @@ class MessageDecision(FollowsCustomer):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["profile", "-created_at"], name="decision_per_profile")]
+        indexes = [
+            models.Index(fields=["profile", "-created_at"], name="decision_per_profile"),
+            models.Index(
+                fields=["message"],
+                condition=models.Q(message__isnull=False),
+                name="decision_per_message",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.channel}: {self.reason}"
