@@ -316,7 +316,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rates",
         type=lambda text: [int(r) for r in text.split(",")],
-        default=[500, 1000, 2000, 3000, 4000, 5000, 6000],
+        default=[500, 1000, 2000, 3000, 3500, 4000, 5000, 6000],
         help="events/s offered, in turn, comma-separated",
     )
     p.add_argument("--seconds", type=float, default=60.0, help="seconds per rate")
