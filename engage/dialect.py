@@ -17,6 +17,8 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import BooleanField, F, Func, Q
+from django.db.models.expressions import RawSQL
 
 from engage.bulk import int_array
 
@@ -211,3 +213,20 @@ class Dialect:
         return (
             f"jsonb_object_agg({key}, {value})" if self.pg else f"json_group_object({key}, {value})"
         )
+
+
+def among(field: str, ids) -> Q | Func:
+    """An ORM filter: ``field`` is one of ``ids``. As ``__in``, but on
+    PostgreSQL the ids go as one array parameter: ``IN`` takes one
+    parameter per id, which psycopg converts in several milliseconds for
+    500."""
+    if connection.vendor != "postgresql":
+        return Q(**{f"{field}__in": ids})
+    # ``field = ANY(%s)``, spelled out: a lookup would parenthesize ANY(…).
+    return Func(
+        F(field),
+        RawSQL("%s::bigint[]", (int_array(ids),)),
+        template="%(expressions)s)",
+        arg_joiner=" = ANY(",
+        output_field=BooleanField(),
+    )

@@ -42,6 +42,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from engage import json_rows
+from engage.dialect import among
 from engage.messaging.models import MessageDecision
 from engage.profiles.models import Profile
 
@@ -170,13 +171,13 @@ def _eligible(live: dict[int, Journey], wanted: dict[int, list[int]], now, resul
     go to their journey's ``refused`` with the reason (three queries)."""
     everyone = {profile_id for ids in wanted.values() for profile_id in ids}
     known = dict(
-        Profile.objects.filter(pk__in=everyone, merged_into__isnull=True).values_list(
+        Profile.objects.filter(among("id", everyone), merged_into__isnull=True).values_list(
             "pk", "workspace_id"
         )
     )
     history = {
         (row["journey_id"], row["profile_id"]): row
-        for row in Enrollment.objects.filter(journey_id__in=list(live), profile_id__in=list(known))
+        for row in Enrollment.objects.filter(among("profile_id", known), journey_id__in=list(live))
         .values("journey_id", "profile_id")
         .annotate(last=Max("entered_at"), active=Count("pk", filter=Q(ended_at__isnull=True)))
     }

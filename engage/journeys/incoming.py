@@ -20,12 +20,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from django.db import connection
-from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from engage.bulk import int_array
+from engage.dialect import among
 from engage.events.models import Event
 from engage.events.signals import RecordedEvent
 from engage.segments.membership import ENTERED, EXITED
@@ -74,7 +72,7 @@ class Chunk:
 def load(recorded: list[RecordedEvent]) -> Chunk | None:
     """The chunk as journeys see it, or None when no journey listens to any of it."""
     responses = frozenset(response_names())
-    customers = _among({e.profile_id for e in recorded})
+    customers = among("profile_id", {e.profile_id for e in recorded})
     chunk_names = {e.name for e in recorded}
     waited_for = [*chunk_names, *([RESPONSE] if chunk_names & responses else [])]
     # Only a live or paused journey has active enrollments (stopping one ends them).
@@ -112,22 +110,6 @@ def load(recorded: list[RecordedEvent]) -> Chunk | None:
         if e.id in properties
     ]
     return Chunk(timezone.now(), journeys, enrollments, events, responses)
-
-
-def _among(profile_ids: set[int]) -> Q | Func:
-    """The rows of these customers, their ids one parameter on PostgreSQL
-    (``IN`` takes one parameter per id, several milliseconds for 500)."""
-    if connection.vendor != "postgresql":
-        return Q(profile_id__in=profile_ids)
-    ids = RawSQL("%s::bigint[]", (int_array(profile_ids),))
-    # ``profile_id = ANY(%s)``, spelled out: a lookup would parenthesize ANY(…).
-    return Func(
-        F("profile_id"),
-        ids,
-        template="%(expressions)s)",
-        arg_joiner=" = ANY(",
-        output_field=BooleanField(),
-    )
 
 
 def _ending():
