@@ -13,21 +13,22 @@ opened it:
   first in.
 
 Entries hold their journeys and customers while the rules are checked and
-the rows written (``locks``): a pause, stop or publish never
-interleaves with an entry, and two entries at once (two workers' events, an
-event and an operator) see each other's customers, and each other's counts
-where a journey has a daily limit. Entries of different customers into the
-same journeys go on side by side.
+the rows written (``locks``): a pause, stop or publish never interleaves
+with an entry, and two entries at once (two workers' events, an event and
+an operator) see each other's customers, and each other's counts where a
+journey has a daily limit. Entries of different customers into the same
+journeys go on side by side.
 
 It is set-based whatever the number of customers and journeys (the
 triggers of a chunk of events enter every journey at once): two statements
-lock the journeys and customers, one finds the known customers, one each reads their
-history (re-entry) and today's entries (daily limit), one inserts the
-enrollments, one the ledger rows and one the node counts. Before the
-insert the new enrollments take their first steps in memory, as far as
-node types that only read and park go (``steps.start``): a journey that
-begins with a wait needs nothing more from the engine. A merge racing the
-entry with the same customer fails the insert on the one-active
+lock the journeys and customers, one finds the known customers, one each
+reads their history (re-entry) and today's entries (daily limit), one
+inserts the enrollments, one the ledger rows and one the node counts
+(after checking the references the entry wrote: ``steps._add_counts``).
+Before the insert the new enrollments take their first steps in memory, as
+far as node types that only read and park go (``steps.start``): a journey
+that begins with a wait needs nothing more from the engine. A merge racing
+the entry with the same customer fails the insert on the one-active
 constraint, and the entry runs again.
 """
 

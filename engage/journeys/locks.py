@@ -17,12 +17,13 @@ commit with ``FOR KEY SHARE``, which processing's lock lets through: writers
 that only refer to a customer never wait for processing, nor it for them.
 
 Entries into the same journeys do not wait for each other either
-(``share_journeys``, ``hold_entries``): they share-lock the journeys' rows, which a pause, a
-stop or a publish (``FOR UPDATE``) excludes, and serialize only where the
-rules need it: per customer, so that two entries of one customer cannot both
-pass the re-entry rules, and per journey only for a ``daily_limit``, whose
-count would otherwise be read by both. They lock in that order (journeys,
-limits in id order, customers in key order), so entries cannot deadlock.
+(``share_journeys``, ``hold_entries``): they share-lock the journeys' rows,
+which a pause, a stop or a publish (``FOR UPDATE``) excludes, and take
+turns only where the rules need it: per customer, so that two entries of
+one customer cannot both pass the re-entry rules, and per journey only for
+a ``daily_limit``, whose count would otherwise be read by both. They lock
+in that order (journeys, limits in id order, customers in key order), so
+entries cannot deadlock.
 """
 
 from django.db import connection
