@@ -17,7 +17,8 @@ the rows written (``locks``): a pause, stop or publish never interleaves
 with an entry, and two entries at once (two workers' events, an event and
 an operator) see each other's customers, and each other's counts where a
 journey has a daily limit. Entries of different customers into the same
-journeys go on side by side.
+journeys go on side by side; one of hundreds of customers (a broadcast's
+slice) holds its journeys alone.
 
 It is set-based whatever the number of customers and journeys (the
 triggers of a chunk of events enter every journey at once): two statements
@@ -50,7 +51,7 @@ from engage.profiles.models import Profile
 from . import engine, steps
 from .inserts import insert_rows
 from .ledger import JourneyLedger
-from .locks import hold_entries, share_journeys
+from .locks import MAX_CUSTOMER_LOCKS, hold_entries, lock_journeys
 from .models import Enrollment, Journey
 
 NOT_LIVE = "not_live"
@@ -140,8 +141,10 @@ def _enroll(wanted: dict[int, list[int]], events: dict, now) -> dict[int, EntryR
     wanted = {pk: ids for pk, ids in wanted.items() if ids}
     if not wanted:
         return results
+    customers = {profile_id for ids in wanted.values() for profile_id in ids}
+    alone = len(customers) > MAX_CUSTOMER_LOCKS
     with transaction.atomic():
-        share_journeys(wanted)
+        lock_journeys(wanted, alone=alone)
         journeys = {
             journey.pk: journey
             for journey in Journey.objects.select_related("live_version", "workspace")
@@ -157,10 +160,11 @@ def _enroll(wanted: dict[int, list[int]], events: dict, now) -> dict[int, EntryR
                 live[pk] = journey
         if not live:
             return results
-        hold_entries(
-            limited=[pk for pk, journey in live.items() if _daily_limit(journey) is not None],
-            profile_ids={profile_id for pk in live for profile_id in wanted[pk]},
-        )
+        if not alone:
+            hold_entries(
+                limited=[pk for pk, journey in live.items() if _daily_limit(journey) is not None],
+                profile_ids={profile_id for pk in live for profile_id in wanted[pk]},
+            )
         eligible = _eligible(live, {pk: wanted[pk] for pk in live}, now, results)
         for row in _enter(live, eligible, events, now):
             results[row["journey_id"]].rows.append(row)

@@ -17,13 +17,14 @@ commit with ``FOR KEY SHARE``, which processing's lock lets through: writers
 that only refer to a customer never wait for processing, nor it for them.
 
 Entries into the same journeys do not wait for each other either
-(``share_journeys``, ``hold_entries``): they share-lock the journeys' rows,
+(``lock_journeys``, ``hold_entries``): they share-lock the journeys' rows,
 which a pause, a stop or a publish (``FOR UPDATE``) excludes, and take
 turns only where the rules need it: per customer, so that two entries of
 one customer cannot both pass the re-entry rules, and per journey only for
 a ``daily_limit``, whose count would otherwise be read by both. They lock
 in that order (journeys, limits in id order, customers in key order), so
-entries cannot deadlock.
+entries cannot deadlock. An entry of more than ``MAX_CUSTOMER_LOCKS``
+customers takes its journeys ``FOR UPDATE`` instead, and nothing else.
 """
 
 from django.db import connection
@@ -54,17 +55,27 @@ def hold_customers(profile_ids, *, skip_locked: bool) -> set[int]:
 # Namespaces of the two-key advisory locks entries take (scoring uses 0x5C0E).
 ENTRY_CUSTOMER_KEY = 0x3E7C
 ENTRY_DAILY_LIMIT_KEY = 0x3E7D
+# An entry of more customers takes its journeys alone instead of a lock per
+# customer: advisory locks fill PostgreSQL's shared lock table
+# (max_locks_per_transaction times the connections, 6,400 by default), and
+# entries that large (a broadcast's slice, a refreshed segment's chunk of
+# entries) are few enough to wait for each other. Processing's batches stay
+# under it.
+MAX_CUSTOMER_LOCKS = 500
 
 
-def share_journeys(journey_ids) -> None:
-    """Share-lock the journeys' rows until the transaction ends (first of
-    the entry's locks). SQLite has one writer: nothing to take."""
+def lock_journeys(journey_ids, *, alone: bool) -> None:
+    """Lock the journeys' rows until the transaction ends, shared, or
+    ``alone`` (``FOR UPDATE``: no other entry into them meanwhile, which then
+    needs no other lock). The first of an entry's locks. SQLite has one
+    writer: nothing to take."""
     if connection.vendor != "postgresql":
         return
     table = connection.ops.quote_name(Journey._meta.db_table)
+    mode = "UPDATE" if alone else "SHARE"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR SHARE",  # noqa: S608 - the model's table
+            f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR {mode}",  # noqa: S608 - the model's table and a fixed mode
             [int_array(sorted(journey_ids))],
         )
 

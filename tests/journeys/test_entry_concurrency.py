@@ -149,3 +149,25 @@ def test_a_pause_waits_for_the_entry_in_flight_and_the_next_entry_for_the_pause(
     assert paused[0].status == Journey.PAUSED
     assert [e.profile_id for e in anns.entered] == [ann.pk]
     assert bobs.refused == {bob.pk: "not_live"}
+
+
+def test_an_entry_of_many_customers_holds_its_journeys_alone_without_a_lock_each(
+    workspace, monkeypatch
+):
+    # PostgreSQL's shared lock table holds 6,400 locks by default: a
+    # broadcast's slice of 10,000 customers cannot take one each.
+    monkeypatch.setattr(entry, "MAX_CUSTOMER_LOCKS", 2)
+    journey = live_journey(workspace.workspace, WAIT_THEN_EXIT)
+    *many, bob = ProfileFactory.create_batch(4, workspace=workspace.workspace)
+    held = HeldEntry(monkeypatch, journey, [p.pk for p in many])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        assert cursor.fetchone()[0] == 0
+
+    thread, second = in_thread(lambda: entry.enroll(journey=journey, profile_ids=[bob.pk], now=T0))
+    assert waits_on_a_lock()
+    first = held.release()
+    thread.join(30)
+
+    assert len(first.entered) == 3
+    assert [e.profile_id for e in second[0].entered] == [bob.pk]
