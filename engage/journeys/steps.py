@@ -427,7 +427,8 @@ def _add_counts(counts: dict[tuple[int, str, str], int]) -> None:
     Every worker's entries and steps add to the same few rows, each waiting
     for the last to commit. On PostgreSQL the references this transaction
     wrote (each enrollment's and ledger row's customer, journey, version)
-    are checked just before, instead of at commit: that is most of the
+    are checked just before, instead of at commit (Django's
+    ``check_constraints``, as ``loaddata`` does): that is most of the
     commit's work, now done before the counters are held, not while."""
     if not counts:
         return
@@ -435,16 +436,12 @@ def _add_counts(counts: dict[tuple[int, str, str], int]) -> None:
     table = connection.ops.quote_name(NodeCount._meta.db_table)
     values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
     params = [value for key, n in rows for value in (*key, n)]
-    postgresql = connection.vendor == "postgresql"
+    if connection.vendor == "postgresql":
+        connection.check_constraints()  # the deferred checks, run now
     with connection.cursor() as cursor:
-        if postgresql:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
             f"INSERT INTO {table} (version_id, node_id, edge, count) VALUES {values}"  # noqa: S608 - the table name is the model's, values are params
             " ON CONFLICT (version_id, node_id, edge)"
             f" DO UPDATE SET count = {table}.count + excluded.count",
             params,
         )
-        if postgresql:
-            # Back to what every foreign key here is declared with.
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
