@@ -1,5 +1,6 @@
 """Entries at once: customers of two entries into the same journey go in side
-by side, while one customer, a daily limit and a pause still take turns."""
+by side, while one customer, a daily limit, a pause and an entry too large
+for a lock per customer still take turns."""
 
 import threading
 import time
@@ -19,8 +20,8 @@ pytestmark = [
     pytest.mark.skipif("connection.vendor != 'postgresql'", reason="concurrent writers"),
 ]
 
-# Ends at entry: nothing but the one-active constraint's absence stops a
-# second enrollment, so only the customer's lock keeps the re-entry rule.
+# Ends at entry, where the one-active constraint does not look: only the
+# customer's lock keeps a second entry out (re-entry ``never``).
 ENDS_AT_ONCE = {"trigger": {"manual": True}, "start": "done", "nodes": {"done": {"type": "exit"}}}
 
 
