@@ -31,32 +31,38 @@ class HeldEntry:
 
     def __init__(self, monkeypatch, journey, profile_ids):
         self.locked, self.go = threading.Event(), threading.Event()
-        self.result, self.thread = None, None
+        held = threading.local()
         original = entry._eligible
 
         def eligible(*args):
-            if threading.current_thread() is self.thread:
+            if getattr(held, "here", False):
                 self.locked.set()
                 assert self.go.wait(20)
             return original(*args)
 
-        monkeypatch.setattr(entry, "_eligible", eligible)
-        self.thread = threading.Thread(target=self._run, args=(journey, profile_ids))
-        self.thread.start()
-        assert self.locked.wait(20)
+        def enter():
+            held.here = True
+            return entry.enroll(journey=journey, profile_ids=profile_ids, now=T0)
 
-    def _run(self, journey, profile_ids):
-        try:
-            self.result = entry.enroll(journey=journey, profile_ids=profile_ids, now=T0)
-        finally:
-            close_old_connections()
-            connection.close()
+        monkeypatch.setattr(entry, "_eligible", eligible)
+        self.thread, self.out = in_thread(enter)
+        assert self.locked.wait(20)
 
     def release(self):
         self.go.set()
         self.thread.join(30)
         assert not self.thread.is_alive()
-        return self.result
+        return self.out[0]
+
+    def race(self, target):
+        """Run ``target`` in another thread, check that it waits for this
+        entry's locks, then let this entry finish; returns this entry's
+        result and the target's."""
+        thread, out = in_thread(target)
+        assert waits_on_a_lock()
+        first = self.release()
+        thread.join(30)
+        return first, out[0]
 
 
 def in_thread(target):
@@ -109,13 +115,10 @@ def test_one_customer_entered_twice_at_once_enters_once(workspace, monkeypatch):
     ann = ProfileFactory(workspace=workspace.workspace)
     held = HeldEntry(monkeypatch, journey, [ann.pk])
 
-    thread, second = in_thread(lambda: entry.enroll(journey=journey, profile_ids=[ann.pk], now=T0))
-    assert waits_on_a_lock()
-    first = held.release()
-    thread.join(30)
+    first, second = held.race(lambda: entry.enroll(journey=journey, profile_ids=[ann.pk], now=T0))
 
     assert [e.profile_id for e in first.entered] == [ann.pk]
-    assert second[0].refused == {ann.pk: "reentry_never"}
+    assert second.refused == {ann.pk: "reentry_never"}
     (enrollment,) = Enrollment.objects.filter(journey=journey)
     assert enrollment.end_reason == Enrollment.COMPLETED
 
@@ -125,13 +128,10 @@ def test_two_entries_at_once_keep_the_daily_limit(workspace, monkeypatch):
     ann, bob = ProfileFactory.create_batch(2, workspace=workspace.workspace)
     held = HeldEntry(monkeypatch, journey, [ann.pk])
 
-    thread, second = in_thread(lambda: entry.enroll(journey=journey, profile_ids=[bob.pk], now=T0))
-    assert waits_on_a_lock()
-    first = held.release()
-    thread.join(30)
+    first, second = held.race(lambda: entry.enroll(journey=journey, profile_ids=[bob.pk], now=T0))
 
     assert [e.profile_id for e in first.entered] == [ann.pk]
-    assert second[0].refused == {bob.pk: "daily_limit"}
+    assert second.refused == {bob.pk: "daily_limit"}
 
 
 def test_a_pause_waits_for_the_entry_in_flight_and_the_next_entry_for_the_pause(
@@ -141,13 +141,10 @@ def test_a_pause_waits_for_the_entry_in_flight_and_the_next_entry_for_the_pause(
     ann, bob = ProfileFactory.create_batch(2, workspace=workspace.workspace)
     held = HeldEntry(monkeypatch, journey, [ann.pk])
 
-    thread, paused = in_thread(lambda: services.pause(journey=Journey.objects.get(pk=journey.pk)))
-    assert waits_on_a_lock()
-    anns = held.release()
-    thread.join(30)
+    anns, paused = held.race(lambda: services.pause(journey=Journey.objects.get(pk=journey.pk)))
     bobs = entry.enroll(journey=journey, profile_ids=[bob.pk], now=T0)
 
-    assert paused[0].status == Journey.PAUSED
+    assert paused.status == Journey.PAUSED
     assert [e.profile_id for e in anns.entered] == [ann.pk]
     assert bobs.refused == {bob.pk: "not_live"}
 
@@ -165,10 +162,7 @@ def test_an_entry_of_many_customers_holds_its_journeys_alone_without_a_lock_each
         cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
         assert cursor.fetchone()[0] == 0
 
-    thread, second = in_thread(lambda: entry.enroll(journey=journey, profile_ids=[bob.pk], now=T0))
-    assert waits_on_a_lock()
-    first = held.release()
-    thread.join(30)
+    first, second = held.race(lambda: entry.enroll(journey=journey, profile_ids=[bob.pk], now=T0))
 
     assert len(first.entered) == 3
-    assert [e.profile_id for e in second[0].entered] == [bob.pk]
+    assert [e.profile_id for e in second.entered] == [bob.pk]
