@@ -163,7 +163,7 @@ def _enroll(wanted: dict[int, list[int]], events: dict, now) -> dict[int, EntryR
         if not alone:
             hold_entries(
                 limited=[pk for pk, journey in live.items() if _daily_limit(journey) is not None],
-                profile_ids={profile_id for pk in live for profile_id in wanted[pk]},
+                profile_ids=customers,
             )
         eligible = _eligible(live, {pk: wanted[pk] for pk in live}, now, results)
         for row in _enter(live, eligible, events, now):

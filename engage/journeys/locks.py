@@ -39,15 +39,21 @@ def hold_customers(profile_ids, *, skip_locked: bool) -> set[int]:
     """Share-lock the customers' rows until the transaction ends; returns the
     ids locked (with ``skip_locked``, not those another transaction holds).
     SQLite has one writer: all of them."""
-    ids = sorted(set(profile_ids))
+    ids = set(profile_ids)
     if connection.vendor != "postgresql" or not ids:
-        return set(ids)
-    table = connection.ops.quote_name(Profile._meta.db_table)
-    skip = " SKIP LOCKED" if skip_locked else ""
+        return ids
+    return _lock_rows(Profile, ids, "SHARE SKIP LOCKED" if skip_locked else "SHARE")
+
+
+def _lock_rows(model, ids, mode: str) -> set[int]:
+    """``SELECT … FOR <mode>`` of the rows of ``ids``, in id order (so that
+    two transactions locking overlapping sets cannot deadlock); returns the
+    ids locked."""
+    table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR SHARE{skip}",  # noqa: S608 - the model's table
-            [int_array(ids)],
+            f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR {mode}",  # noqa: S608 - a model's table and a fixed mode
+            [int_array(sorted(ids))],
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -69,15 +75,8 @@ def lock_journeys(journey_ids, *, alone: bool) -> None:
     ``alone`` (``FOR UPDATE``: no other entry into them meanwhile, which then
     needs no other lock). The first of an entry's locks. SQLite has one
     writer: nothing to take."""
-    if connection.vendor != "postgresql":
-        return
-    table = connection.ops.quote_name(Journey._meta.db_table)
-    mode = "UPDATE" if alone else "SHARE"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR {mode}",  # noqa: S608 - the model's table and a fixed mode
-            [int_array(sorted(journey_ids))],
-        )
+    if connection.vendor == "postgresql":
+        _lock_rows(Journey, journey_ids, "UPDATE" if alone else "SHARE")
 
 
 def hold_entries(*, limited, profile_ids) -> None:
