@@ -3,9 +3,11 @@
 ``scripts/bench pipeline`` runs engage as in production on this machine:
 gunicorn (2 gthread workers) takes ``/v1/batch`` requests and asks Celery for
 processing; ``--celery-workers`` Celery worker processes (default 2) process
-the events; the workspace holds 20 dynamic segments (``--segments``),
-re-checked in real time for every processed event, and 5 live journeys
-(``--journeys``) entered on ``Order Completed``.
+the events, claiming up to ``--processing-batch`` events a transaction
+(default 500, as ``ENGAGE_PROCESSING_BATCH``); the workspace holds 20
+dynamic segments (``--segments``), re-checked in real time for every
+processed event, and 5 live journeys (``--journeys``) entered on
+``Order Completed``.
 Client processes offer the processing benchmark's customer stream (anonymous
 browsing, sign-in, an order, 30% on a second device that merges) as batches
 of 100 events, at each rate of ``--rates`` in turn for ``--seconds``.
@@ -235,15 +237,17 @@ def warm_up(port, auth) -> None:
 
 
 class CeleryWorkers:
-    """``count`` Celery worker processes (solo pool), consuming engage's queue."""
+    """``count`` Celery worker processes (solo pool), consuming engage's queue,
+    each claiming up to ``batch`` events per processing transaction."""
 
-    def __init__(self, count: int):
+    def __init__(self, count: int, batch: int):
         self.processes = []
+        env = {**os.environ, "ENGAGE_PROCESSING_BATCH": str(batch)}
         for n in range(count):
             command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo"]
             command += [f"--hostname=pipeline{n}@%h", "--loglevel=WARNING"]
             command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-            self.processes.append(subprocess.Popen(command, cwd=ROOT, env=dict(os.environ)))
+            self.processes.append(subprocess.Popen(command, cwd=ROOT, env=env))
 
     def stop(self) -> None:
         for process in self.processes:
@@ -264,7 +268,7 @@ def run(env: dict, args) -> list[dict]:
     load_before = os.getloadavg()[0]
     connections.close_all()  # the client processes fork from here
     server = Gunicorn(env, workers=2, worker_class="gthread", threads=4)
-    workers = CeleryWorkers(args.celery_workers)
+    workers = CeleryWorkers(args.celery_workers, args.processing_batch)
     steps = []
     try:
         warm_up(server.port, auth)
@@ -300,7 +304,8 @@ def report(steps: list[dict], args, env: dict, load_before: float) -> None:
     best = max((s["rate"] for s in kept), default=None)
     print(
         f"\npipeline: PostgreSQL {server_version(env['DATABASE_URL'])}, {os.cpu_count()} CPUs, "
-        f"gunicorn 2 gthread workers, {args.celery_workers} Celery workers, "
+        f"gunicorn 2 gthread workers, {args.celery_workers} Celery workers claiming up to "
+        f"{args.processing_batch:,} events a transaction, "
         f"{args.segments} dynamic segments, {args.journeys} live journeys, "
         f"batches of {BATCH} from {args.clients} clients, "
         f"{args.seconds:.0f} s per rate; load average {load_before:.1f} before the run"
@@ -322,6 +327,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=60.0, help="seconds per rate")
     p.add_argument("--clients", type=int, default=2, help="client processes sending batches")
     p.add_argument("--celery-workers", type=int, default=2, help="Celery worker processes")
+    p.add_argument(
+        "--processing-batch",
+        type=int,
+        default=500,
+        help="events a worker claims per processing transaction (ENGAGE_PROCESSING_BATCH; "
+        "docs/operations.md says what a larger one costs)",
+    )
     p.add_argument("--segments", type=int, default=20, help="dynamic segments in the workspace")
     p.add_argument(
         "--journeys", type=int, default=5, help="live journeys entered on Order Completed"
