@@ -65,8 +65,9 @@ ENTRY_DAILY_LIMIT_KEY = 0x3E7D
 # customer: advisory locks fill PostgreSQL's shared lock table
 # (max_locks_per_transaction times the connections, 6,400 by default), and
 # entries that large (a broadcast's slice, a refreshed segment's chunk of
-# entries) are few enough to wait for each other. Processing's batches stay
-# under it.
+# entries) are few enough to wait for each other. Processing's batches of
+# the default 500 events stay under it (a larger ENGAGE_PROCESSING_BATCH
+# may not: docs/operations.md).
 MAX_CUSTOMER_LOCKS = 500
 
 
