@@ -4,7 +4,7 @@
 gunicorn (2 gthread workers) takes ``/v1/batch`` requests and asks Celery for
 processing; ``--celery-workers`` Celery worker processes (default 2) process
 the events, claiming up to ``--processing-batch`` events a transaction
-(default 500, as ``ENGAGE_PROCESSING_BATCH``); the workspace holds 20
+(``ENGAGE_PROCESSING_BATCH``, default 2,000); the workspace holds 20
 dynamic segments (``--segments``), re-checked in real time for every
 processed event, and 5 live journeys (``--journeys``) entered on
 ``Order Completed``.
@@ -258,10 +258,12 @@ class CeleryWorkers:
 
 def run(env: dict, args) -> list[dict]:
     setup_django(env)
+    from django.conf import settings
     from django.db import connections
 
     from engage.workspaces.services import create_workspace
 
+    args.processing_batch = args.processing_batch or settings.ENGAGE_PROCESSING_BATCH
     created = create_workspace(name="pipeline benchmark")
     prepare(created.workspace, segments=args.segments, journeys=args.journeys)
     auth = "Basic " + b64encode(f"{created.write_key}:".encode()).decode()
@@ -330,9 +332,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--processing-batch",
         type=int,
-        default=500,
-        help="events a worker claims per processing transaction (ENGAGE_PROCESSING_BATCH; "
-        "docs/operations.md says what a larger one costs)",
+        help="events a worker claims per processing transaction (default: "
+        "ENGAGE_PROCESSING_BATCH's; docs/operations.md says what a larger one costs)",
     )
     p.add_argument("--segments", type=int, default=20, help="dynamic segments in the workspace")
     p.add_argument(

@@ -253,7 +253,7 @@ ENGAGE_BLOCKED_IDENTIFIERS = env.list("ENGAGE_BLOCKED_IDENTIFIERS", default=[])
 ENGAGE_DEFAULT_IDENTITY_LIMIT = env.int("ENGAGE_DEFAULT_IDENTITY_LIMIT", default=25)
 # Events claimed and resolved per transaction (a fixed number of statements per
 # batch: larger batches cost fewer per event; docs/performance.md).
-ENGAGE_PROCESSING_BATCH = env.int("ENGAGE_PROCESSING_BATCH", default=500)
+ENGAGE_PROCESSING_BATCH = env.int("ENGAGE_PROCESSING_BATCH", default=2000)
 # Product Updated / Product Deleted events change the catalog: off by default,
 # as a write key is public in web pages and apps (docs/recommendations.md).
 ENGAGE_CATALOG_EVENTS = env.bool("ENGAGE_CATALOG_EVENTS", default=False)

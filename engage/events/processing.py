@@ -8,7 +8,8 @@ exactly once: a worker that dies mid-batch rolls its batch back and another
 worker claims it again. A claimed event that follows an older one still in
 flight with another worker (they share an identifier) is left for a later
 claim, so that each customer's events are resolved in their order without
-the whole batch waiting for the other worker.
+the whole batch waiting for the other worker; so is the tail of a claim whose
+identifiers would need more than ``MAX_IDENTIFIER_LOCKS`` locks.
 
 Per batch: the identifiers of every event are extracted and normalized; an
 event carrying an erased customer's identifier is deleted (the erasure must
@@ -21,7 +22,8 @@ batch rolls back and is processed again event by event, each in a savepoint
 (a batch of one): a savepoint that fails on a deadlock, a serialization
 failure or a unique-key race is retried; an event that fails for any other
 reason is marked processed with a warning and logged, so that one bad event
-cannot block the queue.
+cannot block the queue. A batch that finds PostgreSQL's shared lock table
+full is claimed again at half the size, for the rest of the run.
 """
 
 import contextlib
@@ -29,6 +31,7 @@ import gc
 import logging
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
@@ -51,6 +54,15 @@ logger = logging.getLogger(__name__)
 # Attempts per event when the database reports a conflict with another worker.
 MAX_EVENT_ATTEMPTS = 4
 EVENT_FIELDS = ["profile", "origin_profile_id", "processed_at", "warnings"]
+# Most identifier locks one batch takes (one per distinct identifier). They
+# live in PostgreSQL's shared lock table, 64 per connection by default
+# (max_locks_per_transaction x max_connections, plus PostgreSQL's own
+# processes: about 7,800): this leaves room for three workers' batches,
+# and their journey entries after them (``journeys.locks``). The benchmark's
+# stream carries 1,729 distinct identifiers per 2,000 events.
+MAX_IDENTIFIER_LOCKS = 2000
+# SQLSTATE out_of_memory: what PostgreSQL raises when its lock table is full.
+LOCK_TABLE_FULL = "53200"
 
 
 class AllLeft(Exception):
@@ -59,6 +71,16 @@ class AllLeft(Exception):
 
 class Contention(Exception):
     """An event kept conflicting with other workers; its batch is retried later."""
+
+
+class LockTableFull(Exception):
+    """PostgreSQL's shared lock table could not hold the batch's locks."""
+
+
+class Batch(NamedTuple):
+    claimed: int  # rows the claim locked
+    left: int  # of them, left for older events another worker holds
+    deferred: int  # of them, past the identifier lock budget
 
 
 @dataclass
@@ -84,19 +106,32 @@ def run(*, time_budget: float | None = None, batch_size: int | None = None) -> O
     contention = 0
     while True:
         try:
-            claimed, left = process_batch(batch_size=batch_size, outcome=outcome)
+            claimed, left, deferred = process_batch(batch_size=batch_size, outcome=outcome)
         except AllLeft:
             # The worker holding the older events commits within a batch's time.
             time.sleep(0.01)
-            claimed, left = batch_size, batch_size
+            claimed, left, deferred = batch_size, batch_size, 0
         except Contention:
             # Our batch rolled back, letting the worker we conflicted with
             # finish; wait a little and claim again.
             contention += 1
             logger.warning("processing batch rolled back after repeated conflicts; retrying")
             time.sleep(min(0.05 * contention, 1.0))
-            claimed, left = batch_size, 0
-        if claimed < batch_size and not left:
+            claimed, left, deferred = batch_size, 0, 0
+        except LockTableFull:
+            # Other sessions (other workers, a refresh, a broadcast) hold the
+            # rest of the table. Fewer events need fewer locks; a batch of one
+            # that still cannot get them fails the run (the task runs again).
+            if batch_size == 1:
+                raise
+            batch_size //= 2
+            logger.warning(
+                "PostgreSQL's lock table is full; claiming %d events per batch for the rest of "
+                "this run (raise max_locks_per_transaction: docs/operations.md)",
+                batch_size,
+            )
+            claimed, left, deferred = batch_size, 0, 0
+        if claimed < batch_size and not left and not deferred:
             break
         if left:
             # Claiming again at once would find the same events still held
@@ -110,11 +145,12 @@ def run(*, time_budget: float | None = None, batch_size: int | None = None) -> O
     return outcome
 
 
-def process_batch(*, batch_size: int, outcome: Outcome) -> tuple[int, int]:
+def process_batch(*, batch_size: int, outcome: Outcome) -> Batch:
     """Claim up to ``batch_size`` events and process them in one transaction.
 
     Returns how many were claimed, and how many of them were left for a later
-    claim (see ``_left_for_older``). ``outcome`` is only updated once the batch
+    claim (see ``_left_for_older`` and ``_within_lock_budget``). Raises
+    LockTableFull when the locks did not fit. ``outcome`` is only updated once the batch
     committed: a batch rolled back on contention is claimed again, and its
     events must not be counted twice.
 
@@ -129,7 +165,10 @@ def process_batch(*, batch_size: int, outcome: Outcome) -> tuple[int, int]:
             return _process_batch(batch_size, outcome, careful=False)
         except AllLeft:
             raise
-        except Exception:
+        except Exception as exc:
+            # Event by event, the batch would take the same locks again.
+            if getattr(exc.__cause__, "sqlstate", None) == LOCK_TABLE_FULL:
+                raise LockTableFull from exc
             logger.info("batch failed; processing it again event by event", exc_info=True)
         return _process_batch(batch_size, outcome, careful=True)
 
@@ -157,12 +196,12 @@ def _collector_paused():
         gc.enable()
 
 
-def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> tuple[int, int]:
+def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> Batch:
     with transaction.atomic():
         now = timezone.now()
         events, claimed = _claim(batch_size, now=now)
         if not events:
-            return claimed, 0
+            return Batch(claimed, 0, 0)
         workspaces = Workspace.objects.in_bulk({e.workspace_id for e in events})
         extracted = {
             e.pk: extract_identifiers(event=e, workspace=workspaces[e.workspace_id]) for e in events
@@ -170,14 +209,13 @@ def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> tuple
         left = _left_for_older(events, extracted, workspaces)
         if len(left) == len(events):
             raise AllLeft
-        ready = [e for e in events if e.pk not in left]
+        ready, deferred, pairs = _within_lock_budget(
+            [e for e in events if e.pk not in left], extracted
+        )
         # Every identifier of the batch, locked up front in one sorted pass, so
         # that two workers whose batches overlap cannot deadlock on them.
-        by_workspace: dict[int, list] = {}
-        for event in ready:
-            by_workspace.setdefault(event.workspace_id, []).extend(extracted[event.pk].lock_pairs())
-        for workspace_id in sorted(by_workspace):
-            lock_identifiers(workspace_id, by_workspace[workspace_id])
+        for workspace_id in sorted(pairs):
+            lock_identifiers(workspace_id, pairs[workspace_id])
         # Taken again once the locks are held, so that processed_at follows
         # the order in which each customer's events were resolved.
         now = timezone.now()
@@ -192,7 +230,26 @@ def _process_batch(batch_size: int, outcome: Outcome, *, careful: bool) -> tuple
         announce(processed_events(events))
     outcome.processed += len(kept)
     outcome.dropped += dropped
-    return claimed, len(left)
+    return Batch(claimed, len(left), deferred)
+
+
+def _within_lock_budget(events: list[Event], extracted) -> tuple[list[Event], int, dict]:
+    """The longest run of ``events`` whose identifiers fit ``MAX_IDENTIFIER_LOCKS``
+    (at least its first event); how many events follow it, left for the next
+    claim; and its identifiers by workspace.
+
+    Cutting the run short keeps each customer's events in order: whatever
+    follows the cut is newer than everything before it.
+    """
+    pairs: dict[int, set] = {}
+    count = 0
+    for position, event in enumerate(events):
+        new = set(extracted[event.pk].lock_pairs()) - pairs.get(event.workspace_id, set())
+        if position and count + len(new) > MAX_IDENTIFIER_LOCKS:
+            return events[:position], len(events) - position, pairs
+        pairs.setdefault(event.workspace_id, set()).update(new)
+        count += len(new)
+    return events, 0, pairs
 
 
 def _without_erased(events: list[Event], extracted) -> tuple[list[Event], int]:

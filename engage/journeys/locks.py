@@ -30,6 +30,7 @@ customers takes its journeys ``FOR UPDATE`` instead, and nothing else.
 from django.db import connection
 
 from engage.bulk import int_array
+from engage.events.signals import ANNOUNCE_CHUNK
 from engage.profiles.models import Profile
 
 from .models import Journey
@@ -63,12 +64,13 @@ ENTRY_CUSTOMER_KEY = 0x3E7C
 ENTRY_DAILY_LIMIT_KEY = 0x3E7D
 # An entry of more customers takes its journeys alone instead of a lock per
 # customer: advisory locks fill PostgreSQL's shared lock table
-# (max_locks_per_transaction times the connections, 6,400 by default), and
-# entries that large (a broadcast's slice, a refreshed segment's chunk of
-# entries) are few enough to wait for each other. Processing's batches of
-# the default 500 events stay under it (a larger ENGAGE_PROCESSING_BATCH
-# may not: docs/operations.md).
-MAX_CUSTOMER_LOCKS = 500
+# (max_locks_per_transaction times the connections, about 7,800 by
+# default), and entries that large (a broadcast's slice, a refreshed
+# segment's chunk of entries) are few enough to wait for each other.
+# Processing announces its events in chunks of this size, after its own
+# locks are gone, so its entries always lock per customer and two workers'
+# entries into one journey go on side by side.
+MAX_CUSTOMER_LOCKS = ANNOUNCE_CHUNK
 
 
 def lock_journeys(journey_ids, *, alone: bool) -> None:

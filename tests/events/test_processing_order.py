@@ -61,9 +61,9 @@ def test_a_customers_later_events_wait_for_an_older_one_in_flight(workspace, oth
     free = pending_event(ws, anonymous_id="free")
     release = other_worker(busy, [("anonymous_id", "busy")])
 
-    claimed, left = processing.process_batch(batch_size=10, outcome=processing.Outcome())
+    batch = processing.process_batch(batch_size=10, outcome=processing.Outcome())
 
-    assert (claimed, left) == (3, 2)
+    assert batch == (3, 2, 0)
     assert processed_ids() == {free.pk}
     release.set()
     assert processing.process_pending() == 3
@@ -115,9 +115,9 @@ def test_a_customers_event_claimed_past_one_in_flight_waits_for_it(workspace, ot
     # Claimed, identifiers not locked yet: the other worker is extracting them.
     release = other_worker(laptop_page, [])
 
-    claimed, left = processing.process_batch(batch_size=10, outcome=processing.Outcome())
+    batch = processing.process_batch(batch_size=10, outcome=processing.Outcome())
 
-    assert (claimed, left) == (2, 1)
+    assert batch == (2, 1, 0)
     assert laptop_identify.pk not in processed_ids()
     assert stranger.pk in processed_ids()
     release.set()
@@ -140,9 +140,9 @@ def test_a_customers_event_older_than_the_one_in_flight_goes_ahead(workspace, ot
     last = pending_event(ws, anonymous_id="laptop")
     release = other_worker(held, [])
 
-    claimed, left = processing.process_batch(batch_size=10, outcome=processing.Outcome())
+    batch = processing.process_batch(batch_size=10, outcome=processing.Outcome())
 
-    assert (claimed, left) == (2, 1)
+    assert batch == (2, 1, 0)
     assert processed_ids() == {first.pk}
     release.set()
     assert processing.process_pending() == 2
@@ -154,9 +154,9 @@ def test_a_customers_event_is_not_left_for_a_newer_one_beyond_the_batch(workspac
     first = pending_event(ws, anonymous_id="laptop")
     pending_event(ws, anonymous_id="laptop")
 
-    claimed, left = processing.process_batch(batch_size=1, outcome=processing.Outcome())
+    batch = processing.process_batch(batch_size=1, outcome=processing.Outcome())
 
-    assert (claimed, left) == (1, 0)
+    assert batch == (1, 0, 0)
     assert processed_ids() == {first.pk}
 
 
@@ -173,9 +173,9 @@ def test_an_unreadable_event_in_flight_holds_back_only_the_events_after_it(works
         )
     release = other_worker(unreadable, [])
 
-    claimed, left = processing.process_batch(batch_size=10, outcome=processing.Outcome())
+    batch = processing.process_batch(batch_size=10, outcome=processing.Outcome())
 
-    assert (claimed, left) == (2, 1)
+    assert batch == (2, 1, 0)
     assert processed_ids() == {before.pk}
     release.set()
     assert processing.process_pending() == 1
