@@ -142,6 +142,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # periodic sweep finds the events) instead of being retried inside the request.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Celery closes Django's database connections before and after every task
+# unless this is set (then every this many tasks): each task would start a
+# PostgreSQL backend and fill its caches again. config/celery.py closes them
+# as Django does around a request instead (CONN_MAX_AGE, health checks).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
